@@ -325,7 +325,12 @@ def _schema_section(sampling_rate: int) -> str:
         kind = "ClassLabel" if name in cats else ("Audio" if name == schema.AUDIO_COLUMN else "")
         if not kind:
             feat = schema.features()[name]
-            kind = f"Value({feat.dtype})" if hasattr(feat, "dtype") else "list of {name, value, file_token}"
+            if hasattr(feat, "dtype"):
+                kind = f"Value({feat.dtype})"
+            elif isinstance(feat, dict):
+                kind = "struct {" + ", ".join(feat) + "}"
+            else:
+                kind = "list of {name, value, file_token}"
         rows.append([f"`{name}`", kind, doc])
     labels = [[f"`{k}`", ", ".join(f"{i}={n}" for i, n in enumerate(v))] for k, v in cats.items() if k != "machine"]
     return f"""## Schema

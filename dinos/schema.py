@@ -9,10 +9,11 @@ integer codes are fixed and documented here:
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CORPORA = ("dinos", "mimii_due", "dcase_task2")
 SENSORS = ("microphone", "stethoscope", "unknown")
@@ -66,6 +67,29 @@ class Attribute(BaseModel):
     )
 
 
+class Provenance(BaseModel):
+    """Where a row's facts come from: typed, instead of strings in the free-form `attributes` bag."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    year: int = Field(default=-1, description="Challenge year of the release (DCASE; MIMII DUE: 2021); -1 where none.")
+    part: str = Field(default="", description="Release part: `dev` / `eval` (DCASE, MIMII DUE); '' where none.")
+    folder: str = Field(default="", description="Raw name of the folder that fixed the class (DINOS class/category folder); ''.")
+    full_file_name: str = Field(default="", description="Full-attribute file name of a blind or hidden-attribute clip, when resolved; ''.")
+    truth: str = Field(default="", description="Where label/domain come from: `file_name`, `folder`, `evaluator`, `eval_data_list`, `correspondence`, `manifest`; ''.")
+    attributes_hidden: bool = Field(default=False, description="The published name hides the attributes (`noAttribute`, blind eval names).")
+    quirks: tuple[str, ...] = Field(default=(), description="Known irregularities of the source name (e.g. a missing `test` token).")
+
+
+class RecordingStats(BaseModel):
+    """Per-recording statistics for `normalize=` (computed once at build time over the whole file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mode: str = Field(description="The normalisation the row was built for: `rms`, `zscore` or `rms+zscore`.")
+    mean: float = Field(description="Mean of the recording's samples (all channels).")
+    std: float = Field(description="Standard deviation of the recording's samples.")
+    rms: float = Field(description="Root mean square of the recording's samples.")
+
+
 class Clip(BaseModel):
     """One row of any corpus: a window `[offset, offset + duration)` of one recording."""
 
@@ -83,6 +107,11 @@ class Clip(BaseModel):
     class_name: str = Field(description="Human-readable state, e.g. `CD1.0 MRR25.4 4K chatter`; '' if none.")
     attributes: tuple[Attribute, ...] = Field(default=(), description="Name/value pairs (operating conditions).")
     recording_id: str = Field(description="The source recording: its path relative to data_dir, no extension.")
+    group_id: str = Field(
+        default="",
+        description="The physical event the clip belongs to (one cut recorded by several sensors shares it); "
+        "splits never separate a group. Defaults to `recording_id`.",
+    )
     path: str = Field(description="Path of the source audio file relative to data_dir (POSIX separators).")
     offset: float = Field(ge=0, description="Start of the clip within the recording, seconds.")
     duration: float = Field(gt=0, description="Clip length, seconds.")
@@ -90,6 +119,15 @@ class Clip(BaseModel):
     num_frames: int = Field(gt=0, description="Clip length, samples.")
     sample_rate: int = Field(gt=0, description="Sample rate of the source file, Hz.")
     channels: int = Field(gt=0, description="Channel count of the source file (decoding picks channels explicitly).")
+    provenance: Provenance = Field(default_factory=Provenance, description="Where the row's facts come from (typed).")
+    stats: RecordingStats | None = Field(default=None, description="Recording statistics for `normalize=`; null when not built with it.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_group(cls, data):
+        if isinstance(data, dict) and not data.get("group_id") and data.get("recording_id"):
+            data = {**data, "group_id": data["recording_id"]}
+        return data
 
 
 #: Name of the audio column. Stored as the HF `Audio` struct `{bytes, path}` with decode=False.
@@ -102,26 +140,28 @@ def _literal_names(annotation) -> tuple[str, ...] | None:
     return None
 
 
-def _hf_features():
+def _feature_of(name: str, ann):
+    """The `datasets` feature of one pydantic annotation (Literal -> ClassLabel, models -> structs)."""
     import datasets
 
-    out = {}
-    for name, field in Clip.model_fields.items():
-        ann = field.annotation
-        names = _literal_names(ann)
-        if names is not None:
-            out[name] = datasets.ClassLabel(names=list(names))
-        elif ann is str:
-            out[name] = datasets.Value("string")
-        elif ann is int:
-            out[name] = datasets.Value("int64")
-        elif ann is float:
-            out[name] = datasets.Value("float64")
-        elif name == "attributes":
-            out[name] = datasets.List({k: datasets.Value("string") for k in Attribute.model_fields})
-        else:  # pragma: no cover - guarded by tests/test_schema.py
-            raise TypeError(f"schema field {name!r} has no Features mapping")
-    return out
+    names = _literal_names(ann)
+    if names is not None:
+        return datasets.ClassLabel(names=list(names))
+    simple = {str: "string", int: "int64", float: "float64", bool: "bool"}
+    if ann in simple:
+        return datasets.Value(simple[ann])
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _feature_of(name, args[0])  # Optional[X]: nullable X (Arrow columns are nullable)
+    if typing.get_origin(ann) is tuple and args and args[-1] is Ellipsis:
+        return datasets.List(_feature_of(name, args[0]))
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return {k: _feature_of(f"{name}.{k}", f.annotation) for k, f in ann.model_fields.items()}
+    raise TypeError(f"schema field {name!r} has no Features mapping")  # pragma: no cover - tests/test_schema.py
+
+
+def _hf_features():
+    return {name: _feature_of(name, field.annotation) for name, field in Clip.model_fields.items()}
 
 
 def features(sampling_rate: int | None = None):
