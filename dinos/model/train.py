@@ -1,16 +1,22 @@
 """Pretraining IMPACT on any built dataset (or the union of corpora), with checkpoints and resume.
 
-Run folder layout (everything written atomically: temp name in the folder, then `os.replace`)::
+Run folder layout (an `dinos.io.OutputDir` of the tool `dinos pretrain`; every file atomic)::
 
-    run/config.json         model + training configuration and the data sources
-    run/model.safetensors   student and teacher weights (keys `student.*`, `teacher.*`)
-    run/state.pt            optimiser, AMP scaler, step, masking RNG state (torch.save)
-    run/log.jsonl           one line per logged step: step, loss, frame_loss, utterance_loss
+    run/config.json         model + training configuration, the data sources, initial collapse metrics
+    run/checkpoint.pt       THE resume unit: student+teacher weights, optimiser, AMP scaler, step,
+                            masking RNG state -- one file, so weights and optimiser can never disagree
+    run/model.safetensors   the weights again for embedding (`load_run`); metadata `step`
+    run/log.jsonl           one line per logged step: losses and the collapse metrics
 
 Determinism: parameters are initialised after `torch.manual_seed(seed)`; the clip order of epoch `e` is
 a permutation drawn from `numpy.random.default_rng([seed, e])`; masks come from a torch generator seeded
 with `seed` whose state is checkpointed. Resuming at step k therefore continues exactly where an
-uninterrupted run would be (on the same device and library versions).
+uninterrupted run would be (on the same device and library versions); log lines after the checkpoint's
+step (written before a kill) are dropped on resume, so no step is listed twice.
+
+Collapse metrics (`Impact.diagnostics`, on a fixed probe batch of `PROBE_CLIPS` clips): logged at step 0
+and every `log_every` steps; a warning is printed when `recon_std` or `embed_std` falls below
+`COLLAPSE_FRACTION` of its step-0 value.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import math
 import os
 import random
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,14 +35,23 @@ import numpy as np
 import torch
 
 from dinos.errors import DinosError, LayoutError
+from dinos.io import OutputDir, atomic_path, read_marker
+from dinos.io import write_json as _io_write_json
 
 from .frontend import prepare_waveforms
 from .impact import Impact, ImpactConfig, count_parameters
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-STATE_FILE = "state.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
 LOG_FILE = "log.jsonl"
+TOOL = "dinos pretrain"
+#: a collapse warning fires when recon_std or embed_std drops below this fraction of its step-0 value
+COLLAPSE_FRACTION = 0.2
+#: clips in the fixed batch the collapse metrics are computed on
+PROBE_CLIPS = 32
+#: TrainConfig fields that may change between a run and its resumption (length, logging, hardware)
+RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "log_every", "device", "amp")
 
 
 @dataclass
@@ -57,8 +73,14 @@ class TrainConfig:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    """`auto`: CUDA if available, else Apple MPS if available, else CPU; any other name as given."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
     return torch.device(name)
 
 
@@ -69,26 +91,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_json(path: Path, obj) -> None:
-    """Atomically write canonical JSON."""
-    _atomic(Path(path), lambda t: Path(t).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    """Atomically write canonical JSON (sorted keys)."""
+    _io_write_json(path, obj, sort_keys=True)
 
 
-def save_weights(model: Impact, path: Path) -> None:
+def save_weights(model: Impact, path: Path, step: int | None = None) -> None:
     from safetensors.torch import save_file
 
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    _atomic(Path(path), lambda t: save_file(state, str(t), metadata={"format": "pt", "model": "IMPACT"}))
+    meta = {"format": "pt", "model": "IMPACT"}
+    if step is not None:
+        meta["step"] = str(step)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
 
 
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> Impact:
@@ -125,6 +141,37 @@ def _decode_batch(ds, idx: np.ndarray, frontend_cfg) -> torch.Tensor:
     return prepare_waveforms(rows["audio"], frontend_cfg)
 
 
+def probe_indices(n: int, k: int = PROBE_CLIPS) -> np.ndarray:
+    """The fixed clips the collapse metrics use: `k` evenly spaced row indices (all rows if fewer)."""
+    return np.unique(np.linspace(0, n - 1, num=min(k, n)).round().astype(np.int64))
+
+
+def collapse_warnings(metrics: dict, initial: dict, fraction: float = COLLAPSE_FRACTION) -> list[str]:
+    """Messages for every collapse metric below `fraction` of its initial value (pure)."""
+    out = []
+    for key in ("recon_std", "embed_std"):
+        if key in metrics and initial.get(key, 0) > 0 and metrics[key] < fraction * initial[key]:
+            out.append(f"{key} {metrics[key]:.4g} < {fraction:g} x its initial {initial[key]:.4g}: "
+                       "the representation is collapsing toward a constant")
+    return out
+
+
+def read_log(path: Path, up_to_step: int | None = None) -> list[dict]:
+    """Records of a run log (unreadable trailing lines from a kill are dropped), optionally <= a step."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int):
+            if up_to_step is None or rec["step"] <= up_to_step:
+                out.append(rec)
+    return out
+
+
 @dataclass
 class PretrainResult:
     run_dir: Path
@@ -132,12 +179,42 @@ class PretrainResult:
     final_loss: float
     seconds: float
     parameters: int
+    initial_metrics: dict = field(default_factory=dict)
+    final_metrics: dict = field(default_factory=dict)
+    collapse: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"pretrained IMPACT ({self.parameters:,} parameters per branch) for {self.steps} steps "
             f"in {self.seconds:.1f} s; final loss {self.final_loss:.4f}; run folder {self.run_dir}"
         )
+        if self.initial_metrics and self.final_metrics:
+            i, f = self.initial_metrics, self.final_metrics
+            text += (f"\ncollapse metrics (step 0 -> {self.steps}): teacher reconstruction std "
+                     f"{i['recon_std']:.4g} -> {f['recon_std']:.4g}, embedding std {i['embed_std']:.4g} -> "
+                     f"{f['embed_std']:.4g}, student/teacher cosine {i['st_cosine']:.3f} -> {f['st_cosine']:.3f}")
+        for msg in self.collapse:
+            text += f"\nWARNING: {msg}"
+        return text
+
+
+def _resume_key(meta: dict) -> dict:
+    train = {k: v for k, v in meta.get("train", {}).items() if k not in RESUMABLE_CHANGES}
+    return {"model": meta.get("model"), "train": train, "dataset_rows": meta.get("dataset_rows")}
+
+
+def _open_run(run: Path, resume: bool) -> tuple[OutputDir, dict | None]:
+    """The run folder guard: a new or empty folder, or a previous `dinos pretrain` run (to resume)."""
+    marker = read_marker(run) if run.is_dir() else None
+    previous = None
+    if marker is not None and marker.get("tool") == TOOL and (run / CHECKPOINT_FILE).is_file():
+        if not resume:
+            raise DinosError("run folder already holds a checkpoint; pass resume or use a new folder", run)
+        try:
+            previous = json.loads((run / CONFIG_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise DinosError(f"unreadable run configuration ({exc})", run / CONFIG_FILE) from None
+    return OutputDir.open(run, tool=TOOL, overwrite=True), previous
 
 
 def pretrain(
@@ -147,72 +224,93 @@ def pretrain(
     train_config: TrainConfig | None = None,
     *,
     resume: bool = True,
+    force: bool = False,
     progress: bool = True,
 ) -> PretrainResult:
     """Pretrain IMPACT on `dataset` (rows with a decoded `audio` column, e.g. `dinos.load_dataset(...,
-    segment="1s")`), writing checkpoints to `run_dir`. With `resume`, an existing run continues from
-    its last checkpoint (its configuration must match)."""
+    segment="1s")`), writing checkpoints to `run_dir`.
+
+    `run_dir` must be new, empty, or a previous run of this function (a folder holding anything else
+    is refused: no user file is overwritten). With `resume`, a previous run continues from its last
+    checkpoint; a different model/training configuration, data sources or dataset size is refused
+    unless `force` (then the new configuration is recorded and training continues from the weights).
+    """
     from tqdm.auto import tqdm
 
     tc = train_config or TrainConfig()
     run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
     n = len(dataset)
     if n == 0:
         raise DinosError("pretraining dataset is empty", run)
-    has_ckpt = (run / STATE_FILE).is_file() and (run / WEIGHTS_FILE).is_file()
-    if has_ckpt and not resume:
-        raise DinosError("run folder already holds a checkpoint; pass resume or use a new folder", run)
-    if has_ckpt:
-        meta = json.loads((run / CONFIG_FILE).read_text())
-        saved_cfg = ImpactConfig.from_dict(meta["model"])
-        if model_config is not None and model_config != saved_cfg:
-            raise DinosError("model configuration differs from the checkpoint's; cannot resume", run)
-        model_config = saved_cfg
+    out, previous = _open_run(run, resume)
+    if previous is not None and model_config is None:
+        model_config = ImpactConfig.from_dict(previous["model"])
     mc = model_config or ImpactConfig.paper()
     device = resolve_device(tc.device)
     amp = (device.type == "cuda") if tc.amp is None else bool(tc.amp)
     amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
+    steps_per_epoch = math.ceil(n / tc.batch_size)
+    total = tc.max_steps if tc.max_steps is not None else math.ceil(tc.epochs * steps_per_epoch)
+    meta = {
+        "model": mc.to_dict(),
+        "train": asdict(tc),
+        "parameters_per_branch": None,
+        "dataset_rows": n,
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total,
+        "collapse_fraction": COLLAPSE_FRACTION,
+    }
+    if previous is not None and _resume_key(previous) != _resume_key(meta) and not force:
+        old, new = _resume_key(previous), _resume_key(meta)
+        diff = sorted(k for k in ("model", "dataset_rows") if old[k] != new[k]) + sorted(
+            k for k in set(old["train"]) | set(new["train"]) if old["train"].get(k) != new["train"].get(k))
+        raise DinosError(f"run folder was trained with a different configuration or data ({', '.join(diff)}); "
+                         "use a new folder, or --force to continue these weights anyway", run)
 
     seed_everything(tc.seed)
     model = Impact(mc).to(device)
+    meta["parameters_per_branch"] = count_parameters(model.student)
     opt = torch.optim.AdamW(model.student.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and amp_dtype == torch.float16)
     gen = torch.Generator().manual_seed(tc.seed)
-    steps_per_epoch = math.ceil(n / tc.batch_size)
-    total = tc.max_steps if tc.max_steps is not None else math.ceil(tc.epochs * steps_per_epoch)
+    probe = _decode_batch(dataset, probe_indices(n), mc.frontend).to(device)
+    probe_spec = model.frontend(probe)
     step = 0
-    if has_ckpt:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(str(run / WEIGHTS_FILE)))
-        state = torch.load(run / STATE_FILE, map_location=device, weights_only=True)
+    if previous is not None:
+        state = torch.load(run / CHECKPOINT_FILE, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
         gen.set_state(state["mask_rng"].cpu())
         step = int(state["step"])
-    meta = {
-        "model": mc.to_dict(),
-        "train": asdict(tc),
-        "parameters_per_branch": count_parameters(model.student),
-        "dataset_rows": n,
-        "steps_per_epoch": steps_per_epoch,
-        "total_steps": total,
-    }
-    write_json(run / CONFIG_FILE, meta)
+        initial = previous.get("initial_metrics") or model.diagnostics(probe_spec)
+    else:
+        initial = model.diagnostics(probe_spec)
+    meta["initial_metrics"] = initial
+    out.write_text(CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    # the log keeps only what the checkpoint covers: a step is never listed twice after a resume
+    kept = read_log(run / LOG_FILE, up_to_step=step)
+    if previous is None:
+        kept = [{"step": 0, "epoch": 0, **initial}]
+    out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in kept))
 
     def checkpoint() -> None:
-        save_weights(model, run / WEIGHTS_FILE)
         state = {
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": opt.state_dict(),
             "scaler": scaler.state_dict(),
             "mask_rng": gen.get_state(),
             "step": torch.tensor(step),
         }
-        _atomic(run / STATE_FILE, lambda t: torch.save(state, t))
+        with atomic_path(out.path_for(CHECKPOINT_FILE)) as tmp:
+            torch.save(state, tmp)
+        save_weights(model, out.path_for(WEIGHTS_FILE), step)  # derived copy for embedding
 
     t0 = time.perf_counter()
     last = float("nan")
+    metrics = dict(initial)
+    warned: set[str] = set()
+    collapse: list[str] = []
     bar = tqdm(total=total, initial=step, desc="pretrain", unit="step", disable=not progress)
     model.student.train()
     with open(run / LOG_FILE, "a", encoding="utf-8") as log:
@@ -221,31 +319,40 @@ def pretrain(
             idx = _batches(n, tc.batch_size, tc.seed, epoch)[pos]
             wave = _decode_batch(dataset, idx, mc.frontend).to(device, non_blocking=True)
             with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp):
-                out = model(wave, generator=gen)
+                out_step = model(wave, generator=gen)
             opt.zero_grad(set_to_none=True)
-            scaler.scale(out.loss).backward()
+            scaler.scale(out_step.loss).backward()
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.student.parameters(), tc.grad_clip)
             scaler.step(opt)
             scaler.update()
             model.update_teacher()
             step += 1
-            last = float(out.loss.detach())
+            last = float(out_step.loss.detach())
             if not math.isfinite(last):
                 raise DinosError(f"loss became {last} at step {step}", run)
             bar.update(1)
             bar.set_postfix(loss=f"{last:.4f}")
             if step % tc.log_every == 0 or step == total:
-                rec = {"step": step, "epoch": epoch, "loss": last, "frame_loss": float(out.frame_loss.detach()),
-                       "utterance_loss": float(out.utterance_loss.detach())}
+                metrics = model.diagnostics(probe_spec)
+                rec = {"step": step, "epoch": epoch, "loss": last, "frame_loss": float(out_step.frame_loss.detach()),
+                       "utterance_loss": float(out_step.utterance_loss.detach()), **metrics}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
+                for msg in collapse_warnings(metrics, initial):
+                    key = msg.split(" ", 1)[0]
+                    if key not in warned:
+                        warned.add(key)
+                        collapse.append(f"step {step}: {msg}")
+                        warnings.warn(f"{run}: step {step}: {msg}", RuntimeWarning, stacklevel=2)
             if step % tc.checkpoint_every == 0 or step == total:
                 checkpoint()
     bar.close()
-    if not (run / WEIGHTS_FILE).is_file():  # total == 0 steps requested
+    if not (run / CHECKPOINT_FILE).is_file() or not (run / WEIGHTS_FILE).is_file():  # 0 steps requested
         checkpoint()
-    return PretrainResult(run, step, last, time.perf_counter() - t0, count_parameters(model.student))
+    final = [m for m in collapse_warnings(metrics, initial)]
+    return PretrainResult(run, step, last, time.perf_counter() - t0, count_parameters(model.student),
+                          initial, metrics, [f"at the end: {m}" for m in final] or collapse)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -53,7 +53,10 @@ def test_deterministic_and_resume(pre_ds, tmp_path):
         assert torch.equal(wa[k], wb[k]), k
         assert torch.allclose(wa[k], wc[k], atol=1e-6), k
     log = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [4] and np.isfinite(log[0]["loss"])
+    assert [r["step"] for r in log] == [0, 4] and np.isfinite(log[1]["loss"])
+    for key in ("recon_std", "embed_std", "st_cosine"):  # collapse metrics at every logged step
+        assert all(np.isfinite(r[key]) for r in log), key
+    assert log[0]["recon_std"] > 0 and log[0]["embed_std"] > 0
     # the student moved; the teacher moved by the EMA only
     w0 = pretrain(pre_ds, tmp_path / "z", ImpactConfig.tiny(), _tc(0), progress=False)
     assert w0.steps == 0
@@ -64,10 +67,83 @@ def test_deterministic_and_resume(pre_ds, tmp_path):
     assert d_student > 0 and 0 < d_teacher < d_student
     model = load_run(tmp_path / "a")
     assert model.cfg == ImpactConfig.tiny()
-    with pytest.raises(DinosError, match="differs"):
+    with pytest.raises(DinosError, match="different configuration"):
         pretrain(pre_ds, tmp_path / "a", ImpactConfig.paper(), _tc(5), progress=False)
     with pytest.raises(DinosError, match="already holds"):
         pretrain(pre_ds, tmp_path / "a", None, _tc(5), resume=False, progress=False)
+
+
+def test_resume_log_checkpoint_unit_and_refusals(pre_ds, tmp_path):
+    from dinos.io import OutputError
+    from dinos.model.train import CHECKPOINT_FILE, read_log
+
+    run = tmp_path / "r"
+    pretrain(pre_ds, run, ImpactConfig.tiny(), _tc(4, log_every=1), progress=False)
+    state = torch.load(run / CHECKPOINT_FILE, weights_only=True)
+    assert int(state["step"]) == 4 and set(state) >= {"model", "optimizer", "step", "mask_rng"}
+    assert not (run / "state.pt").exists()  # one resume unit, not two files
+    # a kill after step 6 was logged but before its checkpoint: simulate the stale log lines
+    with open(run / "log.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": 5, "loss": 1.0}) + "\n" + json.dumps({"step": 6, "loss": 1.0}) + "\n{broken")
+    pretrain(pre_ds, run, None, _tc(6, log_every=1), progress=False)
+    steps = [r["step"] for r in read_log(run / "log.jsonl")]
+    assert steps == [0, 1, 2, 3, 4, 5, 6]  # resumed at 4: every step once
+    # a different data set (row count) or training setting is refused, --force continues
+    with pytest.raises(DinosError, match="dataset_rows"):
+        pretrain(pre_ds.select(range(8)), run, None, _tc(7), progress=False)
+    with pytest.raises(DinosError, match="lr"):
+        pretrain(pre_ds, run, None, TrainConfig(lr=5e-4, batch_size=4, max_steps=7, seed=7, checkpoint_every=2,
+                                                 device="cpu"), progress=False)
+    res = pretrain(pre_ds.select(range(8)), run, None, _tc(7), force=True, progress=False)
+    assert res.steps == 7
+    # a folder with the user's own files is never written into
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "config.json").write_text("mine")
+    with pytest.raises(OutputError):
+        pretrain(pre_ds, user, ImpactConfig.tiny(), _tc(1), progress=False)
+    assert (user / "config.json").read_text() == "mine" and not (user / "log.jsonl").exists()
+
+
+def test_collapse_warnings_pure():
+    from dinos.model.train import COLLAPSE_FRACTION, collapse_warnings, probe_indices
+
+    init = {"recon_std": 0.1, "embed_std": 1.0, "st_cosine": 0.9}
+    assert collapse_warnings({"recon_std": 0.05, "embed_std": 0.9}, init) == []
+    msgs = collapse_warnings({"recon_std": 0.1 * COLLAPSE_FRACTION / 2, "embed_std": 0.9}, init)
+    assert len(msgs) == 1 and msgs[0].startswith("recon_std")
+    assert list(probe_indices(3)) == [0, 1, 2] and len(probe_indices(1000)) == 32
+
+
+def test_paper_objective_collapses_eat_objective_does_not():
+    """The measured failure mode, in miniature: on a fixed batch, the literal frame loss (two
+    reconstructions, no input term) drives the teacher reconstruction toward a constant, while the
+    EAT-style objective keeps the embeddings spread."""
+    import dataclasses
+
+    from dinos.model.impact import Impact
+
+    torch.manual_seed(0)
+    spec = torch.randn(16, 1, 128, 128) * 10.0
+    spec += torch.linspace(-20, 20, 16)[:, None, None, None]  # clips differ in level
+    ratios = {}
+    for objective in ("paper", "eat"):
+        torch.manual_seed(0)
+        model = Impact(dataclasses.replace(ImpactConfig.tiny(), objective=objective, ema_decay=0.9))
+        opt = torch.optim.AdamW(model.student.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(0)
+        before = model.diagnostics(spec)
+        model.student.train()
+        for _ in range(60):
+            out = model.losses(spec, model.random_mask(16, gen))
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+            model.update_teacher()
+        after = model.diagnostics(spec)
+        ratios[objective] = after["recon_std"] / before["recon_std"], after["embed_std"] / before["embed_std"]
+    assert ratios["paper"][0] < ratios["eat"][0] or ratios["paper"][1] < ratios["eat"][1], ratios
+    assert ratios["eat"][1] > 0.2, ratios
 
 
 def test_load_run_errors(tmp_path):
