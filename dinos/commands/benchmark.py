@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-HELP = "benchmark an IMPACT run against the log-Mel baseline (DINOS tasks or DCASE official scores)"
+HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE)"
 DESCRIPTION = """DINOS (default): every Monte Carlo task, 10 repeats, linear probe / autoencoder head:
   dinos benchmark runs/impact --data-dir D --out results/
 DCASE Task 2 / MIMII DUE (official split and metrics):
@@ -21,6 +21,14 @@ def add_arguments(p) -> None:
     p.add_argument("--variant", choices=["synthetic", "real"], default=None)
     p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean")
     p.add_argument("--branch", choices=["student", "teacher"], default="student")
+    p.add_argument("--probe", choices=["linear", "mlp"], default="linear",
+                   help="classification head: linear (default; the paper's text: one FC layer) or mlp "
+                        "(Table 5: 384->256 ReLU->classes)")
+    p.add_argument("--asd-head", choices=["linear-out", "table5"], default="linear-out",
+                   help="ASD autoencoder: linear-out (default: ReLU on hidden layers only) or table5 (ReLU after "
+                        "every layer, as Table 5 lists)")
+    p.add_argument("--no-init-control", action="store_true",
+                   help="leave out the IMPACT (init) row (the untrained network with the run's seed)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", default=None)
@@ -29,17 +37,20 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from dinos.model.benchmark import run_benchmark, run_dcase_benchmark
+    from dinos.model.benchmark import init_verdict, run_benchmark, run_dcase_benchmark
 
-    models = ["baseline"] + (["impact"] if args.run else [])
+    models = ["baseline"] + ((["impact"] if args.no_init_control else ["impact_init", "impact"]) if args.run else [])
     if args.corpus == "dinos":
         res = run_benchmark(
             args.data_dir, args.out, run_dir=args.run, tasks=args.task, models=models, repeats=args.repeats,
             cache_dir=args.cache_dir, splits_dir=args.splits_dir, variant=args.variant, device=args.device,
             pooling=args.pooling, branch=args.branch, seed=args.seed, progress=not args.quiet,
-            plots=not args.no_plots,
+            plots=not args.no_plots, probe=args.probe, asd_head=args.asd_head,
         )
         print((res.out_dir / "table3.md").read_text())
+        verdict = init_verdict(res.results)
+        if verdict:
+            print(verdict)
         print(f"results in {res.out_dir} ({res.seconds:.1f} s)")
         return 0
     config = args.config or ("all" if args.corpus == "mimii_due" else None)

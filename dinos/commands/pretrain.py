@@ -8,7 +8,9 @@ DESCRIPTION = """Pretrain IMPACT on 1-s windows of a built corpus. One source:
 Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPLIT], e.g.
   dinos pretrain --source dinos:pretraining:D1 --source dcase_task2:2025-all:D2 --out runs/hybrid
 Defaults are the paper's (AdamW 5e-5, wd 1e-5, batch 128, 10 epochs, clip 0.5, AMP on CUDA).
-An existing run folder is resumed from its last checkpoint."""
+An existing run folder is resumed from its last checkpoint. Every log step records the collapse metrics
+(teacher reconstruction std, embedding std, student/teacher cosine); a warning is printed when a std
+falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
 
 
 def add_arguments(p) -> None:
@@ -19,7 +21,9 @@ def add_arguments(p) -> None:
     p.add_argument("--split", default="train", help="split of the config to train on (default train)")
     p.add_argument("--source", action="append", default=[], metavar="CORPUS:CONFIG:DIR[:SPLIT]",
                    help="a data source; repeat for the union of corpora")
-    p.add_argument("--out", required=True, help="run folder (config.json, model.safetensors, state.pt, log.jsonl)")
+    p.add_argument("--out", required=True,
+                   help="run folder (config.json, checkpoint.pt, model.safetensors, log.jsonl); new, empty or a "
+                        "previous run (resumed)")
     p.add_argument("--preset", choices=["paper", "tiny"], default="paper", help="model size (default paper)")
     p.add_argument("--epochs", type=float, default=10.0)
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (overrides --epochs)")
@@ -29,12 +33,17 @@ def add_arguments(p) -> None:
     p.add_argument("--grad-clip", type=float, default=0.5)
     p.add_argument("--mask-ratio", type=float, default=None, help="override the preset's mask ratio (0.4)")
     p.add_argument("--ema-decay", type=float, default=None, help="override the preset's EMA decay")
+    p.add_argument("--objective", choices=["paper", "eat"], default="paper",
+                   help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
+                        "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
     p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
+    p.add_argument("--force", action="store_true",
+                   help="resume a run folder even though its data or configuration differ (recorded anew)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -71,7 +80,8 @@ def run(args) -> int:
 
     sources = sources_from_args(args)
     cfg = ImpactConfig.paper() if args.preset == "paper" else ImpactConfig.tiny()
-    over = {k: v for k, v in (("mask_ratio", args.mask_ratio), ("ema_decay", args.ema_decay)) if v is not None}
+    over = {k: v for k, v in (("mask_ratio", args.mask_ratio), ("ema_decay", args.ema_decay),
+                              ("objective", args.objective)) if v is not None}
     cfg = dataclasses.replace(cfg, **over)
     tc = TrainConfig(
         lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
@@ -81,6 +91,6 @@ def run(args) -> int:
     )
     ds = pretraining_dataset(sources, cache_dir=args.cache_dir)
     print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)")
-    result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, progress=not args.quiet)
+    result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, force=args.force, progress=not args.quiet)
     print(result)
     return 0

@@ -33,7 +33,7 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     run = base / "run"
     assert main(["pretrain", "--corpus", "dinos", "--data-dir", str(root), "--out", str(run), "--preset", "tiny",
                  "--max-steps", "2", "--batch-size", "4", "--lr", "1e-3", "--cache-dir", cache, "--quiet"]) == 0
-    assert (run / "model.safetensors").is_file() and (run / "state.pt").is_file()
+    assert (run / "model.safetensors").is_file() and (run / "checkpoint.pt").is_file()
     assert json.loads((run / "config.json").read_text())["train"]["max_steps"] == 2
 
     emb = base / "emb"
@@ -54,7 +54,11 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     assert set(res["tasks"]) == set(TASKS)
     yornew = res["tasks"]["dinos/T6-T17"]
     assert yornew["dataset"] == "Yornew" and yornew["metric"] == "mAP" and yornew["repeats"] == 2
-    for m in ("baseline", "impact"):
+    assert set(yornew["models"]) == {"baseline", "impact_init", "impact"}  # the untrained control is always there
+    assert set(res["init_comparison"]) == set(TASKS)
+    assert yornew["paper"]["IMPACT-DINOS"] == {"mean": 0.8841, "std": 0.0231}  # paper's Table 3 beside ours
+    assert yornew["paper_per_class"]["T7"]["CLAP"]["mean"] == 0.6842
+    for m in ("baseline", "impact_init", "impact"):
         s = yornew["models"][m]
         assert len(s["repeats"]) == 2 and s["mean"] == pytest.approx(np.mean(s["repeats"]))
         assert s["std"] == pytest.approx(np.std(s["repeats"], ddof=1))
@@ -63,11 +67,16 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     with open(out / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
     # per model: (2 task-level + 2 x n_classes per-class) rows per task
-    assert len(rows) == 2 * (2 + 2 * 3 + 2 + 2 * 12)
+    assert len(rows) == 3 * (2 + 2 * 3 + 2 + 2 * 12)
     t3 = (out / "table3.md").read_text()
-    assert "| VF2 (mAP) |" in t3 and "| Yornew (mAP) |" in t3 and "IMPACT" in t3
+    assert "| VF2 (mAP) |" in t3 and "| Yornew (mAP) |" in t3 and "IMPACT (init)" in t3
+    assert "pretraining beat init?" in t3 and "## Paper, real DINOS" in t3 and "OPERA-GT" in t3
+    assert "0.8516 ± 0.0275" in t3  # OPERA-GT, Yornew, paper Table 3
+    out_err = capsys.readouterr().out
+    assert "Did pretraining beat the untrained network" in out_err
     t4 = (out / "table4.md").read_text()
-    assert [ln.split("|")[1].strip() for ln in t4.splitlines() if ln[:3] == "| T" and ln[3].isdigit()] == [
+    ours = t4.split("## Paper")[0]
+    assert [ln.split("|")[1].strip() for ln in ours.splitlines() if ln[:3] == "| T" and ln[3].isdigit()] == [
         f"T{i}" for i in range(3, 18)]
     assert (out / "plots" / "ap_Yornew.png").stat().st_size > 1000
     assert (out / "plots" / "spectra_VF2.png").stat().st_size > 1000
@@ -84,7 +93,8 @@ def test_run_demo(world):
     s = run_demo(world["root"], world["base"] / "demo", steps=2, batch_size=4, tasks=("dinos/T6-T17",),
                  repeats=2, cache_dir=world["cache"], splits_dir=world["splits"], progress=False)
     text = str(s)
-    assert "Yornew mAP: IMPACT" in text and "| Yornew (mAP) |" in text
+    assert "Did pretraining beat the untrained network" in text and "| Yornew (mAP) |" in text
+    assert "IMPACT (init)" in text and "collapse metrics" in text
     assert s.pretrain.steps == 2
 
 
