@@ -199,3 +199,27 @@ def test_asd_head():
         asd_auroc(x[train], y[train], x[ev[:30]], y[ev[:30]])
     with pytest.raises(SplitError, match="normal/anomaly"):
         asd_auroc(x[train], np.array(["T1"] * len(train)), x[ev], y[ev])
+
+
+def test_table5_heads():
+    """`mlp` probe (384->256 ReLU->classes) and the Table-5 ASD head (ReLU after every layer)."""
+    from dinos.model.probes import MLP_HIDDEN, AutoencoderHead
+
+    classes = ["T6", "T7", "T10"]
+    xt, yt = _blobs(8, classes, sep=8.0, seed=1)
+    xe, ye = _blobs(40, classes, sep=8.0, seed=2)
+    mlp = linear_probe(xt, yt, xe, ye, probe="mlp")
+    assert mlp.map > 0.95 and mlp.ap != linear_probe(xt, yt, xe, ye).ap  # a different head
+    assert linear_probe(xt, yt, xe, ye, probe="mlp").ap == mlp.ap  # deterministic for a seed
+    with pytest.raises(ValueError, match="probe"):
+        linear_probe(xt, yt, xe, ye, probe="svm")
+    head = AutoencoderHead(384, output_relu=True)
+    sizes = [(m.in_features, m.out_features) for m in head.net if isinstance(m, torch.nn.Linear)]
+    assert sizes == [(384, MLP_HIDDEN), (256, 128), (128, 384)] and isinstance(head.net[-1], torch.nn.ReLU)
+    assert (head(torch.randn(5, 384)) >= 0).all()
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.standard_normal((60, 16)), rng.standard_normal((40, 16)) * 3.0])
+    y = np.array(["normal"] * 60 + ["anomaly"] * 40)
+    train = np.r_[0:20, 60:65]
+    ev = np.setdiff1d(np.arange(100), train)
+    assert asd_auroc(x[train], y[train], x[ev], y[ev], epochs=200, head="table5") > 0.8
