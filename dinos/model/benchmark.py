@@ -410,6 +410,12 @@ def run_demo(
 
     t0 = time.perf_counter()
     out = Path(out_dir)
+    if splits_dir is None:  # split files for exactly this corpus (same algorithm as the shipped ones)
+        from dinos import splits as S
+
+        splits_dir = out / "splits"
+        S.make_split_files("dinos", data_dir, splits_dir, variant="synthetic", tasks=list(tasks),
+                           cache_dir=cache_dir, source={"generator": "dinos demo", "data_dir": str(data_dir)})
     ds = pretraining_dataset([Source("dinos", "pretraining", str(data_dir))], cache_dir=cache_dir)
     tc = TrainConfig(lr=lr, batch_size=batch_size, max_steps=steps, seed=seed, checkpoint_every=max(steps, 1),
                      device="cpu", sources=[f"dinos:pretraining:{data_dir}"])

@@ -1,4 +1,4 @@
-"""A miniature synthetic DINOS corpus in the published layout (`dinos synth dinos --out DIR`).
+"""A synthetic DINOS corpus in the published layout (`dinos synth dinos --out DIR`), Table 2 sizes at scale 1.
 
 Every name comes from `dinos.loaders.dinos` (class table, folders, pretraining categories), so the
 tree loads with `dinos.load_dataset("dinos", <config>, data_dir=DIR)` for every config. Signals follow
