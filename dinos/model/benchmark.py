@@ -282,6 +282,7 @@ def run_dcase_benchmark(
     seed: int = 0,
     progress: bool = True,
     epochs: int = 300,
+    custom: dict | None = None,
 ) -> dict:
     """Official DCASE scores for each model: per machine type, an autoencoder head trained on the normal
     `train` embeddings scores the `test` clips; CSVs in the official form are scored by `dinos.metrics`."""
@@ -310,7 +311,7 @@ def run_dcase_benchmark(
         notes.append(f"{int(unknown.sum())} test clip(s) without ground truth (blind evaluation) are not scored")
     test_mask = is_test & ~unknown
     truth = M.truth_from_dataset(plain.select(np.flatnonzero(test_mask)))
-    embedders = make_embedders(run_dir, models, device=device, pooling=pooling, branch=branch)
+    embedders = make_embedders(run_dir, models, device=device, pooling=pooling, branch=branch, custom=custom)
     emb_cache = cache_dir if cache_dir is not None else out / "embeddings"
     report: dict = {"corpus": corpus, "config": config, "year": year, "notes": notes, "models": {}}
     md = [f"# {corpus} {config}: official DCASE {year} Task 2 scores", "", *[f"Note: {n}" for n in notes], ""]

@@ -117,3 +117,34 @@ def test_dcase_official_scores(tmp_path):
     summary = rep["models"]["baseline"]["summary"]
     assert 0.0 < summary["official score"] <= 1.0
     assert list((tmp_path / "out" / "submissions" / "baseline").glob("anomaly_score_*_section_00_test.csv"))
+
+
+def test_benchmark_any_embedder(world, capsys):
+    """`--embedder module:function` and `--embedder hear:module` run the DINOS protocol on a user model."""
+    import torch
+
+    from dinos.errors import DinosError
+    from dinos.model.external import load_embedder
+
+    emb = load_embedder("tests.model.tiny_embedder:embed")
+    assert emb.dim == 16 and emb.frontend_config.sample_rate == 16_000
+    x = emb(torch.randn(3, 16_000))
+    assert x.shape == (3, 16)
+    hear = load_embedder("hear:tests.model.tiny_embedder")
+    assert torch.allclose(hear(torch.ones(2, 16_000) * 0.1), emb(torch.ones(2, 16_000) * 0.1))
+    with pytest.raises(DinosError, match="expected"):
+        load_embedder("tests.model.tiny_embedder")
+    with pytest.raises(DinosError, match="shape"):
+        load_embedder("tests.model.tiny_embedder:broken")(torch.zeros(2, 16_000))
+    with pytest.raises(DinosError, match="HEAR"):
+        load_embedder("hear:json")
+    out = world["base"] / "results-ext"
+    assert main(["benchmark", "--data-dir", str(world["root"]), "--out", str(out), "--repeats", "2",
+                 "--splits-dir", str(world["splits"]), "--cache-dir", world["cache"], "--quiet", "--no-plots",
+                 "--task", "dinos/T3-T5", "--embedder", "tests.model.tiny_embedder:embed",
+                 "--embedder", "hear:tests.model.tiny_embedder"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    models = res["tasks"]["dinos/T3-T5"]["models"]
+    assert set(models) == {"baseline", "embed", "hear_tests.model.tiny_embedder"}
+    assert models["embed"]["repeats"] == models["hear_tests.model.tiny_embedder"]["repeats"]  # same function
+    assert 0.0 <= models["embed"]["mean"] <= 1.0
