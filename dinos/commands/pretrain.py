@@ -8,6 +8,8 @@ DESCRIPTION = """Pretrain IMPACT on 1-s windows of a built corpus. One source:
 Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPLIT], e.g.
   dinos pretrain --source dinos:pretraining:D1 --source dcase_task2:2025-all:D2 --out runs/hybrid
 Defaults are the paper's (AdamW 5e-5, wd 1e-5, batch 128, 10 epochs, clip 0.5, AMP on CUDA).
+Several processes or machines (DDP; rank 0 writes the run folder):
+  torchrun --nproc_per_node=2 -m dinos pretrain --corpus dinos --data-dir D --out runs/impact
 An existing run folder is resumed from its last checkpoint. Every log step records the collapse metrics
 (teacher reconstruction std, embedding std, student/teacher cosine); a warning is printed when a std
 falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
@@ -37,7 +39,7 @@ def add_arguments(p) -> None:
                    help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
                         "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
@@ -89,8 +91,24 @@ def run(args) -> int:
         amp=None if args.amp == "auto" else args.amp == "on", checkpoint_every=args.checkpoint_every,
         sources=[str(s) for s in sources],
     )
+    from dinos.model.train import _barrier, dist_setup
+
+    ctx = dist_setup(args.device)  # torchrun: join the process group (world 1 otherwise)
+    if not ctx.main:
+        _barrier(ctx)  # rank 0 builds the dataset cache first
     ds = pretraining_dataset(sources, cache_dir=args.cache_dir)
-    print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)")
-    result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, force=args.force, progress=not args.quiet)
-    print(result)
+    if ctx.main:
+        _barrier(ctx)
+        print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)"
+              + (f", {ctx.world} processes" if ctx.world > 1 else ""))
+    try:
+        result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, force=args.force,
+                          progress=not args.quiet)
+    finally:
+        if ctx.world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if ctx.main:
+        print(result)
     return 0

@@ -146,10 +146,12 @@ def probe_indices(n: int, k: int = PROBE_CLIPS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, num=min(k, n)).round().astype(np.int64))
 
 
-def collapse_warnings(metrics: dict, initial: dict, fraction: float = COLLAPSE_FRACTION) -> list[str]:
-    """Messages for every collapse metric below `fraction` of its initial value (pure)."""
+def collapse_warnings(metrics: dict, initial: dict, fraction: float = COLLAPSE_FRACTION,
+                      keys: tuple[str, ...] = ("recon_std", "embed_std")) -> list[str]:
+    """Messages for every collapse metric of `keys` below `fraction` of its initial value (pure).
+    With `objective="eat"` the decoder is outside the loss, so only `embed_std` is checked."""
     out = []
-    for key in ("recon_std", "embed_std"):
+    for key in keys:
         if key in metrics and initial.get(key, 0) > 0 and metrics[key] < fraction * initial[key]:
             out.append(f"{key} {metrics[key]:.4g} < {fraction:g} x its initial {initial[key]:.4g}: "
                        "the representation is collapsing toward a constant")
@@ -170,6 +172,68 @@ def read_log(path: Path, up_to_step: int | None = None) -> list[dict]:
             if up_to_step is None or rec["step"] <= up_to_step:
                 out.append(rec)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Distributed data parallel (torchrun)
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DistContext:
+    """This process' place in a torch.distributed job (world 1, rank 0 without one)."""
+
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_setup(device: str = "auto") -> DistContext:
+    """Join the process group that `torchrun` describes in the environment (WORLD_SIZE, RANK,
+    LOCAL_RANK, MASTER_ADDR/PORT); backend NCCL for CUDA, gloo otherwise. Idempotent; world 1 when
+    not launched by torchrun."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistContext()
+    if not dist.is_initialized():
+        use_cuda = torch.cuda.is_available() and resolve_device(device).type == "cuda"
+        if use_cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return DistContext(dist.get_world_size(), dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _barrier(ctx: DistContext) -> None:
+    if ctx.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def shard(idx: np.ndarray, ctx: DistContext) -> np.ndarray:
+    """This rank's part of a global batch (the distributed sampler: rank r takes rows r, r + world, ...).
+    The global batch, and so the epoch's clip order, is the same whatever the world size."""
+    return idx[ctx.rank :: ctx.world]
+
+
+class _LossModule(torch.nn.Module):
+    """The unit DDP wraps: wave -> (loss, frame loss, utterance loss) of the student."""
+
+    def __init__(self, model: Impact):
+        super().__init__()
+        self.model = model
+
+    def forward(self, wave: torch.Tensor, generator: torch.Generator):
+        out = self.model(wave, generator=generator)
+        return out.loss, out.frame_loss, out.utterance_loss
+
+
+def _rank_mask_seed(seed: int, step: int, rank: int) -> int:
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
 
 
 @dataclass
@@ -203,17 +267,22 @@ def _resume_key(meta: dict) -> dict:
     return {"model": meta.get("model"), "train": train, "dataset_rows": meta.get("dataset_rows")}
 
 
+def _read_previous(run: Path, resume: bool) -> dict | None:
+    """The configuration of a previous run in `run` (to resume), or None for a fresh run."""
+    marker = read_marker(run) if run.is_dir() else None
+    if marker is None or marker.get("tool") != TOOL or not (run / CHECKPOINT_FILE).is_file():
+        return None
+    if not resume:
+        raise DinosError("run folder already holds a checkpoint; pass resume or use a new folder", run)
+    try:
+        return json.loads((run / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise DinosError(f"unreadable run configuration ({exc})", run / CONFIG_FILE) from None
+
+
 def _open_run(run: Path, resume: bool) -> tuple[OutputDir, dict | None]:
     """The run folder guard: a new or empty folder, or a previous `dinos pretrain` run (to resume)."""
-    marker = read_marker(run) if run.is_dir() else None
-    previous = None
-    if marker is not None and marker.get("tool") == TOOL and (run / CHECKPOINT_FILE).is_file():
-        if not resume:
-            raise DinosError("run folder already holds a checkpoint; pass resume or use a new folder", run)
-        try:
-            previous = json.loads((run / CONFIG_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise DinosError(f"unreadable run configuration ({exc})", run / CONFIG_FILE) from None
+    previous = _read_previous(run, resume)
     return OutputDir.open(run, tool=TOOL, overwrite=True), previous
 
 
@@ -242,11 +311,19 @@ def pretrain(
     n = len(dataset)
     if n == 0:
         raise DinosError("pretraining dataset is empty", run)
-    out, previous = _open_run(run, resume)
+    ctx = dist_setup(tc.device)
+    if ctx.world > 1 and tc.batch_size < ctx.world:
+        raise DinosError(f"batch size {tc.batch_size} is smaller than the {ctx.world} processes")
+    if ctx.main:
+        out, previous = _open_run(run, resume)
+    else:  # the other ranks read the run folder, never write it
+        out, previous = None, _read_previous(run, resume)
     if previous is not None and model_config is None:
         model_config = ImpactConfig.from_dict(previous["model"])
     mc = model_config or ImpactConfig.paper()
     device = resolve_device(tc.device)
+    if ctx.world > 1 and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
     amp = (device.type == "cuda") if tc.amp is None else bool(tc.amp)
     amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
     steps_per_epoch = math.ceil(n / tc.batch_size)
@@ -259,7 +336,9 @@ def pretrain(
         "steps_per_epoch": steps_per_epoch,
         "total_steps": total,
         "collapse_fraction": COLLAPSE_FRACTION,
+        "world_size": ctx.world,
     }
+    _barrier(ctx)  # every rank has read the previous run before rank 0 rewrites its files
     if previous is not None and _resume_key(previous) != _resume_key(meta) and not force:
         old, new = _resume_key(previous), _resume_key(meta)
         diff = sorted(k for k in ("model", "dataset_rows") if old[k] != new[k]) + sorted(
@@ -287,14 +366,25 @@ def pretrain(
     else:
         initial = model.diagnostics(probe_spec)
     meta["initial_metrics"] = initial
-    out.write_text(CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    # the log keeps only what the checkpoint covers: a step is never listed twice after a resume
-    kept = read_log(run / LOG_FILE, up_to_step=step)
-    if previous is None:
-        kept = [{"step": 0, "epoch": 0, **initial}]
-    out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in kept))
+    if ctx.main:
+        out.write_text(CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        # the log keeps only what the checkpoint covers: a step is never listed twice after a resume
+        kept = read_log(run / LOG_FILE, up_to_step=step)
+        if previous is None:
+            kept = [{"step": 0, "epoch": 0, **initial}]
+        out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in kept))
+    step_module: torch.nn.Module = _LossModule(model)
+    if ctx.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        step_module = DistributedDataParallel(
+            step_module, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=mc.objective != "paper",  # `eat` leaves the decoder out of the loss
+        )
 
     def checkpoint() -> None:
+        if not ctx.main:
+            return
         state = {
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": opt.state_dict(),
@@ -309,37 +399,47 @@ def pretrain(
     t0 = time.perf_counter()
     last = float("nan")
     metrics = dict(initial)
+    watched = ("recon_std", "embed_std") if mc.objective == "paper" else ("embed_std",)
     warned: set[str] = set()
     collapse: list[str] = []
-    bar = tqdm(total=total, initial=step, desc="pretrain", unit="step", disable=not progress)
+    bar = tqdm(total=total, initial=step, desc="pretrain", unit="step", disable=not progress or not ctx.main)
     model.student.train()
-    with open(run / LOG_FILE, "a", encoding="utf-8") as log:
+    log = open(run / LOG_FILE, "a", encoding="utf-8") if ctx.main else None
+    try:
         while step < total:
             epoch, pos = divmod(step, steps_per_epoch)
-            idx = _batches(n, tc.batch_size, tc.seed, epoch)[pos]
+            idx = shard(_batches(n, tc.batch_size, tc.seed, epoch)[pos], ctx)
             wave = _decode_batch(dataset, idx, mc.frontend).to(device, non_blocking=True)
+            if ctx.world > 1:  # masks from (seed, step, rank): resumable without per-rank RNG states
+                gen.manual_seed(_rank_mask_seed(tc.seed, step, ctx.rank))
             with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp):
-                out_step = model(wave, generator=gen)
+                loss, frame_loss, utter_loss = step_module(wave, gen)
             opt.zero_grad(set_to_none=True)
-            scaler.scale(out_step.loss).backward()
+            scaler.scale(loss).backward()  # DDP averages the gradients over the ranks here
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.student.parameters(), tc.grad_clip)
             scaler.step(opt)
             scaler.update()
-            model.update_teacher()
+            model.update_teacher()  # identical on every rank: the students are identical
             step += 1
-            last = float(out_step.loss.detach())
+            losses = torch.stack([loss.detach(), frame_loss.detach(), utter_loss.detach()]).float()
+            if ctx.world > 1:
+                import torch.distributed as dist
+
+                dist.all_reduce(losses)
+                losses /= ctx.world
+            last = float(losses[0])
             if not math.isfinite(last):
                 raise DinosError(f"loss became {last} at step {step}", run)
             bar.update(1)
             bar.set_postfix(loss=f"{last:.4f}")
-            if step % tc.log_every == 0 or step == total:
+            if ctx.main and (step % tc.log_every == 0 or step == total):
                 metrics = model.diagnostics(probe_spec)
-                rec = {"step": step, "epoch": epoch, "loss": last, "frame_loss": float(out_step.frame_loss.detach()),
-                       "utterance_loss": float(out_step.utterance_loss.detach()), **metrics}
+                rec = {"step": step, "epoch": epoch, "loss": last, "frame_loss": float(losses[1]),
+                       "utterance_loss": float(losses[2]), **metrics}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
-                for msg in collapse_warnings(metrics, initial):
+                for msg in collapse_warnings(metrics, initial, keys=watched):
                     key = msg.split(" ", 1)[0]
                     if key not in warned:
                         warned.add(key)
@@ -347,10 +447,14 @@ def pretrain(
                         warnings.warn(f"{run}: step {step}: {msg}", RuntimeWarning, stacklevel=2)
             if step % tc.checkpoint_every == 0 or step == total:
                 checkpoint()
+    finally:
+        if log is not None:
+            log.close()
     bar.close()
-    if not (run / CHECKPOINT_FILE).is_file() or not (run / WEIGHTS_FILE).is_file():  # 0 steps requested
-        checkpoint()
-    final = [m for m in collapse_warnings(metrics, initial)]
+    if ctx.main and (not (run / CHECKPOINT_FILE).is_file() or not (run / WEIGHTS_FILE).is_file()):
+        checkpoint()  # 0 steps requested
+    _barrier(ctx)
+    final = collapse_warnings(metrics, initial, keys=watched)
     return PretrainResult(run, step, last, time.perf_counter() - t0, count_parameters(model.student),
                           initial, metrics, [f"at the end: {m}" for m in final] or collapse)
 
