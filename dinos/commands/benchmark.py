@@ -31,6 +31,9 @@ def add_arguments(p) -> None:
     p.add_argument("--embedder", action="append", default=[], metavar="MODULE:FUNCTION|hear:MODULE",
                    help="also benchmark your own model: a callable embed(batch, sample_rate) -> (batch, dim), or a "
                         "HEAR-API module (docs/benchmark.md); repeatable")
+    p.add_argument("--normalize", choices=["run", "none", "rms", "zscore", "rms+zscore"], default="run",
+                   help="recording normalisation of the benchmark data (default: the run's, i.e. rms+zscore for "
+                        "the paper preset, none for tiny); applies to every model")
     p.add_argument("--no-init-control", action="store_true",
                    help="leave out the IMPACT (init) row (the untrained network with the run's seed)")
     p.add_argument("--device", default="cpu")
@@ -53,6 +56,7 @@ def run(args) -> int:
             cache_dir=args.cache_dir, splits_dir=args.splits_dir, variant=args.variant, device=args.device,
             pooling=args.pooling, branch=args.branch, seed=args.seed, progress=not args.quiet,
             plots=not args.no_plots, probe=args.probe, asd_head=args.asd_head, custom=custom,
+            normalize=None if args.normalize == "none" else args.normalize,
         )
         print((res.out_dir / "table3.md").read_text())
         verdict = init_verdict(res.results)

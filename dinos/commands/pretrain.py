@@ -96,7 +96,7 @@ def run(args) -> int:
     ctx = dist_setup(args.device)  # torchrun: join the process group (world 1 otherwise)
     if not ctx.main:
         _barrier(ctx)  # rank 0 builds the dataset cache first
-    ds = pretraining_dataset(sources, cache_dir=args.cache_dir)
+    ds = pretraining_dataset(sources, cache_dir=args.cache_dir, normalize=cfg.normalize)
     if ctx.main:
         _barrier(ctx)
         print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)"

@@ -58,8 +58,9 @@ def _dataset_name(task) -> str:
 
 
 def load_task_splits(task_name: str, data_dir, *, cache_dir=None, splits_dir=None, variant=None,
-                     repeats: int | None = None) -> TaskSplits:
-    """Rows and split repeats of a DINOS task from `dinos.tasks` + the matching `dinos.splits` file."""
+                     repeats: int | None = None, normalize: str | None = None) -> TaskSplits:
+    """Rows and split repeats of a DINOS task from `dinos.tasks` + the matching `dinos.splits` file;
+    `normalize` (a `dinos.load_dataset` option) normalises every recording when decoded."""
     import dinos
     from dinos import splits as S
     from dinos import tasks as T
@@ -67,7 +68,7 @@ def load_task_splits(task_name: str, data_dir, *, cache_dir=None, splits_dir=Non
     task = T.get_task(task_name)
     if not task.has_split_files:
         raise SplitError(f"task {task_name} uses the official split; use run_dcase_benchmark")
-    data = S.task_manifest(task, data_dir, cache_dir=cache_dir)
+    data = S.task_manifest(task, data_dir, cache_dir=cache_dir, **({"normalize": normalize} if normalize else {}))
     path, record = S.find_split_file(data, variant, splits_dir)
     labels = dict(zip(data.clip_ids, data.labels, strict=True))
     n = task.repeats if repeats is None else min(repeats, task.repeats)
@@ -151,6 +152,20 @@ def make_embedders(run_dir, models: Sequence[str], *, device: str = "cpu", pooli
     return out
 
 
+def _run_normalize(run_dir) -> str | None:
+    """`ImpactConfig.normalize` of a run folder (None without a run)."""
+    if run_dir is None:
+        return None
+    import json
+
+    from .train import CONFIG_FILE
+
+    try:
+        return json.loads((Path(run_dir) / CONFIG_FILE).read_text())["model"].get("normalize")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # load_run reports a broken run folder with its own error
+
+
 def init_comparison(results: dict) -> dict[str, dict]:
     """Per task: did pretraining beat the untrained network? (`impact` vs `impact_init` means; pure)."""
     out = {}
@@ -199,6 +214,7 @@ def run_benchmark(
     probe: str = "linear",
     asd_head: str = "linear-out",
     custom: dict | None = None,
+    normalize: str | None = "run",
 ) -> BenchmarkResult:
     """Run the DINOS benchmark (all Monte Carlo tasks by default) and write the results to `out_dir`.
 
@@ -214,12 +230,16 @@ def run_benchmark(
     out.mkdir(parents=True, exist_ok=True)
     names = list(tasks) if tasks else [t.name for t in T.all_tasks("dinos") if t.has_split_files]
     loader = task_loader or load_task_splits
+    if normalize == "run":  # the run's own preprocessing (paper preset: RMS + z-score), for every model
+        normalize = _run_normalize(run_dir)
     embedders = make_embedders(run_dir, models, device=device, pooling=pooling, branch=branch, custom=custom)
     emb_cache = cache_dir if cache_dir is not None else out / "embeddings"
     results: dict = {"tasks": {}, "models": {m: MODEL_LABELS.get(m, m) for m in models}}
     spectra: dict = {}
     for name in names:
-        ts = loader(name, data_dir, cache_dir=cache_dir, splits_dir=splits_dir, variant=variant, repeats=repeats)
+        extra = {"normalize": normalize} if normalize else {}
+        ts = loader(name, data_dir, cache_dir=cache_dir, splits_dir=splits_dir, variant=variant, repeats=repeats,
+                    **extra)
         task = T.get_task(name)
         entry = {"dataset": ts.dataset_name, "kind": ts.kind, "metric": ts.metric, "repeats": len(ts.repeats),
                  "models": {}, "paper": {r.model: {"mean": r.mean, "std": r.std} for r in task.paper_table3},
@@ -234,7 +254,7 @@ def run_benchmark(
     results["meta"] = {
         "data_dir": str(data_dir), "run_dir": None if run_dir is None else str(run_dir), "pooling": pooling,
         "branch": branch, "seed": seed, "seconds": round(time.perf_counter() - t0, 2), "probe": probe,
-        "asd_head": asd_head, "std": "sample standard deviation (ddof=1) over the repeats",
+        "asd_head": asd_head, "normalize": normalize, "std": "sample standard deviation (ddof=1) over the repeats",
         "data": "ours: synthetic or local data as given by data_dir; paper: the real DINOS (Table 3/4)",
     }
     results["init_comparison"] = init_comparison(results)

@@ -48,12 +48,15 @@ class ImpactConfig:
     #: pretraining objective: `paper` (L_f between reconstructions + lambda L_u, as published) or
     #: `eat` (data2vec/EAT-style: masked tokens regress normalised, layer-averaged teacher tokens)
     objective: str = "paper"
+    #: recording normalisation before the front end (`dinos.load_dataset(normalize=...)`), applied to
+    #: pretraining and benchmark data alike: the paper's preset uses RMS then z-score (section 4.1)
+    normalize: str | None = None
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
 
     @classmethod
     def paper(cls) -> ImpactConfig:
-        """The paper's configuration (appendix A.1.3, Table 5)."""
-        return cls()
+        """The paper's configuration (appendix A.1.3, Table 5; RMS + z-score normalisation, section 4.1)."""
+        return cls(normalize="rms+zscore")
 
     @classmethod
     def tiny(cls) -> ImpactConfig:

@@ -484,8 +484,10 @@ class Source:
         return f"{self.corpus}:{self.config}:{self.data_dir}:{self.split}"
 
 
-def pretraining_dataset(sources: Sequence[Source], *, segment: str = "1s", cache_dir: str | None = None):
-    """1-s windows of every source, concatenated under the shared schema, audio decoded (channel 0).
+def pretraining_dataset(sources: Sequence[Source], *, segment: str = "1s", cache_dir: str | None = None,
+                        normalize: str | None = None):
+    """1-s windows of every source, concatenated under the shared schema, audio decoded (channel 0);
+    `normalize` (e.g. `rms+zscore`, `ImpactConfig.normalize`) normalises each recording when decoded.
 
     Sources at other rates than 48 kHz keep their rate here; the front end resamples each clip.
     """
@@ -499,7 +501,7 @@ def pretraining_dataset(sources: Sequence[Source], *, segment: str = "1s", cache
     for src in sources:
         ds = dinos.load_dataset(
             src.corpus, src.config, data_dir=src.data_dir, split=src.split, decode=False,
-            cache_dir=cache_dir, segment=segment, tail="pad",
+            cache_dir=cache_dir, segment=segment, tail="pad", **({"normalize": normalize} if normalize else {}),
         )
         parts.append(ds)
     ds = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)

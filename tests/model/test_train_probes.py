@@ -146,6 +146,20 @@ def test_paper_objective_collapses_eat_objective_does_not():
     assert ratios["eat"][1] > 0.2, ratios
 
 
+def test_paper_preset_normalises_recordings(pre_ds, tmp_path_factory):
+    """Paper section 4.1: RMS then z-score normalisation; on in the paper preset, off in tiny."""
+    assert ImpactConfig.paper().normalize == "rms+zscore" and ImpactConfig.tiny().normalize is None
+    root = make_dinos_tree(tmp_path_factory.mktemp("norm"), datasets=("VF2",), per_class=1, pretrain_seconds=2.5)
+    ds = pretraining_dataset([Source("dinos", "pretraining", str(root))], cache_dir=str(tmp_path_factory.mktemp("c")),
+                             normalize="rms+zscore")
+    rec = ds[0]["recording_id"]
+    x = np.concatenate([r["audio"]["array"] for r in ds if r["recording_id"] == rec])
+    x = x[: int(2.5 * 48_000)]  # the padded tail is not part of the recording
+    assert abs(float(x.std()) - 1.0) < 0.05 and abs(float(x.mean())) < 0.05
+    raw = np.concatenate([r["audio"]["array"] for r in pre_ds if r["recording_id"] == rec])
+    assert float(raw.std()) < 0.5  # the raw synthetic audio is far from unit variance
+
+
 def test_load_run_errors(tmp_path):
     with pytest.raises(DinosError, match="config.json"):
         load_run(tmp_path)
