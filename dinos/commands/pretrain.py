@@ -35,8 +35,9 @@ def add_arguments(p) -> None:
     p.add_argument("--grad-clip", type=float, default=0.5)
     p.add_argument("--mask-ratio", type=float, default=None, help="override the preset's mask ratio (0.4)")
     p.add_argument("--ema-decay", type=float, default=None, help="override the preset's EMA decay")
-    p.add_argument("--objective", choices=["paper", "eat"], default="paper",
+    p.add_argument("--objective", choices=["paper", "anchored", "eat"], default="paper",
                    help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
+                        "anchored: paper + reconstruction of the input log-Mel; "
                         "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")

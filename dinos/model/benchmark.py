@@ -48,6 +48,7 @@ class TaskSplits:
     labels: dict[str, str]  # clip id -> class id (T6...) or normal/anomaly
     repeats: list[tuple[list[str], list[str]]]
     classes: list[str] = field(default_factory=list)
+    split_variant: str = ""  # synthetic | real: which split files matched the data
 
 
 def _dataset_name(task) -> str:
@@ -83,7 +84,7 @@ def load_task_splits(task_name: str, data_dir, *, cache_dir=None, splits_dir=Non
     return TaskSplits(
         name=task.name, kind=task.kind, metric=task.metric, dataset_name=_dataset_name(task),
         dataset=dinos.decode_audio(data.dataset, channel=0), labels=labels, repeats=reps,
-        classes=list(task.class_ids),
+        classes=list(task.class_ids), split_variant=str(record.get("variant") or path.parent.parent.name),
     )
 
 
@@ -236,11 +237,13 @@ def run_benchmark(
     emb_cache = cache_dir if cache_dir is not None else out / "embeddings"
     results: dict = {"tasks": {}, "models": {m: MODEL_LABELS.get(m, m) for m in models}}
     spectra: dict = {}
+    variants: set[str] = set()
     for name in names:
         extra = {"normalize": normalize} if normalize else {}
         ts = loader(name, data_dir, cache_dir=cache_dir, splits_dir=splits_dir, variant=variant, repeats=repeats,
                     **extra)
         task = T.get_task(name)
+        variants.add(getattr(ts, "split_variant", "") or "unknown")
         entry = {"dataset": ts.dataset_name, "kind": ts.kind, "metric": ts.metric, "repeats": len(ts.repeats),
                  "models": {}, "paper": {r.model: {"mean": r.mean, "std": r.std} for r in task.paper_table3},
                  "paper_per_class": {tid: {r.model: {"mean": r.mean, "std": r.std} for r in rs}
@@ -256,6 +259,8 @@ def run_benchmark(
         "branch": branch, "seed": seed, "seconds": round(time.perf_counter() - t0, 2), "probe": probe,
         "asd_head": asd_head, "normalize": normalize, "std": "sample standard deviation (ddof=1) over the repeats",
         "data": "ours: synthetic or local data as given by data_dir; paper: the real DINOS (Table 3/4)",
+        "data_label": {"synthetic": "synthetic DINOS", "real": "real DINOS"}.get(
+            next(iter(variants)) if len(variants) == 1 else "", "split variants " + ", ".join(sorted(variants))),
     }
     results["init_comparison"] = init_comparison(results)
     write_results(out, results)

@@ -45,7 +45,8 @@ class ImpactConfig:
     mask_ratio: float = 0.4
     utterance_weight: float = 0.2  # lambda
     ema_decay: float = 0.9999
-    #: pretraining objective: `paper` (L_f between reconstructions + lambda L_u, as published) or
+    #: pretraining objective: `paper` (L_f between reconstructions + lambda L_u, as published),
+    #: `anchored` (the paper's loss + MSE(student reconstruction, the clip's standardised log-Mel)) or
     #: `eat` (data2vec/EAT-style: masked tokens regress normalised, layer-averaged teacher tokens)
     objective: str = "paper"
     #: recording normalisation before the front end (`dinos.load_dataset(normalize=...)`), applied to
@@ -217,7 +218,7 @@ class Decoder(nn.Module):
         return self.deconv(u)
 
 
-OBJECTIVES = ("paper", "eat")
+OBJECTIVES = ("paper", "anchored", "eat")
 
 
 class ImpactNet(nn.Module):
@@ -283,6 +284,10 @@ class Impact(nn.Module):
             layer_mean = torch.stack([h[:, 1:] for h in t_layers]).mean(0)  # (B, N, d)
             global_t = layer_mean.mean(1)  # (B, d)
         frame = F.mse_loss(recon_s.float(), recon_t.float())
+        if self.cfg.objective == "anchored":  # tie the reconstruction to the input (MAE-style)
+            x = spec.float()
+            x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-5)
+            frame = frame + F.mse_loss(recon_s.float(), x)
         utter = F.mse_loss(s_last[:, 0].float(), global_t.float())
         return StepOutput(frame + self.cfg.utterance_weight * utter, frame, utter, mask)
 

@@ -56,7 +56,7 @@ def table3(results: dict) -> str:
     models = list(results["models"])
     control = "impact" in models and "impact_init" in models
     head = "| Machine (metric) | " + " | ".join(results["models"][m] for m in models) + " |"
-    lines = ["## Ours (data: " + results.get("meta", {}).get("data_label", "as given by --data-dir") + ")", "",
+    lines = ["## Ours (" + results.get("meta", {}).get("data_label", "data as given by --data-dir") + ")", "",
              head + (" pretraining beat init? |" if control else ""),
              "|---|" + "---:|" * len(models) + ("---|" if control else "")]
     rows = _task_rows(results)
