@@ -115,52 +115,31 @@ def test_collapse_warnings_pure():
     assert list(probe_indices(3)) == [0, 1, 2] and len(probe_indices(1000)) == 32
 
 
-def test_paper_objective_collapses_eat_objective_does_not():
-    """The measured failure mode, in miniature: on a fixed batch, the literal frame loss (two
-    reconstructions, no input term) drives the teacher reconstruction toward a constant, while the
-    EAT-style objective keeps the embeddings spread."""
+def test_constant_output_is_a_zero_loss_solution_only_for_the_paper_objective():
+    """Why the literal objective collapses: decoders that output one constant image for every clip
+    make L_f exactly zero. `anchored` charges that solution the input's variance; `eat` regresses
+    layer-normalised targets, which a constant (zero) prediction cannot match."""
     import dataclasses
 
     from dinos.model.impact import Impact
 
     torch.manual_seed(0)
-    spec = torch.randn(16, 1, 128, 128) * 10.0
-    spec += torch.linspace(-20, 20, 16)[:, None, None, None]  # clips differ in level
-    ratios = {}
+    spec = torch.randn(4, 1, 128, 128) * 10.0 + torch.linspace(-20, 20, 4)[:, None, None, None]
+    losses = {}
     for objective in ("paper", "anchored", "eat"):
         torch.manual_seed(0)
-        model = Impact(dataclasses.replace(ImpactConfig.tiny(), objective=objective, ema_decay=0.9))
-        opt = torch.optim.AdamW(model.student.parameters(), lr=1e-3)
-        gen = torch.Generator().manual_seed(0)
-        before = model.diagnostics(spec)
-        model.student.train()
-        for _ in range(60):
-            out = model.losses(spec, model.random_mask(16, gen))
-            opt.zero_grad()
-            out.loss.backward()
-            opt.step()
-            model.update_teacher()
-        after = model.diagnostics(spec)
-        ratios[objective] = after["recon_std"] / before["recon_std"], after["embed_std"] / before["embed_std"]
-    print(ratios)
-    assert ratios["paper"][1] < ratios["eat"][1], ratios  # embeddings: eat keeps them spread
-    assert ratios["eat"][1] > 0.2, ratios
-    assert ratios["paper"][0] < ratios["anchored"][0], ratios  # the input term keeps reconstructions apart
-    assert ratios["anchored"][0] > 0.2, ratios
-
-
-def test_paper_preset_normalises_recordings(pre_ds, tmp_path_factory):
-    """Paper section 4.1: RMS then z-score normalisation; on in the paper preset, off in tiny."""
-    assert ImpactConfig.paper().normalize == "rms+zscore" and ImpactConfig.tiny().normalize is None
-    root = make_dinos_tree(tmp_path_factory.mktemp("norm"), datasets=("VF2",), per_class=1, pretrain_seconds=2.5)
-    ds = pretraining_dataset([Source("dinos", "pretraining", str(root))], cache_dir=str(tmp_path_factory.mktemp("c")),
-                             normalize="rms+zscore")
-    rec = ds[0]["recording_id"]
-    x = np.concatenate([r["audio"]["array"] for r in ds if r["recording_id"] == rec])
-    x = x[: int(2.5 * 48_000)]  # the padded tail is not part of the recording
-    assert abs(float(x.std()) - 1.0) < 0.05 and abs(float(x.mean())) < 0.05
-    raw = np.concatenate([r["audio"]["array"] for r in pre_ds if r["recording_id"] == rec])
-    assert float(raw.std()) < 0.5  # the raw synthetic audio is far from unit variance
+        model = Impact(dataclasses.replace(ImpactConfig.tiny(), objective=objective)).eval()
+        with torch.no_grad():
+            for branch in (model.student, model.teacher):  # the collapsed solution: a constant output
+                branch.decoder.deconv[-1].weight.zero_()
+                branch.decoder.deconv[-1].bias.fill_(0.5)
+                if objective == "eat":
+                    branch.predictor.weight.zero_()
+                    branch.predictor.bias.zero_()
+        mask = model.random_mask(4, torch.Generator().manual_seed(0))
+        losses[objective] = float(model.losses(spec, mask).frame_loss)
+    assert losses["paper"] == 0.0
+    assert losses["anchored"] > 0.5 and losses["eat"] > 0.5, losses
 
 
 def test_load_run_errors(tmp_path):
