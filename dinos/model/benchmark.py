@@ -404,10 +404,13 @@ def init_verdict(results: dict) -> str:
     lines = ["Did pretraining beat the untrained network (IMPACT (init), same seed)?"]
     for name, c in comp.items():
         entry = results["tasks"][name]
-        lines.append(f"- {entry['dataset']} ({entry['metric']}): {'yes' if c['beat_init'] else 'NO'} "
+        verdict = "yes" if c["beat_init"] else "tie" if c["delta"] == 0 else "NO"
+        lines.append(f"- {entry['dataset']} ({entry['metric']}): {verdict} "
                      f"(pretrained {c['pretrained']:.4f} vs init {c['init']:.4f}, {c['delta']:+.4f})")
     wins = sum(c["beat_init"] for c in comp.values())
-    lines.append(f"Pretraining beat initialisation on {wins} of {len(comp)} task(s).")
+    ties = sum(c["delta"] == 0 for c in comp.values())
+    lines.append(f"Pretraining beat initialisation on {wins} of {len(comp)} task(s)"
+                 + (f" ({ties} tied)." if ties else "."))
     return "\n".join(lines)
 
 

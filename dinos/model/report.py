@@ -34,7 +34,8 @@ def _bold_best(cells: dict[str, dict | None]) -> dict[str, str]:
 def _beat(a: dict | None, b: dict | None) -> str:
     if not a or not b:
         return ""
-    return f"{'yes' if a['mean'] > b['mean'] else 'NO'} ({a['mean'] - b['mean']:+.4f})"
+    verdict = "tie" if a["mean"] == b["mean"] else "yes" if a["mean"] > b["mean"] else "NO"
+    return f"{verdict} ({a['mean'] - b['mean']:+.4f})"
 
 
 def _task_rows(results: dict) -> list[tuple[str, dict]]:
