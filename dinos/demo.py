@@ -109,10 +109,11 @@ def run_demo(out: str | Path, *, force: bool = False, model: bool = True, steps:
         except ImportError as exc:  # torch missing: the data part still ran
             report += [f"Model step skipped: {exc} (install `dinos[model]`)."]
         else:
-            print("[4/4] short IMPACT pretraining + benchmark vs the log-Mel baseline", flush=True)
+            print("[4/4] short IMPACT pretraining + benchmark vs its untrained control and the log-Mel baseline",
+                  flush=True)
             kwargs = {} if steps is None else {"steps": steps}
             summary = model_demo(out / "dinos", out / "model", cache_dir=cache_dir, **kwargs)
-            report += ["## IMPACT vs baseline (synthetic DINOS)", "", str(summary), ""]
+            report += ["## IMPACT vs IMPACT (init) and the baseline (synthetic DINOS)", "", str(summary), ""]
     report.append(f"Total wall time: {time.perf_counter() - t0:.1f} s")
     text = "\n".join(report)
     (out / "summary.md").write_text(text + "\n")

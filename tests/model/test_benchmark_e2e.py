@@ -91,8 +91,10 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
 def test_run_demo(world):
     from dinos.model.benchmark import run_demo
 
+    # no splits_dir: the demo writes split files for exactly its corpus (as `dinos demo` does)
     s = run_demo(world["root"], world["base"] / "demo", steps=2, batch_size=4, tasks=("dinos/T6-T17",),
-                 repeats=2, cache_dir=world["cache"], splits_dir=world["splits"], progress=False)
+                 repeats=2, cache_dir=world["cache"], progress=False)
+    assert (world["base"] / "demo" / "splits" / "synthetic" / "dinos" / "T6-T17.json").is_file()
     text = str(s)
     assert "Did pretraining beat the untrained network" in text and "| Yornew (mAP) |" in text
     assert "IMPACT (init)" in text and "collapse metrics" in text
