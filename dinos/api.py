@@ -14,9 +14,9 @@ _AUDIO_EXTS = {".wav", ".flac", ".ogg", ".csv", ".yaml"}
 
 def corpora() -> list[str]:
     """The corpus names `load_dataset` resolves to the project's builders."""
-    from .loaders import BUILDERS
+    from .loaders import corpus_names
 
-    return list(BUILDERS)
+    return list(corpus_names())
 
 
 def source_fingerprint(data_dir: str | os.PathLike) -> str:
@@ -68,7 +68,7 @@ def _select_split(builder, split, streaming: bool):
     """`builder`'s split, resolving the builder's aliases (DCASE `test` = `dev_test` + `eval_test`)."""
     import datasets
 
-    aliases = getattr(builder, "SPLIT_ALIASES", {})
+    aliases = builder.INFO.split_aliases
     if not isinstance(split, str) or split not in aliases:
         return builder.as_streaming_dataset(split=split) if streaming else builder.as_dataset(split=split)
     every = builder.as_streaming_dataset() if streaming else builder.as_dataset()

@@ -12,6 +12,7 @@ import datasets
 
 from . import schema
 from .audio import AudioInfo, check_info, probe, read_window, recording_stats
+from .corpus import CorpusInfo
 from .errors import AudioError, LayoutError
 from .segment import parse_normalize, parse_seconds, window_frames
 
@@ -65,22 +66,22 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     BATCH_ROWS = 1000
 
     BUILDER_CONFIG_CLASS = ClipBuilderConfig
-    CORPUS: str = ""
-    #: requested split -> the builder's splits it stands for (e.g. DCASE "test" = dev_test + eval_test)
-    SPLIT_ALIASES: dict[str, tuple[str, ...]] = {}
-    SAMPLE_RATE: int | None = None
-    DESCRIPTION = ""
-    CITATION = ""
-    HOMEPAGE = ""
-    LICENSE = ""
+    #: the corpus facts (`dinos.corpus.CorpusInfo`); subclasses set it
+    INFO: CorpusInfo
+
+    @property
+    def CORPUS(self) -> str:  # noqa: N802 - kept for callers of the old class attribute
+        return self.INFO.name
 
     def _info(self) -> datasets.DatasetInfo:
+        config = self.config.name if getattr(self, "config", None) is not None else ""
+        year = next((c.year for c in self.INFO.configs if c.name == config), None)
         return datasets.DatasetInfo(
-            description=self.DESCRIPTION,
+            description=self.INFO.description,
             features=schema.features(),
-            citation=self.CITATION,
-            homepage=self.HOMEPAGE,
-            license=self.LICENSE,
+            citation=self.INFO.citation("" if year is None else year),
+            homepage=self.INFO.homepage,
+            license=self.INFO.license,
         )
 
     # -- to implement -------------------------------------------------------------------------

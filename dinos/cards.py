@@ -65,42 +65,6 @@ class CorpusFacts:
     default_config: str = ""
 
 
-MIMII_DUE_CITATION = """@misc{tanabe2021mimiidue,
-  title        = {{MIMII DUE}: Sound Dataset for Malfunctioning Industrial Machine Investigation and Inspection with Domain Shifts due to Changes in Operational and Environmental Conditions},
-  author       = {Tanabe, Ryo and Purohit, Harsh and Dohi, Kota and Endo, Takashi and Nikaido, Yuki and Nakamura, Toshiki and Kawaguchi, Yohei},
-  year         = {2021},
-  howpublished = {\\url{https://zenodo.org/record/4740355}}
-}"""
-
-DCASE_CITATION = """@inproceedings{koizumi2020dcase,
-  title     = {Description and Discussion on {DCASE2020} Challenge Task2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
-  author    = {Koizumi, Yuma and Kawaguchi, Yohei and Imoto, Keisuke and Nakamura, Toshiki and Nikaido, Yuki and Tanabe, Ryo and Purohit, Harsh and Suefusa, Kaori and Endo, Takashi and Yasuda, Masahiro and Harada, Noboru},
-  booktitle = {Proc. 5th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
-  pages     = {81--85},
-  year      = {2020}
-}
-@inproceedings{purohit2019mimii,
-  title     = {{MIMII} Dataset: Sound Dataset for Malfunctioning Industrial Machine Investigation and Inspection},
-  author    = {Purohit, Harsh and Tanabe, Ryo and Ichige, Takeshi and Endo, Takashi and Nikaido, Yuki and Suefusa, Kaori and Kawaguchi, Yohei},
-  booktitle = {Proc. 4th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
-  pages     = {209--213},
-  year      = {2019}
-}
-@inproceedings{koizumi2019toyadmos,
-  title     = {{ToyADMOS}: A Dataset of Miniature-Machine Operating Sounds for Anomalous Sound Detection},
-  author    = {Koizumi, Yuma and Saito, Shoichiro and Uematsu, Hisashi and Harada, Noboru and Imoto, Keisuke},
-  booktitle = {Proc. IEEE Workshop on Applications of Signal Processing to Audio and Acoustics (WASPAA)},
-  pages     = {313--317},
-  year      = {2019}
-}
-@inproceedings{harada2021toyadmos2,
-  title     = {{ToyADMOS2}: Another Dataset of Miniature-Machine Operating Sounds for Anomalous Sound Detection under Domain Shift Conditions},
-  author    = {Harada, Noboru and Niizumi, Daisuke and Takeuchi, Daiki and Ohishi, Yasunori and Yasuda, Masahiro and Saito, Shoichiro},
-  booktitle = {Proc. Detection and Classification of Acoustic Scenes and Events Workshop (DCASE)},
-  pages     = {1--5},
-  year      = {2021}
-}"""
-
 #: MIMII DUE paper Table 3: recording room and microphone distance per machine type (not in the loader).
 MIMII_DUE_ROOMS = {
     "fan": ("Sound isolation booth", "0.6"),
@@ -131,70 +95,31 @@ DCASE_YEAR_NOTES: dict[int, tuple[str, str, str]] = {
 
 
 def hub_configs(corpus: str) -> list[str]:
-    """Configs a Hub copy of the corpus is exported with: every distinct one, no union duplicating them.
+    """Configs a Hub copy of the corpus is exported with (`CorpusInfo.hub_configs`)."""
+    from .loaders import corpus_info
 
-    DINOS: every config but `all`; MIMII DUE: one per machine type; DCASE: `<year>-all` per year.
-    """
-    from .loaders import builder_class
-
-    names = [c.name for c in builder_class(corpus).BUILDER_CONFIGS]
-    if corpus == "dcase_task2":
-        return [n for n in names if n.endswith("-all")]
-    return [n for n in names if n != "all"]
-
-
-def _nominal_splits(corpus: str, config: str) -> tuple[str, ...]:
-    """The splits a full copy of the corpus yields for a config (an export's card lists the actual ones)."""
-    if corpus == "dinos":
-        from .loaders import dinos as D
-
-        if config == "pretraining":
-            return ("train",)
-        return (*D.DOWNSTREAM_DIRS, "pretrain") if config == "all" else tuple(D.DOWNSTREAM_DIRS)
-    if corpus == "mimii_due":
-        return ("train", "test")
-    from .loaders import dcase_task2 as T
-
-    year, machine = T.parse_config_name(config)
-    info = T.YEAR_TABLE[year]
-    out = []
-    for part in T.PARTS:
-        machines = info.dev if part == "dev" else info.eval
-        if machine is None and machines or machine in machines:
-            out += [f"{part}_train", f"{part}_test"]
-            if part == "dev" and year >= T.SUPPLEMENTAL_FROM:
-                out.append(f"{part}_supplemental")
-    return tuple(out)
-
-
-_CARD_META = {
-    # corpus: pretty name, license id, size category, extra tags
-    "dinos": ("DINOS (Diverse INdustrial Operation Sounds)", "unknown", "10K<n<100K", ("manufacturing", "stethoscope")),
-    "mimii_due": ("MIMII DUE", "other", "10K<n<100K", ("domain-shift", "dcase")),
-    "dcase_task2": ("DCASE Challenge Task 2 (2020-2026)", "cc-by-nc-sa-4.0", "100K<n<1M", ("domain-shift", "dcase")),
-}  # fmt: skip
+    return list(corpus_info(corpus).hub_configs)
 
 
 def corpus_facts(corpus: str) -> CorpusFacts:
-    """The facts a card is generated from (the committed card's configs are `hub_configs`)."""
-    from .loaders import builder_class, corpus_module
+    """The facts a card is generated from, read from the corpus' `CorpusInfo` (the loader's `INFO`)."""
+    from .loaders import corpus_info
 
     if corpus not in CARD_CORPORA:
         raise DinosError(f"no card for corpus {corpus!r} (expected one of {CARD_CORPORA})")
-    mod, cls = corpus_module(corpus), builder_class(corpus)
-    descs = {c.name: c.description or "" for c in cls.BUILDER_CONFIGS}
-    pretty, license_id, size, tags = _CARD_META[corpus]
+    info = corpus_info(corpus)
+    default = info.default_config if info.default_config in info.hub_configs else ""
     return CorpusFacts(
         corpus=corpus,
-        pretty_name=pretty,
-        license=license_id,
-        sampling_rate=cls.SAMPLE_RATE,
-        size_category=size,
-        tags=("audio", "industrial", "machine-sound", "anomaly-detection", *tags),
-        homepage=mod.HOMEPAGE,
-        citation=mod.CITATION if corpus != "dcase_task2" else DCASE_CITATION,
-        configs={n: (descs[n], _nominal_splits(corpus, n)) for n in hub_configs(corpus)},
-        default_config=cls.DEFAULT_CONFIG_NAME if cls.DEFAULT_CONFIG_NAME in hub_configs(corpus) else "",
+        pretty_name=info.pretty_name,
+        license=info.license_id,
+        sampling_rate=info.sample_rate,
+        size_category=info.size_category,
+        tags=info.tags,
+        homepage=info.homepage,
+        citation="\n".join(info.citations[k] for k in sorted(info.citations, key=lambda k: (k == "", k))),
+        configs={n: (info.config(n).description, info.config(n).splits) for n in info.hub_configs},
+        default_config=default,
     )
 
 
@@ -690,9 +615,9 @@ def render_export_card(manifest) -> str:
     base = corpus_facts(manifest.corpus) if manifest.corpus in CARD_CORPORA else None
     if base is None:
         raise DinosError(f"no card facts for corpus {manifest.corpus!r}")
-    from .loaders import builder_class
+    from .loaders import corpus_info
 
-    descs = {c.name: c.description or "" for c in builder_class(manifest.corpus).BUILDER_CONFIGS}
+    descs = {c.name: c.description for c in corpus_info(manifest.corpus).configs}
     configs = {c: tuple(splits) for c, splits in manifest.configs.items()}
     sizes = {c: {s: (i.num_rows, i.num_bytes) for s, i in splits.items()} for c, splits in manifest.configs.items()}
     facts = CorpusFacts(

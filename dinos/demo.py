@@ -24,7 +24,7 @@ def dinos_summary(data_dir: Path, cache_dir: str | None, progress: bool = True) 
     from .loaders import dinos as D
 
     lines = ["| config | split | rows | hours |", "|---|---|---:|---:|"]
-    for config in D.CONFIG_DESCRIPTIONS:
+    for config in D.INFO.config_names:
         dd = load_dataset("dinos", config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
         for split, ds in dd.items():
             lines.append(f"| {config} | {split} | {len(ds)} | {_hours(ds):.3f} |")

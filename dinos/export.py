@@ -480,10 +480,10 @@ def export(
     `builder_kwargs` are the builder options (`segment`, `hop`, `tail`, `strict`, ...); they are
     recorded in the manifest. Returns the manifest that was written.
     """
-    from .loaders import BUILDERS, builder_class
+    from .loaders import builder_class, corpus_names
 
-    if corpus not in BUILDERS:
-        raise LayoutError(f"unknown corpus {corpus!r} (expected one of {sorted(BUILDERS)})")
+    if corpus not in corpus_names():
+        raise LayoutError(f"unknown corpus {corpus!r} (expected one of {list(corpus_names())})")
     cls = builder_class(corpus)
     known = [c.name for c in cls.BUILDER_CONFIGS]
     for c in configs:
@@ -499,7 +499,7 @@ def export(
         _builder_rows(corpus, root, cache_dir, builder_kwargs),
         list(configs),
         root=root,
-        sampling_rate=getattr(cls, "SAMPLE_RATE", None),
+        sampling_rate=cls.INFO.sample_rate,
         options=options,
         overwrite=overwrite,
         max_shard_mb=max_shard_mb,

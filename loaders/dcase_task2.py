@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 import datasets
 
 from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 from dinos.paths import check_relative
 from dinos.schema import MACHINES, Attribute
@@ -42,12 +43,77 @@ YEARS = (2020, 2021, 2022, 2023, 2024, 2025, 2026)
 PARTS = ("dev", "eval")
 PART_DIRS = {"dev": "dev_data", "eval": "eval_data"}
 
-CITATION = """@misc{dcase_task2,
-  title  = {{DCASE} Challenge Task 2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
-  author = {Koizumi, Yuma and Kawaguchi, Yohei and Imoto, Keisuke and Dohi, Kota and Harada, Noboru and
-            Nishida, Tomoya and Purohit, Harsh and Tanabe, Ryo and Endo, Takashi and Yamamoto, Masaaki and others},
-  note   = {DCASE 2020-2026 Task 2 development, additional training and evaluation datasets (Zenodo)},
+_SOURCES = """@inproceedings{purohit2019mimii,
+  title     = {{MIMII} Dataset: Sound Dataset for Malfunctioning Industrial Machine Investigation and Inspection},
+  author    = {Purohit, Harsh and Tanabe, Ryo and Ichige, Takeshi and Endo, Takashi and Nikaido, Yuki and Suefusa, Kaori and Kawaguchi, Yohei},
+  booktitle = {Proc. 4th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
+  pages     = {209--213},
+  year      = {2019}
+}
+@inproceedings{koizumi2019toyadmos,
+  title     = {{ToyADMOS}: A Dataset of Miniature-Machine Operating Sounds for Anomalous Sound Detection},
+  author    = {Koizumi, Yuma and Saito, Shoichiro and Uematsu, Hisashi and Harada, Noboru and Imoto, Keisuke},
+  booktitle = {Proc. IEEE Workshop on Applications of Signal Processing to Audio and Acoustics (WASPAA)},
+  pages     = {313--317},
+  year      = {2019}
+}
+@inproceedings{harada2021toyadmos2,
+  title     = {{ToyADMOS2}: Another Dataset of Miniature-Machine Operating Sounds for Anomalous Sound Detection under Domain Shift Conditions},
+  author    = {Harada, Noboru and Niizumi, Daisuke and Takeuchi, Daiki and Ohishi, Yasunori and Yasuda, Masahiro and Saito, Shoichiro},
+  booktitle = {Proc. Detection and Classification of Acoustic Scenes and Events Workshop (DCASE)},
+  pages     = {1--5},
+  year      = {2021}
 }"""
+
+#: BibTeX per challenge year: the organisers' task description paper ('' = the source datasets).
+CITATIONS = {
+    "": _SOURCES,
+    "2020": """@inproceedings{koizumi2020dcase,
+  title     = {Description and Discussion on {DCASE2020} Challenge Task2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
+  author    = {Koizumi, Yuma and Kawaguchi, Yohei and Imoto, Keisuke and Nakamura, Toshiki and Nikaido, Yuki and Tanabe, Ryo and Purohit, Harsh and Suefusa, Kaori and Endo, Takashi and Yasuda, Masahiro and Harada, Noboru},
+  booktitle = {Proc. 5th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
+  pages     = {81--85},
+  year      = {2020}
+}""",
+    "2021": """@inproceedings{kawaguchi2021dcase,
+  title     = {Description and Discussion on {DCASE} 2021 Challenge Task 2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring under Domain Shifted Conditions},
+  author    = {Kawaguchi, Yohei and Imoto, Keisuke and Koizumi, Yuma and Harada, Noboru and Niizumi, Daisuke and Dohi, Kota and Tanabe, Ryo and Purohit, Harsh and Endo, Takashi},
+  booktitle = {Proc. 6th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
+  pages     = {186--190},
+  year      = {2021}
+}""",
+    "2022": """@inproceedings{dohi2022dcase,
+  title     = {Description and Discussion on {DCASE} 2022 Challenge Task 2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring Applying Domain Generalization Techniques},
+  author    = {Dohi, Kota and Imoto, Keisuke and Harada, Noboru and Niizumi, Daisuke and Koizumi, Yuma and Nishida, Tomoya and Purohit, Harsh and Tanabe, Ryo and Endo, Takashi and Yamamoto, Masaaki and Kawaguchi, Yohei},
+  booktitle = {Proc. 7th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
+  year      = {2022}
+}""",
+    "2023": """@inproceedings{dohi2023dcase,
+  title     = {Description and Discussion on {DCASE} 2023 Challenge Task 2: First-Shot Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
+  author    = {Dohi, Kota and Imoto, Keisuke and Harada, Noboru and Niizumi, Daisuke and Koizumi, Yuma and Nishida, Tomoya and Purohit, Harsh and Tanabe, Ryo and Endo, Takashi and Kawaguchi, Yohei},
+  booktitle = {Proc. 8th Workshop on Detection and Classification of Acoustic Scenes and Events (DCASE)},
+  year      = {2023},
+  note      = {arXiv:2305.07828}
+}""",
+    "2024": """@article{nishida2024dcase,
+  title   = {Description and Discussion on {DCASE} 2024 Challenge Task 2: First-Shot Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
+  author  = {Nishida, Tomoya and Harada, Noboru and Niizumi, Daisuke and Albertini, Davide and Sannino, Roberto and Pradolini, Simone and Augusti, Filippo and Imoto, Keisuke and Dohi, Kota and Purohit, Harsh and Endo, Takashi and Kawaguchi, Yohei},
+  journal = {arXiv preprint arXiv:2406.07250},
+  year    = {2024}
+}""",
+    "2025": """@article{nishida2025dcase,
+  title   = {Description and Discussion on {DCASE} 2025 Challenge Task 2: First-shot Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
+  author  = {Nishida, Tomoya and Harada, Noboru and Niizumi, Daisuke and Albertini, Davide and Sannino, Roberto and Pradolini, Simone and Augusti, Filippo and Imoto, Keisuke and Dohi, Kota and Purohit, Harsh and Endo, Takashi and Kawaguchi, Yohei},
+  journal = {arXiv preprint arXiv:2506.10097},
+  year    = {2025}
+}""",
+    "2026": """@misc{dcase2026task2,
+  title        = {{DCASE} 2026 Challenge Task 2: Unsupervised Anomalous Sound Detection for Machine Condition Monitoring},
+  howpublished = {DCASE Challenge 2026 task page and Zenodo records 19336329 (development) and 20151556 (additional training)},
+  year         = {2026},
+  note         = {No task description paper was known to this project; unverified}
+}""",
+}
 HOMEPAGE = "https://dcase.community/challenge2025/task-first-shot-unsupervised-anomalous-sound-detection-for-machine-condition-monitoring"
 LICENSE = "CC BY-NC-SA 4.0 (as stated for the 2020, 2023 and 2026 data; unverified for other years)"
 
@@ -1173,25 +1239,54 @@ def _describe(year: int, machine: str | None) -> str:
     return f"DCASE {year} Task 2 {machine} ({' and '.join(parts)} data; {info.channels} channel(s), 16 kHz)."
 
 
+def _config_splits(year: int, machine: str | None) -> tuple[str, ...]:
+    """The splits a full copy of the release yields for `<year>-<machine|all>`."""
+    info = YEAR_TABLE[year]
+    out: list[str] = []
+    for part in PARTS:
+        machines = info.dev if part == "dev" else info.eval
+        if (machine is None and machines) or machine in machines:
+            out += [f"{part}_train", f"{part}_test"]
+            if part == "dev" and year >= SUPPLEMENTAL_FROM:
+                out.append(f"{part}_supplemental")
+    return tuple(out)
+
+
+#: The corpus facts (dinos.corpus.CorpusInfo): the one home of what DCASE Task 2 is.
+INFO = CorpusInfo(
+    name=CORPUS,
+    pretty_name="DCASE Challenge Task 2 (2020-2026)",
+    description="DCASE Challenge Task 2 (2020-2026): machine sounds for unsupervised anomalous sound detection.",
+    sample_rate=SAMPLE_RATE,
+    channels=None,  # 1 until 2025, 2 in 2026 (YearInfo.channels)
+    license=LICENSE,
+    license_id="cc-by-nc-sa-4.0",
+    homepage=HOMEPAGE,
+    citations=CITATIONS,
+    configs=tuple(
+        ConfigInfo(n, _describe(*parse_config_name(n)), _config_splits(*parse_config_name(n)),
+                   parse_config_name(n)[0], parse_config_name(n)[1])
+        for n in config_names()
+    ),
+    default_config="2025-all",
+    split_roles={
+        "dev_train": "train", "eval_train": "train", "dev_test": "test", "eval_test": "test",
+        "dev_supplemental": "supplemental",
+    },
+    hub_configs=tuple(n for n in config_names() if n.endswith("-all")),
+    tags=("audio", "industrial", "machine-sound", "anomaly-detection", "domain-shift", "dcase"),
+    size_category="100K<n<1M",
+    synth_module="dinos.synth.dcase",
+)  # fmt: skip
+
+
 class DcaseTask2(ClipBuilder):
     """Hugging Face builder for DCASE Task 2 2020-2026 over the baseline's folder layout."""
 
-    CORPUS = CORPUS
-    SAMPLE_RATE = SAMPLE_RATE
-    DESCRIPTION = (
-        "DCASE Challenge Task 2 (2020-2026): machine sounds for unsupervised anomalous sound detection."
-    )
-    CITATION = CITATION
-    HOMEPAGE = HOMEPAGE
-    LICENSE = LICENSE
+    INFO = INFO
     VERSION = datasets.Version("1.0.0")
-    BUILDER_CONFIGS = builder_configs({n: _describe(*parse_config_name(n)) for n in config_names()})
-    DEFAULT_CONFIG_NAME = "2025-all"
-    SPLIT_ALIASES = {
-        "train": ("dev_train", "eval_train"),
-        "test": ("dev_test", "eval_test"),
-        "supplemental": ("dev_supplemental",),
-    }
+    BUILDER_CONFIGS = builder_configs({c.name: c.description for c in INFO.configs})
+    DEFAULT_CONFIG_NAME = INFO.default_config
 
     ground_truth_report: GroundTruthReport | None = None
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import datasets
 
 from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 
 CORPUS = "dinos"
@@ -483,30 +484,52 @@ def scan(root: Path, config: str, strict: bool = True) -> dict[str, list[SourceF
 # --------------------------------------------------------------------------------------------
 # Builder
 # --------------------------------------------------------------------------------------------
-CONFIG_DESCRIPTIONS = {
-    "renishaw_l": "RenishawL (AM-LPBF, stethoscope): T1 On / T2 Off.",
-    "vf2": "Haas VF-2 CNC (stethoscope): T3 On / T4 Off / T5 Warm-up.",
-    "yornew": "Yornew VMC-300 CNC (both sensors pooled): 12 cutting states T6-T17.",
-    "cold_spray": "ColdSpray CSM 108.2 (microphone and stethoscope): 8 classes T18-T25.",
-    "yornew_anomaly": "Yornew anomaly detection (T26): chatter = anomaly.",
-    "cold_spray_anomaly": "ColdSpray anomaly detection (T27): the three faults = anomaly.",
-    "pretraining": "DINOS_Pretrain: 59-s recordings of four categories (Table 1); split `train`.",
-    "all": "Every downstream dataset (train/test) plus the pretraining recordings (split `pretrain`).",
-}
+_CONFIGS = (
+    ("renishaw_l", "RenishawL (AM-LPBF, stethoscope): T1 On / T2 Off."),
+    ("vf2", "Haas VF-2 CNC (stethoscope): T3 On / T4 Off / T5 Warm-up."),
+    ("yornew", "Yornew VMC-300 CNC (both sensors pooled): 12 cutting states T6-T17."),
+    ("cold_spray", "ColdSpray CSM 108.2 (microphone and stethoscope): 8 classes T18-T25."),
+    ("yornew_anomaly", "Yornew anomaly detection (T26): chatter = anomaly."),
+    ("cold_spray_anomaly", "ColdSpray anomaly detection (T27): the three faults = anomaly."),
+    ("pretraining", "DINOS_Pretrain: 59-s recordings of four categories (Table 1); split `train`."),
+    ("all", "Every downstream dataset (train/test) plus the pretraining recordings (split `pretrain`)."),
+)
+
+
+def _config_splits(name: str) -> tuple[str, ...]:
+    if name == "pretraining":
+        return ("train",)
+    return (*DOWNSTREAM_DIRS, "pretrain") if name == "all" else tuple(DOWNSTREAM_DIRS)
+
+
+#: The corpus facts (dinos.corpus.CorpusInfo): the one home of what DINOS is.
+INFO = CorpusInfo(
+    name=CORPUS,
+    pretty_name="DINOS (Diverse INdustrial Operation Sounds)",
+    description="DINOS: Diverse INdustrial Operation Sounds (48 kHz, microphone and stethoscope).",
+    sample_rate=SAMPLE_RATE,
+    channels=CHANNELS,
+    license=LICENSE,
+    license_id="unknown",
+    homepage=HOMEPAGE,
+    citations={"": CITATION},
+    configs=tuple(ConfigInfo(n, d, _config_splits(n)) for n, d in _CONFIGS),
+    default_config="yornew",
+    split_roles={"train": "train", "test": "test", "pretrain": "pretrain"},
+    hub_configs=tuple(n for n, _ in _CONFIGS if n != "all"),
+    tags=("audio", "industrial", "machine-sound", "anomaly-detection", "manufacturing", "stethoscope"),
+    size_category="10K<n<100K",
+    synth_module="dinos.synth.dinos",
+)
 
 
 class Dinos(ClipBuilder):
     """Hugging Face builder for DINOS over the published folder layout."""
 
-    CORPUS = CORPUS
-    SAMPLE_RATE = SAMPLE_RATE
-    DESCRIPTION = "DINOS: Diverse INdustrial Operation Sounds (48 kHz, microphone and stethoscope)."
-    CITATION = CITATION
-    HOMEPAGE = HOMEPAGE
-    LICENSE = LICENSE
+    INFO = INFO
     VERSION = datasets.Version("1.0.0")
-    BUILDER_CONFIGS = builder_configs(CONFIG_DESCRIPTIONS)
-    DEFAULT_CONFIG_NAME = "yornew"
+    BUILDER_CONFIGS = builder_configs({c.name: c.description for c in INFO.configs})
+    DEFAULT_CONFIG_NAME = INFO.default_config
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         return scan(data_dir, self.config.name, strict=self.config.strict)

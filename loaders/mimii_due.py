@@ -19,6 +19,7 @@ from pathlib import Path
 import datasets
 
 from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError
 from dinos.schema import Attribute
 
@@ -32,12 +33,11 @@ MACHINES = ("fan", "gearbox", "pump", "slider", "valve")
 SECTIONS = (0, 1, 2, 3, 4, 5)
 DEV_SECTIONS = (0, 1, 2)  # sections 03-05 were the DCASE 2021 evaluation data
 
-CITATION = """@inproceedings{tanabe2021mimiidue,
-  title     = {{MIMII DUE}: Sound Dataset for Malfunctioning Industrial Machine Investigation and Inspection with Domain Shifts due to Changes in Operational and Environmental Conditions},
-  author    = {Tanabe, Ryo and Purohit, Harsh and Dohi, Kota and Endo, Takashi and Nikaido, Yuki and Nakamura, Toshiki and Kawaguchi, Yohei},
-  booktitle = {IEEE Workshop on Applications of Signal Processing to Audio and Acoustics (WASPAA)},
-  year      = {2021},
-  note      = {arXiv:2105.02702}
+CITATION = """@article{tanabe2021mimiidue,
+  title   = {{MIMII DUE}: Sound Dataset for Malfunctioning Industrial Machine Investigation and Inspection with Domain Shifts due to Changes in Operational and Environmental Conditions},
+  author  = {Tanabe, Ryo and Purohit, Harsh and Dohi, Kota and Endo, Takashi and Nikaido, Yuki and Nakamura, Toshiki and Kawaguchi, Yohei},
+  journal = {arXiv preprint arXiv:2105.02702},
+  year    = {2021}
 }"""
 HOMEPAGE = "https://zenodo.org/record/4740355"
 LICENSE = "CC BY-SA 4.0 per the Zenodo record (unverified here)"
@@ -207,24 +207,38 @@ def scan(
     return splits
 
 
-CONFIG_DESCRIPTIONS = {m: f"MIMII DUE {m}: sections 00-05, source and target domains." for m in MACHINES}
-CONFIG_DESCRIPTIONS["all"] = "MIMII DUE, all five machine types."
+#: The corpus facts (dinos.corpus.CorpusInfo): the one home of what MIMII DUE is.
+INFO = CorpusInfo(
+    name=CORPUS,
+    pretty_name="MIMII DUE",
+    description="MIMII DUE: malfunctioning industrial machine sounds under domain shifts (DCASE 2021 Task 2).",
+    sample_rate=SAMPLE_RATE,
+    channels=CHANNELS,
+    license=LICENSE,
+    license_id="other",
+    homepage=HOMEPAGE,
+    citations={"": CITATION},
+    configs=(
+        *(ConfigInfo(m, f"MIMII DUE {m}: sections 00-05, source and target domains.", ("train", "test"), YEAR, m)
+          for m in MACHINES),
+        ConfigInfo("all", "MIMII DUE, all five machine types.", ("train", "test"), YEAR),
+    ),
+    default_config="all",
+    split_roles={"train": "train", "test": "test"},
+    hub_configs=MACHINES,
+    tags=("audio", "industrial", "machine-sound", "anomaly-detection", "domain-shift", "dcase"),
+    size_category="10K<n<100K",
+    synth_module="dinos.synth.mimii_due",
+)
 
 
 class MimiiDue(ClipBuilder):
     """Hugging Face builder for MIMII DUE (16 kHz mono, fan/gearbox/pump/slider/valve, sections 00-05)."""
 
-    CORPUS = CORPUS
-    SAMPLE_RATE = SAMPLE_RATE
-    DESCRIPTION = (
-        "MIMII DUE: malfunctioning industrial machine sounds under domain shifts (DCASE 2021 Task 2)."
-    )
-    CITATION = CITATION
-    HOMEPAGE = HOMEPAGE
-    LICENSE = LICENSE
+    INFO = INFO
     VERSION = datasets.Version("1.0.0")
-    BUILDER_CONFIGS = builder_configs(CONFIG_DESCRIPTIONS)
-    DEFAULT_CONFIG_NAME = "all"
+    BUILDER_CONFIGS = builder_configs({c.name: c.description for c in INFO.configs})
+    DEFAULT_CONFIG_NAME = INFO.default_config
 
     ground_truth_report: dc.GroundTruthReport | None = None
 

@@ -14,12 +14,12 @@ import sys
 from dinos.cards import hub_configs
 from dinos.errors import DinosError
 from dinos.export import DEFAULT_MAX_SHARD_MB, export, validate_export
-from dinos.loaders import BUILDERS
+from dinos.loaders import corpus_names
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("corpus", choices=sorted(BUILDERS))
+    p.add_argument("corpus", choices=corpus_names())
     p.add_argument("--data-dir", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--configs", nargs="*", default=None)

@@ -10,9 +10,9 @@ HELP = "export configs of a corpus as Parquet shards (audio embedded) with a dat
 
 
 def add_arguments(p) -> None:
-    from ..loaders import BUILDERS
+    from ..loaders import corpus_names
 
-    p.add_argument("corpus", choices=sorted(BUILDERS), help="which corpus")
+    p.add_argument("corpus", choices=corpus_names(), help="which corpus")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config name(s) to export")
     p.add_argument("--data-dir", required=True, help="the unpacked corpus (published layout)")
     p.add_argument("--out", required=True, help="output directory (must be empty unless --overwrite)")
