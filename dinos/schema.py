@@ -190,6 +190,16 @@ def categorical_names() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def decoded_column(ds, column: str) -> list:
+    """The values of `column` of a `datasets.Dataset` as names: ClassLabel codes become their names,
+    other columns are returned as stored. The one place that decodes ClassLabels for consumers."""
+    feat = ds.features[column]
+    values = ds[column]
+    if hasattr(feat, "int2str"):
+        return [feat.int2str(int(v)) if isinstance(v, int) else v for v in values]
+    return list(values)
+
+
 def make_clip_id(path: str, start_frame: int) -> str:
     return f"{path}#{start_frame}"
 
