@@ -184,6 +184,7 @@ def test_without_decision_files_the_auc_numbers_are_unchanged(year, tmp_path):
     _compare(year, name, result, with_decisions=False)
 
 
+@pytest.mark.slow  # the jackknife: 2 N roc_auc_score calls
 @pytest.mark.parametrize(("year", "name"), [(2022, "synth_a"), (2026, "synth_ties")])
 def test_confidence_interval_equals_the_evaluator(year, name, tmp_path):
     result = _score(year, name, tmp_path, ci95=True)

@@ -125,7 +125,7 @@ def mean_of(
     """The mean of `values` as an evaluator computes it (float64, same operations, same order).
 
     `floor`: every value is first raised to `EPSILON` (`np.maximum(x, eps)`). Harmonic means:
-    `1 / (sum(1/x) / n)` (RECIPROCAL_OF_MEAN, `scipy.stats.hmean` since SciPy 1.9) or `n / sum(1/x)`
+    `1 / (sum(1/x) / n)` (RECIPROCAL_OF_MEAN, as `scipy.stats.hmean` in SciPy 1.17) or `n / sum(1/x)`
     (COUNT_OVER_SUM). `summation`: PAIRWISE (numpy's reduction of a contiguous 1-D array, as
     `np.mean(a)`, `axis=1` or `axis=None`) or SEQUENTIAL (left to right, as `np.mean(a, axis=0)` sums
     the rows of a 2-D array).

@@ -31,8 +31,8 @@ DOMAIN_NORMALS_ALL_ANOMALIES = "domain normals + all anomalies"  # 2022+: `(doma
 
 PAIRWISE = "pairwise"  # numpy's reduction of a contiguous 1-D array (np.mean / axis=1 / axis=None)
 SEQUENTIAL = "sequential"  # row by row, as np.mean(axis=0) over a 2-D array sums
-RECIPROCAL_OF_MEAN = "1/mean(1/x)"  # scipy.stats.hmean since SciPy 1.9
-COUNT_OVER_SUM = "n/sum(1/x)"  # older scipy.stats.hmean
+RECIPROCAL_OF_MEAN = "1/mean(1/x)"  # scipy.stats.hmean (SciPy 1.17, as pinned)
+COUNT_OVER_SUM = "n/sum(1/x)"  # the textbook formula (kept for completeness; no scheme uses it)
 
 
 @dataclass(frozen=True)

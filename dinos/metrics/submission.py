@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import LayoutError, ParseError
-from ..io import write_text
+from ..io import write_with
 from .core import ScoreError
 from .engine import Result, _machine_order, evaluate, get_scheme
 from .schemes import DOMAIN_NAMES, KINDS
@@ -91,7 +91,12 @@ def read_decisions(path: str | os.PathLike) -> dict[str, int]:
 def _write_rows(path: str | os.PathLike, rows: list[tuple[str, str]]) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
-    write_text(path, buf.getvalue())
+    write_file(path, buf.getvalue())
+
+
+def write_file(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 `text` atomically through `dinos.io.write_with` (temporary file + os.replace)."""
+    write_with(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="\n"))
 
 
 def _check_names(names: Iterable[str], path) -> list[str]:
@@ -103,7 +108,7 @@ def _check_names(names: Iterable[str], path) -> list[str]:
 
 
 def write_scores(path: str | os.PathLike, scores: Mapping[str, float]) -> None:
-    """Write `{file: score}` as a submission CSV (no header); atomic (`dinos.io.write_text`).
+    """Write `{file: score}` as a submission CSV (no header); atomic (`dinos.io.write_with`).
 
     Scores are written with `repr`, so `read_scores` returns exactly the same floats.
     """
