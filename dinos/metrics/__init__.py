@@ -11,6 +11,7 @@ numpy/pandas/scipy/sklearn only; no torch.
 
 from __future__ import annotations
 
+from ..errors import LayoutError, ParseError
 from .core import (
     ScoreError,
     auc,
@@ -64,7 +65,7 @@ from .truth import TRUTH_COLUMNS, normalize_truth, read_ground_truth, truth_from
 
 __all__ = [
     "DOMAIN_NAMES", "EPSILON", "KINDS", "LABEL_NAMES", "MAX_FPR", "PARTS", "TRUTH_COLUMNS", "YEARS",
-    "Aggregate", "Result", "ScoreError", "ScoringScheme", "SectionMetric", "Values",
+    "Aggregate", "LayoutError", "ParseError", "Result", "ScoreError", "ScoringScheme", "SectionMetric", "Values",
     "auc", "check_submission_folder", "decision_metrics", "evaluate", "get_scheme", "harmonic_mean",
     "jackknife_ci95", "machine_summary", "mean_of", "normalize_truth", "not_from_evaluator",
     "official_ci95", "official_score", "ordered_values", "parse_submission_file_name", "parts_of", "pauc",
