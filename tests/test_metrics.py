@@ -586,3 +586,24 @@ def test_clip_scored_under_name_and_alias_is_an_error(tmp_path):
     _write_tiny(tmp_path, truth, extra="section_00_source_test_normal_0000_full.wav")
     with pytest.raises(ParseError, match="'section_00_source_test_normal_0000.wav' is scored twice"):
         M.score_submission(2023, tmp_path, truth)
+
+
+def test_means_equal_numpy_and_scipy_in_the_evaluators_layouts():
+    """`mean_of` = np.mean / scipy.stats.hmean exactly: sequential for axis=0 over (n, k) rows (2020,
+    2021), pairwise for axis=1 rows and their slices (2022+), with and without the epsilon floor."""
+    from scipy.stats import hmean
+
+    rng = np.random.default_rng(7)
+    for n in (3, 8, 9, 17, 42, 130):
+        for k in (2, 5):
+            a = rng.random((n, k))
+            m, h = np.mean(a, axis=0), hmean(np.maximum(a, EPS), axis=0)
+            for j in range(k):
+                assert m[j] == M.mean_of(a[:, j], summation="sequential")
+                assert h[j] == M.mean_of(a[:, j], mean="harmonic", summation="sequential", floor=True)
+        b = rng.random((5, 2 * n))
+        mb, hb, half = np.mean(b, axis=1), hmean(b, axis=1), np.mean(b[:, :n], axis=1)
+        for i in range(5):
+            assert mb[i] == M.mean_of(b[i]) and hb[i] == M.mean_of(b[i], mean="harmonic")
+            assert half[i] == M.mean_of(b[i, :n])
+        assert hmean(np.maximum(b[:2], EPS), axis=None) == M.mean_of(b[:2], mean="harmonic", floor=True)

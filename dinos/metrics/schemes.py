@@ -123,6 +123,7 @@ class ScoringScheme:
 
 
 def decision_columns() -> list[str]:
+    """Per-section decision columns: precision, recall, F1 score, each per domain."""
     return [f"{m} ({d})" for m in DECISION_METRICS for d in DOMAIN_NAMES]
 
 
