@@ -58,6 +58,8 @@ def _plain(result) -> str:
     summary = pd.DataFrame([{"metric": k, "value": v} for k, v in result.summary.items()])
     lines += [summary.to_string(**fmt)]
     lines += [f"note: {n}" for n in result.notes]
+    if result.own_numbers():
+        lines.append(f"note: not written by the DCASE {result.year} evaluator: {', '.join(result.own_numbers())}")
     if result.official_score is None:
         lines.append(f"official score: none defined for DCASE {result.year} (per-type means above)")
     else:

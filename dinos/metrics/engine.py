@@ -202,6 +202,11 @@ class Result:
         name = get_scheme(self.year).official_score
         return None if name is None else self.summary.get(name)
 
+    def own_numbers(self) -> list[str]:
+        """Names shown here that the year's evaluator does not write as dinos computes them."""
+        shown = set(self.summary) | set(self.machines.columns)
+        return [n for n in not_from_evaluator(self.year) if n in shown]
+
     def to_frame(self) -> pd.DataFrame:
         """The per-section table (one row per machine and section)."""
         return self.sections.copy()
@@ -238,6 +243,8 @@ class Result:
         sch = get_scheme(self.year)
         if sch.note:
             parts += ["", f"Note: {sch.note}."]
+        if self.own_numbers():
+            parts += ["", f"Note: not written by the DCASE {self.year} evaluator: {', '.join(self.own_numbers())}."]
         for n in self.notes:
             parts += ["", f"Note: {n}"]
         return "\n".join(parts) + "\n"
