@@ -2,7 +2,7 @@
 
 `render_template(text, slots)` fills `{{ name }}` slots of a card template; `generic_slots(info, ...)`
 gives the slots every `CorpusInfo` has (`name`, `pretty_name`, `homepage`, `license`, `sample_rate`,
-`loading`, `schema`, `tasks`, `task_table`, `split_files`, `citation`). Facts come from their homes:
+`loading`, `schema`, `task_count`, `tasks`, `task_table`, `split_files`, `citation`). Facts come from their homes:
 the `CorpusInfo`, `dinos.schema`, `dinos.tasks` and the shipped split files.
 """
 
@@ -78,6 +78,7 @@ def template_path(info: CorpusInfo, template_dir: str | os.PathLike | None = Non
 
 
 def read_template(info: CorpusInfo, template_dir) -> tuple[str, Path]:
+    """(text, path) of a corpus' template; `LayoutError` naming the path when there is none."""
     path = template_path(info, template_dir)
     try:
         return path.read_text(encoding="utf-8"), path
@@ -90,6 +91,7 @@ def read_template(info: CorpusInfo, template_dir) -> tuple[str, Path]:
 # Generic sections (any CorpusInfo)
 # --------------------------------------------------------------------------------------------
 def table(head: list[str], rows: list[list]) -> str:
+    """A Markdown table (`|` in cells escaped, newlines flattened)."""
     def cell(v) -> str:
         return str(v).replace("|", "\\|").replace("\n", " ")
 
@@ -99,6 +101,7 @@ def table(head: list[str], rows: list[list]) -> str:
 
 
 def fmt_int(x: int) -> str:
+    """An integer with thousands separators (`74,149`)."""
     return f"{x:,}"
 
 
@@ -216,7 +219,7 @@ def _task_table(corpus: str) -> str:
         total = fmt_int(t.paper_total) if t.paper_total is not None else "-"
         rows.append([f"`{t.name}`", f"`{t.config}`", t.kind, t.metric, t.protocol, len(t.classes), total, res])
     head = ["task", "config", "kind", "metric", "protocol", "classes", "samples (paper)", "paper results (Table 3)"]
-    return "Task registry (`dinos.tasks`):\n\n" + table(head, rows) + "\n"
+    return table(head, rows) + "\n"
 
 
 def _tasks_grouped(corpus: str) -> str:
@@ -227,8 +230,7 @@ def _tasks_grouped(corpus: str) -> str:
         key = (t.config, t.kind, t.metric, t.protocol)
         groups[key] = groups.get(key, 0) + 1
     rows = [[f"`{c}`", n, k, m, p] for (c, k, m, p), n in groups.items()]
-    return (f"Task registry (`dinos.tasks`): {len(found)} tasks, one per machine type and section:\n\n"
-            + table(["config", "tasks", "kind", "metric", "protocol"], rows) + "\n")
+    return table(["config", "tasks", "kind", "metric", "protocol"], rows) + "\n"
 
 
 def _citation_section(info: CorpusInfo) -> str:
@@ -237,6 +239,7 @@ def _citation_section(info: CorpusInfo) -> str:
 
 
 def generic_slots(info: CorpusInfo, configs: Mapping[str, Sequence[str]], sampling_rate: int) -> dict:
+    """The slots every corpus' template may use (`configs`: config -> splits the card describes)."""
     return {
         "name": info.name,
         "pretty_name": info.pretty_name,
@@ -245,6 +248,7 @@ def generic_slots(info: CorpusInfo, configs: Mapping[str, Sequence[str]], sampli
         "sample_rate": fmt_int(sampling_rate),
         "loading": lambda: _loading_section(info, configs),
         "schema": lambda: _schema_section(sampling_rate),
+        "task_count": lambda: str(len(_tasks(info.name))),
         "tasks": lambda: _tasks_grouped(info.name),
         "task_table": lambda: _task_table(info.name),
         "split_files": lambda: _split_files_section(info.name),
@@ -252,8 +256,8 @@ def generic_slots(info: CorpusInfo, configs: Mapping[str, Sequence[str]], sampli
     }
 
 
-
 def join_parts(parts: Sequence[str]) -> str:
+    """Card parts separated by one blank line; runs of blank lines collapsed to one."""
     text = "\n\n".join(p.strip("\n") for p in parts) + "\n"
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -6,7 +6,7 @@ in one template per corpus, `dinos/card_templates/<CorpusInfo.card_template or n
 (shipped in the wheel); this module only fills the template's slots from the corpus' facts:
 
 - generic slots, for any `CorpusInfo`: `{{ name }}`, `{{ pretty_name }}`, `{{ homepage }}`,
-  `{{ license }}`, `{{ sample_rate }}`, `{{ loading }}`, `{{ schema }}`, `{{ tasks }}` (task registry
+  `{{ license }}`, `{{ sample_rate }}`, `{{ loading }}`, `{{ schema }}`, `{{ task_count }}`, `{{ tasks }}` (task registry
   grouped per config), `{{ task_table }}` (one row per task with paper results), `{{ split_files }}`,
   `{{ citation }}`;
 - corpus slots `{{ table:<name> }}` / `{{ value:<name> }}` for the corpora that have their own tables

@@ -121,6 +121,8 @@ TOY_TEMPLATE = """{{ pretty_name }} ({{ name }}) is sampled at {{ sample_rate }}
 
 {{ loading }}
 
+Task registry (`dinos.tasks`): {{ task_count }} tasks:
+
 {{ tasks }}
 
 {{ split_files }}
@@ -150,7 +152,7 @@ def test_any_corpus_info_renders_from_its_template_alone(tmp_path):
     assert "\n# Toy Corpus\n" in text and "Toy Corpus (toy_corpus) is sampled at 22,050 Hz" in text
     assert 'dinos.load_dataset("toy_corpus", "big", data_dir="/path/to/corpus", split="train")' in text
     assert "| `small` | train, test | Small toy config. |" in text
-    assert "No split file is shipped for this corpus" in text and "0 tasks" in text
+    assert "No split file is shipped for this corpus" in text and "Task registry (`dinos.tasks`): 0 tasks:" in text
     assert "CC BY 4.0 (checked)" in text and "@misc{toy, title={Toy}}" in text and "## Schema" in text
     assert "{{" not in text
 
