@@ -5,10 +5,10 @@ A card is a Hugging Face README: a YAML header (license, task categories, tags, 
 in one template per corpus, `dinos/card_templates/<CorpusInfo.card_template or name + ".md">`
 (shipped in the wheel); this module only fills the template's slots from the corpus' facts:
 
-- generic slots, for any `CorpusInfo`: `{{ name }}`, `{{ pretty_name }}`, `{{ homepage }}`,
-  `{{ license }}`, `{{ sample_rate }}`, `{{ loading }}`, `{{ schema }}`, `{{ task_count }}`, `{{ tasks }}` (task registry
-  grouped per config), `{{ task_table }}` (one row per task with paper results), `{{ split_files }}`,
-  `{{ citation }}`;
+- generic slots, for any `CorpusInfo` (`dinos.card_sections.generic_slots`): `{{ name }}`,
+  `{{ pretty_name }}`, `{{ homepage }}`, `{{ license }}`, `{{ sample_rate }}`, `{{ loading }}`,
+  `{{ schema }}`, `{{ task_count }}`, `{{ tasks }}` (task registry grouped per config),
+  `{{ task_table }}` (one row per task with paper results), `{{ split_files }}`, `{{ citation }}`;
 - corpus slots `{{ table:<name> }}` / `{{ value:<name> }}` for the corpora that have their own tables
   (`_CORPUS_SLOTS`), read from the loaders' tables.
 
