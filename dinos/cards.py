@@ -127,7 +127,7 @@ def corpus_facts(corpus: str) -> CorpusFacts:
 # YAML header
 # --------------------------------------------------------------------------------------------
 def _data_files(config: str, splits) -> list[dict]:
-    from .export import shard_glob
+    from .export_layout import shard_glob
 
     return [{"split": s, "path": shard_glob(config, s)} for s in splits]
 

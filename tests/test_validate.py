@@ -11,7 +11,7 @@ import pytest
 
 from dinos import splits
 from dinos.cli import main
-from dinos.commands.validate import check_dinos
+from dinos.conformance import check_dinos
 
 from .conftest import make_dinos_tree
 
