@@ -405,8 +405,9 @@ def write_export(
     for name in (STAGING_DIR, PENDING_MANIFEST, OLD_DATA_DIR):
         outdir.path_for(name)  # recorded before it exists: a killed run's leftovers are known to be ours
     stage = out / STAGING_DIR
-    if stage.exists():
-        shutil.rmtree(stage)
+    for leftover in (stage, out / OLD_DATA_DIR):  # of a killed run (checked above: ours, no symlinks)
+        if leftover.exists():
+            shutil.rmtree(leftover)
     dio.clean_partials(out)
     feats = schema.features(sampling_rate=sampling_rate)
     manifest = Manifest(corpus, sampling_rate, {}, dict(options or {}), __version__)
