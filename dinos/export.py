@@ -303,7 +303,6 @@ def _previous_export_files(out: Path) -> list[str] | None:
 
 def _check_previous(out: Path, outdir: dio.OutputDir) -> None:
     """Before anything changes: the previous export's files are ours and unedited, `data/` holds only them."""
-    outdir.check_previous()  # a hand-edited README.md or manifest: refuse, nothing changed
     ours: set[str] = set()
     for name in (EXPORT_MARKER, PENDING_MANIFEST):
         if (out / name).is_file():  # a manifest naming ../victim raises UnsafePathError here
@@ -312,6 +311,7 @@ def _check_previous(out: Path, outdir: dio.OutputDir) -> None:
         d = out / name
         if d.is_symlink() or (d.exists() and not is_within(d, out)):
             raise UnsafePathError("is a symlink; dinos export only removes files inside the output directory", d)
+    outdir.check_previous()  # a hand-edited README.md or manifest: refuse, nothing changed
     data = out / DATA_DIR
     for path in sorted(data.rglob("*")) if data.is_dir() else []:
         rel = path.relative_to(out).as_posix()

@@ -16,7 +16,6 @@ import dinos
 from dinos import schema
 from dinos.audio import AudioDecoder, read_window
 from dinos.errors import LayoutError
-from dinos.io import OutputError
 from dinos.export import (
     EXPORT_MARKER,
     PARTIAL_PREFIX,
@@ -26,6 +25,7 @@ from dinos.export import (
     validate_export,
     write_export,
 )
+from dinos.io import OutputError
 
 from .conftest import REAL_SAMPLES, make_dinos_tree
 
