@@ -119,6 +119,10 @@ def test_killed_export_is_flagged_and_overwritable(tree, tmp_path, capsys):
     _run_and_kill(tmp_path, "export", *args,
                   wait_for=lambda: any(p.suffix == ".parquet" for p in out.rglob("*")))
     assert not (out / EXPORT_MARKER).exists()  # never looks finished
+    import datasets
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - stock `datasets` finds nothing to load, no partial split
+        datasets.load_dataset(str(out), "vf2", split="train", cache_dir=str(tmp_path / "stock"))
 
     problems = validate_export(out)
     assert problems and "no export manifest" in problems[0]

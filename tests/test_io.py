@@ -183,3 +183,50 @@ def test_output_dir_adopts_an_empty_folder_and_a_recognised_legacy_one(tmp_path)
     (legacy / "old.txt").write_text("written by an older dinos")
     out = OutputDir.open(legacy, tool="t", overwrite=True, adopt=lambda p: ["old.txt"])
     assert out.previous == ["old.txt"] and out.remove_previous() == ["old.txt"]
+
+
+# --------------------------------------------------------------------------------------------- scratch folders
+def test_scratch_dir_is_removed_and_cleans_dead_runs_leftovers(tmp_path):
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"dinos-make-splits-{int(child.stdout)}-0123abcd"
+    (stale / "corpus").mkdir(parents=True)
+    other = tmp_path / "dinos-make-splits-keep"  # not our pattern: left alone
+    other.mkdir()
+    with io.scratch_dir("dinos-make-splits", tmp_path) as d:
+        assert d.is_dir() and not stale.exists()
+        (d / "x").write_text("big")
+    assert not d.exists() and other.exists()
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from dinos.io import cleanup_on_sigterm, scratch_dir
+with cleanup_on_sigterm(), scratch_dir("dinos-test", sys.argv[1]) as d:
+    (d / "data").write_text("x")
+    Path(sys.argv[2]).write_text(str(d))
+    time.sleep(60)
+"""
+
+
+def test_terminated_run_removes_its_scratch_dir(tmp_path):
+    import signal
+    import time
+
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(ready)])
+    try:
+        for _ in range(600):
+            if ready.exists() and ready.read_text():
+                break
+            assert proc.poll() is None, "child ended early"
+            time.sleep(0.05)
+        scratch = tmp_path / ready.read_text().rsplit("/", 1)[-1]
+        assert scratch.is_dir()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not scratch.exists()
