@@ -337,3 +337,45 @@ def test_a_load_during_overwrite_sees_old_or_new_or_an_error(dinos_export, tmp_p
     final = [n for step, _, _, n in seen if step == "manifest written"]
     assert final == [counts[("train", "new")]] * 2 + [counts[("test", "new")]] * 2
     assert validate_export(out) == []
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """dinos.<module> -> dinos modules it imports (at any level, function-local imports included)."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(dinos.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in pkg.glob("*.py"):
+        name = path.stem
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dinos."):
+                deps.add(node.module.split(".")[1])
+        graph[name] = {d for d in deps if (pkg / f"{d}.py").exists() and d != name}
+    return graph
+
+
+def test_no_import_circle_through_the_export_modules():
+    """api -> export -> api and export -> cards -> export are broken by the leaf module export_layout."""
+    graph = _import_graph()
+    assert graph["export_layout"] == set()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), [start]
+        while stack:
+            m = stack.pop()
+            if m == goal:
+                return True
+            if m not in seen:
+                seen.add(m)
+                stack.extend(graph.get(m, ()))
+        return False
+
+    for mod in graph["export"]:
+        assert not reaches(mod, "export"), f"export -> {mod} -> ... -> export"
