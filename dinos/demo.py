@@ -71,7 +71,7 @@ def run_demo(out: str | Path, *, force: bool = False, model: bool = True, steps:
     from .synth import dinos as synth_dinos
     from .synth import mimii_due as synth_mimii
 
-    guard = OutputDir.open(out, tool="demo", overwrite=force, adopt=_older_demo)
+    guard = OutputDir.open(out, tool="demo", overwrite=force, adopt=_older_demo, flag="--force")
     guard.remove_previous()  # only what a previous demo recorded in its marker (never the folder itself)
     out = guard.root
     for name in ("dinos", "mimii_due", *(f"dcase{y}" for y in DCASE_DEMO_YEARS), "model"):

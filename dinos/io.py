@@ -279,7 +279,11 @@ class OutputDir:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, tool: str, overwrite: bool = False,
-             adopt: Callable[[Path], list[str] | None] | None = None) -> OutputDir:
+             adopt: Callable[[Path], list[str] | None] | None = None, flag: str = "--overwrite") -> OutputDir:
+        """Open (create, adopt or reopen) the output folder `path` for `tool`; see the class docstring.
+
+        `flag` is the option that sets `overwrite`, named in the refusal message.
+        """
         root = cls.check_path(path)
         created = False
         previous: list[str] = []
@@ -298,7 +302,7 @@ class OutputDir:
                     )
                 if entries and not overwrite:
                     raise OutputError(f"output directory is not empty: it holds a previous `dinos {tool}` "
-                                      "output; pass --overwrite to replace it", root)
+                                      f"output; pass {flag} to replace it", root)
                 previous = [_clean_rel(f, root) for f in adopted or []]
             elif marker["tool"] != tool:
                 raise OutputError(
@@ -307,7 +311,7 @@ class OutputDir:
                 )
             elif not overwrite and entries:
                 raise OutputError(f"output directory is not empty: it holds a previous `dinos {tool}` output; "
-                                  "pass --overwrite to replace it", root)
+                                  f"pass {flag} to replace it", root)
             else:
                 previous = list(marker["files"])
                 fingerprints = {k: v for k, v in marker["fingerprints"].items() if k in previous}

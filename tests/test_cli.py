@@ -215,3 +215,35 @@ def test_cards_dir_guard(tmp_path, capsys):
     assert "was edited after `dinos cards` wrote it" in capsys.readouterr().err
     assert card.read_text().endswith("hand-edited\n")
     assert main(["cards", "--check", "--cards-dir", str(out)]) == 1  # the edit shows as drift
+
+
+def test_demo_force_removes_only_what_the_previous_demo_wrote(tmp_path, monkeypatch, capsys):
+    """The data steps are replaced by fakes: this checks the folder handling of `run_demo` only."""
+    import dinos.demo as demo
+    from dinos.synth import dcase, dinos as synth_dinos, mimii_due
+
+    def fake_write(out, **kw):
+        from pathlib import Path
+
+        Path(out).mkdir(parents=True)
+        (Path(out) / "x.wav").write_bytes(b"RIFF")
+        return "ok"
+
+    for mod in (dcase, synth_dinos, mimii_due):
+        monkeypatch.setattr(mod, "write", fake_write)
+    monkeypatch.setattr(demo, "dinos_summary", lambda *a, **k: ("table", {}))
+    monkeypatch.setattr(demo, "corpus_summary", lambda *a, **k: "row")
+
+    out = tmp_path / "demo"
+    demo.run_demo(out, model=False, progress=False)
+    assert main(["demo", "--out", str(out), "--no-model", "--quiet"]) == 1
+    assert "pass --force to replace it" in capsys.readouterr().err
+    (out / "thesis.tex").write_text("mine")  # the user adds a file
+    (out / "dinos" / "stale.wav").write_bytes(b"old")
+    demo.run_demo(out, force=True, model=False, progress=False)
+    assert (out / "thesis.tex").read_text() == "mine"
+    assert not (out / "dinos" / "stale.wav").exists() and (out / "summary.md").is_file()
+    (out / "summary.md").write_text("edited by hand")
+    with pytest.raises(DinosError, match="summary.md: was edited"):
+        demo.run_demo(out, force=True, model=False, progress=False)
+    assert (out / "summary.md").read_text() == "edited by hand" and (out / "dinos" / "x.wav").exists()
