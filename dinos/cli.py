@@ -79,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from .io import cleanup_on_sigterm
+
     try:
-        code = args._run(args)
+        with cleanup_on_sigterm():  # a terminated run removes its temporary files and folders
+            code = args._run(args)
     except KeyboardInterrupt:
         print("dinos: interrupted", file=sys.stderr)
         return 130
