@@ -119,6 +119,12 @@ BAD = [
     (["export", "dinos", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o", "--max-shard-mb", "nan"],
      "--max-shard-mb: 'nan' is not a finite number"),
     (["export", "dinos", "vf2", "--data-dir", "{tmp}/missing", "--out", "{tmp}/o"], "no such directory"),
+    (["export", "dinos", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o", "--segment", "0"],
+     "--segment: must be a positive duration"),
+    (["export", "dinos", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o", "--hop", "1 minute"],
+     "cannot read a duration"),
+    (["export", "dinos", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o", "--normalize", "rsm"],
+     "unknown normalization 'rsm'; did you mean 'rms'?"),
     (["export", "dinos", "vf3", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "no config 'vf3'; did you mean 'vf2'?"),
     (["embed", "--corpus", "dinos", "--config", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o",
       "--batch-size", "0"], "--batch-size: must be a positive integer"),
@@ -220,7 +226,8 @@ def test_cards_dir_guard(tmp_path, capsys):
 def test_demo_force_removes_only_what_the_previous_demo_wrote(tmp_path, monkeypatch, capsys):
     """The data steps are replaced by fakes: this checks the folder handling of `run_demo` only."""
     import dinos.demo as demo
-    from dinos.synth import dcase, dinos as synth_dinos, mimii_due
+    from dinos.synth import dcase, mimii_due
+    from dinos.synth import dinos as synth_dinos
 
     def fake_write(out, **kw):
         from pathlib import Path

@@ -115,6 +115,26 @@ def out_file(text: str) -> str:
     return text
 
 
+def duration(text: str) -> str:
+    """A window length or hop (`1`, `1s`, `500ms`), > 0; kept as given (the builder records it)."""
+    from ..segment import parse_seconds
+
+    try:
+        seconds = parse_seconds(text)
+    except DinosError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+    if not seconds or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text!r}")
+    return text
+
+
+def normalization(text: str) -> str:
+    """A `normalize=` option of the builder (rms, zscore, rms+zscore, none)."""
+    from ..segment import NORMALIZATIONS
+
+    return choice("normalization", [n for n in NORMALIZATIONS if n] + ["none"])(text)
+
+
 def did_you_mean(value: str, known: Iterable[str]) -> str:
     """'; did you mean 'x'?' for the closest known name, or ''."""
     close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)

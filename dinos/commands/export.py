@@ -5,7 +5,16 @@ from __future__ import annotations
 import sys
 
 from ..export import DEFAULT_MAX_SHARD_MB, DEFAULT_ROW_GROUP_MB
-from ._args import UsageError, corpus_name, did_you_mean, existing_dir, out_dir, positive_float
+from ._args import (
+    UsageError,
+    corpus_name,
+    did_you_mean,
+    duration,
+    existing_dir,
+    normalization,
+    out_dir,
+    positive_float,
+)
 
 HELP = "export configs of a corpus as Parquet shards (audio embedded) with a dataset card"
 
@@ -23,10 +32,10 @@ def add_arguments(p) -> None:
                    help=f"approximate upper bound of one Parquet shard (default {DEFAULT_MAX_SHARD_MB:g})")
     p.add_argument("--row-group-mb", type=positive_float, default=DEFAULT_ROW_GROUP_MB,
                    help=f"approximate upper bound of one row group (default {DEFAULT_ROW_GROUP_MB:g})")
-    p.add_argument("--segment", default=None, help="window length (e.g. 1 or 1s); default one row per file")
-    p.add_argument("--hop", default=None, help="window hop (default = segment)")
+    p.add_argument("--segment", default=None, type=duration, help="window length (e.g. 1 or 1s); default one row per file")
+    p.add_argument("--hop", default=None, type=duration, help="window hop (default = segment)")
     p.add_argument("--tail", default=None, choices=["drop", "pad", "keep"], help="partial last window policy")
-    p.add_argument("--normalize", default=None, help="store per-recording statistics (rms, zscore, rms+zscore)")
+    p.add_argument("--normalize", default=None, type=normalization, help="store per-recording statistics (rms, zscore, rms+zscore)")
     p.add_argument("--no-strict", action="store_true", help="unknown folder names warn instead of failing")
     p.add_argument("--skip-invalid", action="store_true",
                    help="skip unreadable/invalid audio instead of failing; every skipped file and the reason "
