@@ -379,3 +379,29 @@ def test_no_import_circle_through_the_export_modules():
 
     for mod in graph["export"]:
         assert not reaches(mod, "export"), f"export -> {mod} -> ... -> export"
+
+
+def test_recipe_runs_the_export_validate_commands(dinos_export, tmp_path, capsys):
+    """recipes/export.py re-implements nothing: it runs `dinos export` and `dinos validate export`."""
+    import importlib.util
+    from pathlib import Path
+
+    tree, _, cache, _ = dinos_export
+    path = Path(__file__).resolve().parents[1] / "recipes" / "export.py"
+    spec = importlib.util.spec_from_file_location("export_recipe", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    calls = []
+    monkey_main = recipe.dinos
+
+    def spy(argv):
+        calls.append(argv[:2])
+        return monkey_main([*argv, "--cache-dir", cache, "--quiet"] if argv[0] == "export" else argv)
+
+    recipe.dinos = spy
+    out = tmp_path / "hub"
+    assert recipe.main(["dinos", "--data-dir", str(tree), "--out", str(out), "--configs", "vf2"]) == 0
+    assert calls == [["export", "dinos"], ["validate", "export"]]
+    assert validate_export(out) == [] and f"{out}: ok." in capsys.readouterr().out
+    assert recipe.main(["dinos", "--data-dir", str(tree), "--out", str(out), "--configs", "vf2"]) == 1
+    assert "pass --overwrite" in capsys.readouterr().err

@@ -59,8 +59,8 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _run_and_kill(tmp_path: Path, *args: str, wait_for=None) -> None:
-    """Start the child, wait until it is midway (marker, and `wait_for()` if given), SIGKILL it."""
+def _run_and_kill(tmp_path: Path, *args: str, wait_for=None, sig=signal.SIGKILL) -> None:
+    """Start the child, wait until it is midway (marker, and `wait_for()` if given), send `sig` (SIGKILL)."""
     marker = tmp_path / "midway"
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
@@ -74,8 +74,9 @@ def _run_and_kill(tmp_path: Path, *args: str, wait_for=None) -> None:
             if time.monotonic() > deadline:
                 raise AssertionError("child never reached the midway point")
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+        assert code == (-sig if sig == signal.SIGKILL else 128 + sig), code
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -171,3 +172,14 @@ def test_export_killed_while_publishing_is_never_a_partial_dataset(tree, tmp_pat
     assert new != old
     for split in ("train", "test"):
         assert killed[split] in (None, old[split], new[split]), (step, split, killed, old, new)
+
+
+def test_terminated_export_removes_its_staging_folder(tree, tmp_path):
+    """SIGTERM (e.g. a job scheduler's) unwinds the command: the staged shards are removed, exit 143."""
+    out = tmp_path / "out"
+    args = ["export", "dinos", "vf2", "--data-dir", str(tree), "--out", str(out), "--cache-dir",
+            str(tmp_path / "cache"), "--quiet"]
+    _run_and_kill(tmp_path, "export-step:pending", *args, sig=signal.SIGTERM)
+    assert not (out / ".dinos-partial-staging").exists() and not (out / EXPORT_MARKER).exists()
+    assert main([*args, "--overwrite"]) == 0
+    assert validate_export(out) == []
