@@ -126,7 +126,7 @@ def load_dataset(
         ds = _select_split(builder, split, streaming)
         return decode_audio(ds, channel=channel, sampling_rate=sampling_rate) if decode else ds
 
-    from .export import is_export_dir
+    from .export_layout import is_export_dir
 
     if is_export_dir(path):
         ds = datasets.load_dataset(

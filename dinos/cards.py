@@ -258,7 +258,7 @@ def _card_data(info: CorpusInfo, configs: Mapping[str, Sequence[str]], *, sampli
     from huggingface_hub import DatasetCardData
 
     from . import schema
-    from .export import shard_glob
+    from .export_layout import shard_glob
 
     default = default_config(info, list(configs))
     entries = []

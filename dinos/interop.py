@@ -119,7 +119,7 @@ def write_audiofolder(ds, out: str | os.PathLike, *, root: str | os.PathLike | N
     from .audio import encode_wav, read_window
     from .io import OutputDir
 
-    folder = OutputDir.open(out, tool="dinos audiofolder", overwrite=overwrite)
+    folder = OutputDir.open(out, tool="audiofolder", overwrite=overwrite)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["file_name", "clip_id", *META_FIELDS, "attributes"])

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import DinosError, LayoutError, SplitError, UnsafePathError
+from .io import write_text
 from .paths import check_relative
 from .tasks import REPEATS, TRAIN_FRACTION, Task, get_task, split_file_tasks
 
@@ -351,23 +351,12 @@ def content_checksum(record: dict) -> str:
 
 
 def write_split_file(path: str | os.PathLike, record: dict) -> Path:
-    """Write `record` canonically with its content checksum, atomically (temp file + os.replace)."""
+    """Write `record` canonically with its content checksum, atomically (`dinos.io.write_text`)."""
     path = Path(path)
     check_split_record(record, path)
     rec = {k: v for k, v in record.items() if k != "content_sha256"}
     rec["content_sha256"] = content_checksum(rec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(canonical_json(rec))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; split files are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text(path, canonical_json(rec))  # umask permissions, like any file the user creates
 
 
 def load_split_file(path: str | os.PathLike) -> dict:

@@ -61,9 +61,9 @@ def main(argv=None) -> int:
             return 1
         return 0
     if new != old:
-        tmp = README.with_suffix(".md.tmp")
-        tmp.write_text(new)
-        tmp.replace(README)
+        from dinos.io import write_text
+
+        write_text(README, new)
     return 0
 
 

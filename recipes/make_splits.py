@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from dinos import splits
     from dinos.errors import DinosError
+    from dinos.io import cleanup_on_sigterm, scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix="make_splits_") as tmp:
-        tmp = Path(tmp)
+    # scratch folder removed on exit and on SIGTERM; one left by a SIGKILLed run is removed by the next
+    with cleanup_on_sigterm(), scratch_dir("dinos-make-splits") as tmp:
         try:
             if args.data_dir is None:
                 from dinos.synth.dinos import write

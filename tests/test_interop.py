@@ -67,6 +67,6 @@ def test_write_audiofolder_layout_metadata_and_guard(yornew, tmp_path):
         write_audiofolder(yornew, tmp_path / "af")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.md").write_text("mine")
-    with pytest.raises(dinos.DinosError, match="not written by dinos"):
+    with pytest.raises(dinos.DinosError, match="was not written by"):
         write_audiofolder(yornew, tmp_path / "mine", overwrite=True)
     assert (tmp_path / "mine" / "thesis.md").read_text() == "mine"

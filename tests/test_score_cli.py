@@ -134,8 +134,8 @@ def test_cli_bad_input_exits_nonzero_with_reason(tmp_path, capsys):
     assert "submission folder not found" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    # checked before the ground truth is read (a --data-dir that does not exist is never built)
-    assert main(["score", "dcase", "--year", "2024", "--scores", str(empty), "--data-dir", str(tmp_path / "x")]) == 1
+    # checked before the ground truth is read (a --data-dir that is no DCASE tree is never built)
+    assert main(["score", "dcase", "--year", "2024", "--scores", str(empty), "--data-dir", str(tmp_path)]) == 1
     assert "no anomaly_score_*.csv files" in capsys.readouterr().err
     assert main([*base, "--year", "2024", "--part", "dev", "--machine", "Scanner"]) == 1
     assert "no 'dev' part" in capsys.readouterr().err

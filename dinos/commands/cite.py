@@ -7,9 +7,10 @@ HELP = "print the BibTeX to cite a corpus (DCASE Task 2: the task description pa
 
 def add_arguments(p) -> None:
     from ..loaders import corpus_names
+    from ._args import positive_int
 
     p.add_argument("corpus", choices=corpus_names(), help="which corpus")
-    p.add_argument("--year", type=int, default=None, help="challenge year (per-year corpora)")
+    p.add_argument("--year", type=positive_int, default=None, help="challenge year (per-year corpora)")
 
 
 def run(args) -> int:

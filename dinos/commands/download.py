@@ -13,10 +13,11 @@ Exit codes: 0 done; 1 a download, checksum or unpack failed (the message names t
 
 def add_arguments(p) -> None:
     from ..loaders import corpus_names
+    from ._args import out_dir, positive_int
 
     p.add_argument("corpus", choices=corpus_names(), help="which corpus")
-    p.add_argument("--out", required=True, help="target folder (created; existing files are never replaced)")
-    p.add_argument("--year", type=int, default=None, help="challenge year (dcase_task2: required)")
+    p.add_argument("--out", required=True, type=out_dir, help="target folder (created; existing files are never replaced)")
+    p.add_argument("--year", type=positive_int, default=None, help="challenge year (dcase_task2: required)")
     p.add_argument("--machines", nargs="+", default=None, metavar="MACHINE", help="only these machine types")
     p.add_argument("--part", action="append", default=None, dest="parts",
                    help="only these parts (dev, eval, ...; repeatable)")

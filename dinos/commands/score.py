@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._args import existing_dir, positive_int
+
 HELP = "score DCASE Task 2 anomaly-score CSVs with the official metrics of a challenge year"
 DESCRIPTION = (
     "Score a folder of official submission CSVs (anomaly_score_<machine>_section_SS_test.csv, "
@@ -21,12 +23,12 @@ DESCRIPTION = (
 def add_arguments(p) -> None:
     p.add_argument("corpus", choices=["dcase"], help="what to score (DCASE Task 2)")
     p.add_argument(
-        "--year", type=int, required=True, help="challenge year, 2020-2026 (selects the metric rules)"
+        "--year", type=positive_int, required=True, help="challenge year, 2020-2026 (selects the metric rules)"
     )
     p.add_argument("--scores", required=True, help="folder holding the anomaly_score_*.csv files")
     truth = p.add_mutually_exclusive_group(required=True)
     truth.add_argument(
-        "--data-dir", help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
+        "--data-dir", type=existing_dir, help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
     )
     truth.add_argument(
         "--ground-truth",

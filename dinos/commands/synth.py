@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import importlib
 
+from ._args import UsageError, choice, nonnegative_int, out_dir, positive_float, positive_int
+
 HELP = "write a miniature synthetic corpus (dinos, mimii_due, dcase) in its published layout"
 SYNTH_MODULES = {"dinos": "dinos.synth.dinos", "mimii_due": "dinos.synth.mimii_due", "dcase": "dinos.synth.dcase"}
 
 
 def add_arguments(p) -> None:
-    p.add_argument("corpus", choices=sorted(SYNTH_MODULES), help="which corpus layout to write")
-    p.add_argument("--out", required=True, help="output directory (must be empty or absent)")
-    p.add_argument("--scale", type=float, default=None, help="size relative to the default miniature")
-    p.add_argument("--seed", type=int, default=0, help="random seed (output is deterministic per seed)")
-    p.add_argument("--year", type=int, default=None, help="DCASE challenge year (dcase only)")
+    p.add_argument("corpus", type=choice("corpus", sorted(SYNTH_MODULES)), help="which corpus layout to write")
+    p.add_argument("--out", required=True, type=out_dir, help="output directory (must be empty or absent)")
+    p.add_argument("--scale", type=positive_float, default=None, help="size relative to the default miniature")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (output is deterministic per seed)")
+    p.add_argument("--year", type=positive_int, default=None, help="DCASE challenge year (dcase only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -24,7 +26,7 @@ def run(args) -> int:
         opts["scale"] = args.scale
     if args.year is not None:
         if args.corpus != "dcase":
-            raise SystemExit("--year applies to `dinos synth dcase` only")
+            raise UsageError("--year applies to `dinos synth dcase` only")
         opts["year"] = args.year
     summary = mod.write(args.out, **opts)
     print(summary)

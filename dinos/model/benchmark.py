@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -290,9 +289,9 @@ def results_rows(results: dict) -> list[dict]:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from ..io import write_text
+
+    write_text(path, text)
 
 
 def write_results(out: Path, results: dict) -> None:

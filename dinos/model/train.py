@@ -70,13 +70,9 @@ def seed_everything(seed: int) -> None:
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from ..io import write_with
+
+    write_with(path, write)
 
 
 def write_json(path: Path, obj) -> None:

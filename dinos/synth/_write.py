@@ -9,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from dinos.errors import AudioError, DinosError
+from dinos.io import OutputDir, atomic_open
 
 _PCM_MAX = {"PCM_16": 32767, "PCM_24": 8388607, "PCM_32": 2147483647}
 
@@ -19,9 +20,7 @@ def prepare_out_dir(out: str | os.PathLike) -> Path:
     A generator never writes into a folder that already holds something, so it can neither mix two
     corpora nor overwrite a user's files.
     """
-    path = Path(out).expanduser()
-    if path.exists() and not path.is_dir():
-        raise DinosError("output path exists and is not a directory", path)
+    path = OutputDir.check_path(out)
     if path.is_dir() and any(path.iterdir()):
         raise DinosError("output directory is not empty; choose a new or empty directory", path)
     try:
@@ -63,8 +62,8 @@ def write_wav_atomic(
 ) -> Path:
     """Write `array` ((frames,) or (channels, frames), float in [-1, 1]) as a WAV file at `path`.
 
-    The file appears complete or not at all: it is written under a temporary name in the same folder
-    and moved into place with `os.replace`. Parent folders are created. Returns the path.
+    The file appears complete or not at all (`dinos.io.atomic_open`). Parent folders are created.
+    Returns the path.
     """
     path = Path(path)
     x = np.asarray(array)
@@ -75,18 +74,8 @@ def write_wav_atomic(
     data = to_pcm(x, subtype, clip=clip, path=path)
     if data.ndim == 2:
         data = data.T
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "xb") as fh:  # honours the umask, unlike mkstemp's 0600
-            sf.write(fh, data, int(sample_rate), format="WAV", subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path, "wb") as fh:  # umask permissions, temp file removed on failure
+        sf.write(fh, data, int(sample_rate), format="WAV", subtype=subtype)
     return path
 
 

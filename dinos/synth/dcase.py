@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dinos.io import write_text
 from dinos.loaders import dcase_task2 as dc
 from dinos.synth import signals as sg
 from dinos.synth._write import prepare_out_dir, write_wav_atomic
@@ -192,9 +193,7 @@ class _Tree:
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(rows)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, buf.getvalue())
         self.csvs.append(rel)
 
 

@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from dinos.io import write_text
 from dinos.loaders import dcase_task2 as dc
 from dinos.loaders import mimii_due as md
 from dinos.synth import signals as sg
@@ -49,10 +50,7 @@ def section_condition(machine: str, section: int, domain: str) -> Condition:
 
 
 def _csv(path, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text("".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, "".join(",".join(r) + "\n" for r in rows))
 
 
 def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress: bool = False) -> str:
