@@ -146,6 +146,38 @@ def machine_dirs(root: Path) -> dict[tuple[str, str], Path]:
     return out
 
 
+class MimiiPolicy(dc.ScanPolicy):
+    """How MIMII DUE reads DCASE 2021 machine folders: its own machine types and sections 00-05 in any
+    folder, the part from the section (00-02 dev, 03-05 eval), Table 1 SNR and domain shift per clip."""
+
+    def __init__(self) -> None:
+        super().__init__(dc.year_info(YEAR), corpus=CORPUS)
+
+    @property
+    def machines(self) -> tuple[str, ...]:
+        return MACHINES
+
+    def sections(self, part: str, machine: str) -> tuple[int, ...]:
+        return SECTIONS
+
+    def part_of(self, part: str, section: int) -> str:
+        return "dev" if section in DEV_SECTIONS else "eval"
+
+    def extra_attributes(self, machine: str, section: int, domain: str) -> list[Attribute]:
+        return section_attributes(machine, section, domain)
+
+    @property
+    def channels(self) -> int:
+        return CHANNELS
+
+    @property
+    def label(self) -> str:
+        return "MIMII DUE"
+
+
+POLICY = MimiiPolicy()
+
+
 def scan(
     root: Path,
     machine: str | None = None,
@@ -153,57 +185,18 @@ def scan(
     gt: dc.GroundTruth | None = None,
     report: dc.GroundTruthReport | None = None,
 ) -> dict[str, list[SourceFile]]:
-    """Split name (`train`, `test`) -> files; the `part` attribute says dev (00-02) or eval (03-05).
+    """Split name (`train`, `test`) -> files; `provenance.part` says dev (00-02) or eval (03-05).
 
     `gt` and `report` may be passed when the caller already loaded them (read once per build)."""
     dirs = machine_dirs(root)
     if not dirs:
         raise LayoutError(f"not a MIMII DUE tree: no machine folder ({', '.join(MACHINES)}) found", root)
-    for (_, name), d in dirs.items():
-        if name not in MACHINES:
-            dc._fail(
-                strict,
-                LayoutError(f"{name!r} is not a MIMII DUE machine type (expected one of {MACHINES})", d),
-            )
     gt = dc.load_ground_truth(root, YEAR) if gt is None else gt
     report = dc.compare_ground_truth(root, YEAR, gt) if report is None else report
-    if report.disagreements:
-        import warnings
-
-        warnings.warn(report.summary(), stacklevel=2)
+    dirs = {(part or "dev", name): d for (part, name), d in dirs.items()}
     splits: dict[str, list[SourceFile]] = {"train": [], "test": []}
-    used: set[tuple[str, str]] = set()
-    scanned: set[str] = set()
-    for (part, name), mdir in dirs.items():
-        if name not in MACHINES or (machine is not None and name != machine):
-            continue
-        files, used_gt, has_blind = dc.scan_machine(
-            root,
-            YEAR,
-            part or "dev",
-            name,
-            mdir,
-            gt,
-            strict,
-            corpus=CORPUS,
-            extra_attributes=section_attributes,
-        )
-        used |= used_gt
-        if has_blind:
-            scanned.add(name)
-        for f in files:
-            sec = f.fields["section"]
-            if sec not in SECTIONS:
-                dc._fail(
-                    strict, dc.ParseError(f"section {sec:02d} is not a MIMII DUE section (00-05)", f.path)
-                )
-            attrs = [a for a in f.fields["attributes"] if a["name"] != "part"]
-            attrs.insert(
-                1, {"name": "part", "value": "dev" if sec in DEV_SECTIONS else "eval", "file_token": ""}
-            )
-            f.fields["attributes"] = attrs
-            splits[f.fields["origin_split"]].append(SourceFile(f.path, f.fields, SAMPLE_RATE, CHANNELS))
-    dc.check_ground_truth_coverage(gt, scanned, used)
+    for f in dc.scan_folders(root, POLICY, dirs, gt, report, machine=machine, strict=strict):
+        splits[f.fields["origin_split"]].append(f)
     return splits
 
 
