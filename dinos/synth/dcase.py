@@ -324,6 +324,16 @@ def _write_ground_truth(tree: _Tree, gt: dict) -> None:
                 f"ground_truth_domain/{base}_test.csv",
                 [[b, "1" if d == "target" else "0"] for _, b, _, d, _, _ in items],
             )
+            if info.evaluator_attribute_csvs:  # 2022: <machine>/attributes_SS.csv with the full name last
+                body = []
+                for _, b, full, _, _, _ in items:
+                    pairs = [c for a in dc.parse_dcase_name(year, full, "test").attributes for c in (a.name, a.value)]
+                    body.append([f"{machine}/test/{b}", *pairs, f"{machine}/test/{full}"])
+                width = max(len(r) for r in body) - 2
+                header = ["file_name"] + [f"d{i}{c}" for i in range(1, width // 2 + 1) for c in "pv"]
+                tree.csv(f"ground_truth_attributes/{machine}/attributes_{sec:02d}.csv",
+                         [header + ["file_name_with_full_attributes"]] + body)  # fmt: skip
+                continue
             attr = []
             for _, b, full, _, _, hidden in items:
                 stem = full[:-4]

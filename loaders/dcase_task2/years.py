@@ -72,6 +72,8 @@ class YearInfo:
     eval_test_published: bool = True
     evaluator_ground_truth_public: bool = True  # the 2020 evaluator ships no ground-truth files
     ground_truth_per_domain: bool = False  # 2021: ground_truth_<m>_section_SS_<domain>_test.csv
+    #: 2022: the evaluator's attributes are `ground_truth_attributes/<m>/attributes_SS.csv` (full name last)
+    evaluator_attribute_csvs: bool = False
     #: 2024: eval_data_list's second column is the `noAttribute` name for hidden-attribute machines
     eval_list_hides_attributes: bool = False
     #: 2025+: test correspondence CSVs map full names to the blind eval names (2024: to `noAttribute` names)
@@ -194,6 +196,7 @@ YEAR_TABLE: dict[int, YearInfo] = {
                         "`section_03_0000.wav`",
                         "harmonic mean of AUC(source), AUC(target), pAUC"),
         citation=bibtex.BIB_2022,
+        evaluator_attribute_csvs=True,
         zenodo={"dev": "6355122", "add": "6462969", "eval": "6586456"},
     ),
     2023: YearInfo(
