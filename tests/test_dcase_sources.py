@@ -258,3 +258,15 @@ def test_mimii_due_uses_the_declared_scan_policy():
     assert md.POLICY.part_of("dev", 4) == "eval" and md.POLICY.sections("eval", "fan") == md.SECTIONS
     names = {a.name for a in md.POLICY.extra_attributes("fan", 0, "source")}
     assert names == {"section_snr_db", "domain_shift"}
+
+
+def test_resolve_does_not_fill_from_an_eval_list_that_contradicts_the_evaluator():
+    info = dc.year_info(2022)
+    full = "section_03_target_test_anomaly_0000_car_G1.wav"
+    ev = dc.Evidence(evaluator_label="normal", eval_list=_entry(full, "anomaly", "target"), eval_list_full_name=full)
+    out = dc.resolve(info, _blind(), ev, part="eval")
+    assert (out.label, out.domain) == ("normal", "unknown") and out.attributes == () and out.withheld
+    agreeing = dc.Evidence(evaluator_label="anomaly", eval_list=_entry(full, "anomaly", "target"),
+                           eval_list_full_name=full)  # fmt: skip
+    out = dc.resolve(info, _blind(), agreeing, part="eval")
+    assert (out.label, out.domain, out.provenance["full_file_name"]) == ("anomaly", "target", full)

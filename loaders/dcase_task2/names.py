@@ -136,12 +136,12 @@ def parse_dcase_name(year: int, name: str, folder: str | None = None, where: str
     if info.grammar == "id":
         m = _R2020.match(stem)
         if not m:
-            raise ParseError("not a DCASE 2020 name ([normal|anomaly]_id_XX_NNNNNNNN.wav)", where)
+            raise ParseError(f"not a DCASE {info.year} name ([normal|anomaly]_id_XX_NNNNNNNN.wav)", where)
         label = m["label"] or "unknown"
         if fsplit is not None:
             split = fsplit[0]
         elif label == "normal":
-            raise ParseError("a 2020 `normal_` name needs its folder (train or test) to fix the split", where)
+            raise ParseError(f"a {info.year} `normal_` name needs its folder (train or test) to fix the split", where)
         else:
             split = TEST
         if split == TRAIN and label != "normal":

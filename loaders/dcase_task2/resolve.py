@@ -72,12 +72,14 @@ def _truth_of_blind(parsed: DcaseName, ev: Evidence) -> tuple[str, str, str]:
         label = ev.evaluator_label or label
         domain = ev.evaluator_domain or domain
         source = "evaluator"
-    if ev.eval_list is not None:
-        if label == UNKNOWN:
-            label = ev.eval_list.label
-        if domain == UNKNOWN and ev.eval_list.domain != UNKNOWN:
-            domain = ev.eval_list.domain
-        source = source or "eval_data_list"
+    entry = ev.eval_list
+    if entry is not None:
+        same_label = label in (UNKNOWN, entry.label)
+        same_domain = domain == UNKNOWN or entry.domain in (UNKNOWN, domain)
+        if same_label and same_domain:  # fill what the evaluator leaves open; never from a list contradicting it
+            label = entry.label if label == UNKNOWN else label
+            domain = entry.domain if domain == UNKNOWN else domain
+            source = source or "eval_data_list"
     return label, domain, source
 
 
