@@ -39,6 +39,13 @@ class Evidence:
     correspondence: str | None = None
     attribute_row: AttributeRow | None = None
 
+    @property
+    def informative(self) -> bool:
+        """The evaluator or the eval list says something about the file (it uses that ground truth)."""
+        return self.eval_list is not None or any(
+            (self.evaluator_label, self.evaluator_domain, self.evaluator_full_name)
+        )
+
 
 @dataclass(frozen=True)
 class ResolvedFields:

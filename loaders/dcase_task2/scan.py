@@ -163,6 +163,59 @@ def _other_year_problem(policy: ScanPolicy, part: str, machine: str, mdir: Path,
     return None
 
 
+def _parse_folders(root: Path, policy: ScanPolicy, part: str, machine: str, mdir: Path, strict: bool):
+    """(wav, parsed name or None where `strict=False` let a bad name through) of every data folder."""
+    info = policy.info
+    loose = _wavs(mdir)
+    if loose:
+        raise LayoutError("audio directly in the machine folder (expected train/ or test/ below it)", loose[0])
+    out: list[tuple[Path, DcaseName | None]] = []
+    for folder in sorted(p for p in mdir.iterdir() if p.is_dir()):
+        wavs = _wavs(folder)
+        if info.folder_split(folder.name) is None:
+            if wavs or any(p.is_dir() for p in folder.iterdir()):
+                raise_or_warn(strict, LayoutError(f"unknown data folder {folder.name!r} for {policy.label}", folder))
+            continue
+        for wav in wavs:
+            rel = wav.relative_to(root).as_posix()
+            try:
+                parsed = parse_dcase_name(info.year, wav.name, folder.name, rel)
+                _check_section(policy, part, machine, parsed, rel)
+            except ParseError as exc:
+                raise_or_warn(strict, exc)
+                parsed = None
+            out.append((wav, parsed))
+    return out
+
+
+def _unparsed(policy: ScanPolicy, part: str, wav: Path) -> tuple[DcaseName, ResolvedFields]:
+    """The row of a file whose name did not parse (kept with unknown fields under `strict=False`)."""
+    split = policy.info.folder_split(wav.parent.name)[0]
+    parsed = DcaseName(policy.info.year, wav.name, -1, "unknown", "unknown", split, "")
+    prov = {"year": policy.info.year, "part": part, "quirks": ("name not parsed",)}
+    return parsed, ResolvedFields("unknown", "unknown", (), prov)
+
+
+def _source_file(policy: ScanPolicy, machine: str, rel: str, parsed: DcaseName, resolved: ResolvedFields):
+    fields = parsed.schema_fields(machine, policy.corpus)
+    attrs = [*policy.extra_attributes(machine, parsed.section, resolved.domain), *resolved.extra_attributes,
+             *resolved.attributes]  # fmt: skip
+    fields.update(
+        domain=resolved.domain,
+        label=resolved.label,
+        attributes=[a.model_dump() for a in attrs],
+        provenance=resolved.provenance,
+    )
+    return SourceFile(rel, fields, SAMPLE_RATE, policy.channels)
+
+
+def _note(report: GroundTruthReport | None, machine: str, rel: str, parsed: DcaseName, resolved: ResolvedFields):
+    if report is not None:
+        report.not_used += [f"{machine}/{parsed.name}: {w}" for w in resolved.withheld]
+        if resolved.hidden_unresolved:
+            report.unresolved_hidden.append(rel)
+
+
 def scan_machine(
     root: Path,
     policy: ScanPolicy,
@@ -173,32 +226,16 @@ def scan_machine(
     strict: bool = True,
     report: GroundTruthReport | None = None,
 ) -> MachineScan:
-    """Files of one machine folder of one part, the ground-truth keys they used and whether any is blind."""
-    info = policy.info
-    loose = _wavs(mdir)
-    if loose:
-        raise LayoutError("audio directly in the machine folder (expected train/ or test/ below it)", loose[0])
+    """Files of one machine folder of one part, the ground-truth keys they used and whether any is blind.
+
+    The loop: parse the names, refuse another year's folder, then per file look up the evidence and
+    `resolve` it (pure); `report` collects withheld full names and unresolved hidden attributes."""
     try:
         rows = attribute_rows(mdir, machine)
     except ParseError as exc:
         raise_or_warn(strict, exc)
         rows = {}
-    parsed_files: list[tuple[Path, DcaseName | None]] = []
-    for folder in sorted(p for p in mdir.iterdir() if p.is_dir()):
-        wavs = _wavs(folder)
-        if info.folder_split(folder.name) is None:
-            if wavs or any(p.is_dir() for p in folder.iterdir()):
-                raise_or_warn(strict, LayoutError(f"unknown data folder {folder.name!r} for DCASE {info.year}", folder))
-            continue
-        for wav in wavs:
-            rel = wav.relative_to(root).as_posix()
-            try:
-                parsed = parse_dcase_name(info.year, wav.name, folder.name, rel)
-                _check_section(policy, part, machine, parsed, rel)
-            except ParseError as exc:
-                raise_or_warn(strict, exc)
-                parsed = None
-            parsed_files.append((wav, parsed))
+    parsed_files = _parse_folders(root, policy, part, machine, mdir, strict)
     problem = _other_year_problem(policy, part, machine, mdir, [p for _, p in parsed_files if p is not None])
     if problem is not None:
         raise_or_warn(strict, problem)
@@ -209,37 +246,20 @@ def scan_machine(
     for wav, parsed in parsed_files:
         rel = wav.relative_to(root).as_posix()
         if parsed is None:
-            split = info.folder_split(wav.parent.name)[0]
-            parsed = DcaseName(info.year, wav.name, -1, "unknown", "unknown", split, "")
-            resolved = ResolvedFields("unknown", "unknown", (), {"year": info.year, "part": part,
-                                      "quirks": ("name not parsed",)})  # fmt: skip
+            parsed, resolved = _unparsed(policy, part, wav)
         else:
             ev = _evidence(gt, machine, parsed, part, rows)
-            resolved = resolve(info, parsed, ev, part=policy.part_of(part, parsed.section), where=rel)
-            if ev.attribute_row is not None:
-                used_rows.add(ev.attribute_row.file_name)
-            if parsed.blind:
-                out.has_blind = True
-                if ev.eval_list is not None or ev.evaluator_label or ev.evaluator_domain or ev.evaluator_full_name:
-                    out.used_gt.add((machine, parsed.name))
-            if report is not None:
-                report.not_used += [f"{machine}/{parsed.name}: {w}" for w in resolved.withheld]
-                if resolved.hidden_unresolved:
-                    report.unresolved_hidden.append(rel)
+            resolved = resolve(policy.info, parsed, ev, part=policy.part_of(part, parsed.section), where=rel)
+            used_rows.update([ev.attribute_row.file_name] if ev.attribute_row else [])
+            out.has_blind |= parsed.blind
+            if parsed.blind and ev.informative:
+                out.used_gt.add((machine, parsed.name))
+            _note(report, machine, rel, parsed, resolved)
         dup_key = (parsed.origin_split, parsed.name.lower())
         if dup_key in seen:
             raise ParseError(f"two files map to the same clip: {seen[dup_key]} and {rel}", rel)
         seen[dup_key] = rel
-        fields = parsed.schema_fields(machine, policy.corpus)
-        attrs = [*policy.extra_attributes(machine, parsed.section, resolved.domain), *resolved.extra_attributes,
-                 *resolved.attributes]  # fmt: skip
-        fields.update(
-            domain=resolved.domain,
-            label=resolved.label,
-            attributes=[a.model_dump() for a in attrs],
-            provenance=resolved.provenance,
-        )
-        out.files.append(SourceFile(rel, fields, SAMPLE_RATE, policy.channels))
+        out.files.append(_source_file(policy, machine, rel, parsed, resolved))
     unused = [r.file_name for r, _ in rows.values() if r.file_name not in used_rows]
     if unused:
         warnings.warn(
