@@ -15,6 +15,8 @@ from dinos.loaders import mimii_due as md
 from dinos.schema import Provenance
 from dinos.synth import dcase as synth
 
+from .conftest import REAL_SAMPLES
+
 # verbatim first rows of real 2022 evaluator files (ground_truth_attributes/<machine>/attributes_0X.csv)
 TOYCAR_03 = (
     "file_name,d1p,d1v,file_name_with_attributes\n"
@@ -270,3 +272,15 @@ def test_resolve_does_not_fill_from_an_eval_list_that_contradicts_the_evaluator(
                            eval_list_full_name=full)  # fmt: skip
     out = dc.resolve(info, _blind(), agreeing, part="eval")
     assert (out.label, out.domain, out.provenance["full_file_name"]) == ("anomaly", "target", full)
+
+
+def test_year_of_a_metadata_file_is_its_own_or_its_deepest_folders():
+    """The official 2023 baseline repository holds the 2024 list and `dcase2024t2/` correspondence CSVs:
+    they belong to 2024, not to the `dcase2023` named in the repository folder."""
+    meta = REAL_SAMPLES / "meta"
+    if not meta.is_dir():
+        pytest.skip("shared/real-samples not present")
+    gt = dc.load_ground_truth(meta, 2024)
+    report = dc.compare_ground_truth(meta, 2024, gt)
+    assert report.n_eval_list == report.n_evaluator == report.n_compared == 1800 and not report.disagreements
+    assert any("dcase2025t2" in p for p in report.ignored) and not any("dcase2024t2" in p for p in report.ignored)

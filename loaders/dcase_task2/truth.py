@@ -130,10 +130,15 @@ _YEAR_DIR = re.compile(r"dcase(20\d\d)|(20\d\d)_?t(?:ask)?_?2", re.I)
 
 
 def _other_year(rel: Path, year: int) -> bool:
-    for part in rel.parts[:-1]:
+    """The file belongs to another challenge year: its own name says so (`eval_data_list_<year>.csv`), or
+    else the deepest folder naming a year does (`<baseline 2023 repo>/.../dcase2024t2/...` is 2024)."""
+    m_list = _EVAL_LIST.match(rel.name)
+    if m_list:
+        return int(m_list["year"]) != year
+    for part in reversed(rel.parts[:-1]):
         m = _YEAR_DIR.search(part)
-        if m and int(m.group(1) or m.group(2)) != year:
-            return True
+        if m:
+            return int(m.group(1) or m.group(2)) != year
     return False
 
 
@@ -174,7 +179,7 @@ def load_ground_truth(data_dir: str | os.PathLike, year: int) -> GroundTruth:
         eval_attrs = _evaluator_attributes_csv(rel)
         if not (m_list or gt_file or m_corr or eval_attrs):
             continue
-        if _other_year(rel, info.year) or (m_list and int(m_list["year"]) != info.year):
+        if _other_year(rel, info.year):
             gt.ignored.append(rel.as_posix())
             continue
         if m_list:
