@@ -47,7 +47,7 @@ def _files(splits: dict, split: str) -> list:
 
 # ------------------------------------------------------------------------------------------ year table
 def test_year_objects_carry_scheme_and_submission_names():
-    assert [dc.year_info(y).scoring for y in (2020, 2021, 2022, 2026)] == ["2020", "2021", "2022", "2022"]
+    assert [dc.year_info(y).scoring for y in dc.YEARS] == ["2020", "2021", "2022", "2023", "2023", "2023", "2023"]
     assert dc.year_info(2020).submission_file_name("fan", 1) == "anomaly_score_fan_id_01.csv"
     assert (dc.year_info(2021).submission_file_name("fan", 3, "target", "decision_result")
             == "decision_result_fan_section_03_target_test.csv")  # fmt: skip

@@ -46,7 +46,8 @@ class YearInfo:
 
     `dev`/`eval`: machine type -> sections. `test_folders`: test folder -> the domain it fixes (None: the
     name says). `supplemental_folder`: '' before 2025. `hidden_attributes`: machine types whose published
-    names say `noAttribute`. `scoring`: the name of the scoring scheme (`dinos/metrics`).
+    names say `noAttribute`. `scoring`: the name of the scoring scheme in `dinos/metrics/schemes.py`
+    (`2020`; `2021`; `2022`; `2023`: the 2022 protocol plus the evaluators' paper-table means, 2023+).
     `submission_template`: the official result-file name (`{kind}`, `{machine}`, `{section}`, `{domain}`).
     """
 
@@ -205,6 +206,7 @@ YEAR_TABLE: dict[int, YearInfo] = {
         eval=_same(("ToyDrone", "ToyNscale", "ToyTank", "Vacuum", "bandsaw", "grinder", "shaker"), (0,)),
         notes=CardNotes(_AUDIO, "as 2022; blind eval `section_00_NNNN.wav`", _AS_2022),
         citation=bibtex.BIB_2023,
+        scoring="2023",
         zenodo={"dev": "7882613", "add": "7830345", "eval": "7860847"},
     ),
     2024: YearInfo(
@@ -214,6 +216,7 @@ YEAR_TABLE: dict[int, YearInfo] = {
                     "ToothBrush", "RoboticArm", "BrushlessMotor"), (0,)),
         notes=CardNotes(_AUDIO, "as 2023; hidden attributes `_noAttribute` + `*_correspondence.csv`", _AS_2022),
         citation=bibtex.BIB_2024,
+        scoring="2023",
         hidden_attributes=frozenset({"gearbox", "slider", "ToyTrain", "AirCompressor", "BrushlessMotor",
                                      "HoveringDrone", "ToothBrush"}),
         names_without_split_token=True,
@@ -228,6 +231,7 @@ YEAR_TABLE: dict[int, YearInfo] = {
         notes=CardNotes(_AUDIO, "as 2024; `supplemental/` (`section_00_noise_NNNN_...`, "
                         "`section_00_machine_source_NNNN_...`)", _AS_2022),
         citation=bibtex.BIB_2025,
+        scoring="2023",
         hidden_attributes=frozenset({"bearing", "slider", "ToyTrain", "AutoTrash", "Polisher", "ScrewFeeder",
                                      "ToyPet"}),
         names_without_split_token=True,
@@ -241,6 +245,7 @@ YEAR_TABLE: dict[int, YearInfo] = {
         eval=_same(("ToyDrone", "ToothBrush", "SewingMachine", "BlowerDustCollector", "Sander"), (0,)),
         notes=CardNotes("16 kHz, two channels (channel 0 = near microphone)", "as 2025", _AS_2022),
         citation=bibtex.BIB_2026,
+        scoring="2023",
         channels=2,
         # real 2026 names say `noAttribute` for these six (6,800 rows of the published file lists)
         hidden_attributes=frozenset({"ToyCar", "bearingEmu", "sliderEmu", "valveEmu", "SewingMachine",
