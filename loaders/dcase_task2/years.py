@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dinos.errors import ParseError
 
@@ -31,9 +32,9 @@ LICENSE = "CC BY-NC-SA 4.0 (as stated for the 2020, 2023 and 2026 data; unverifi
 GRAMMARS = ("id", "section_domain", "section")
 
 
-@dataclass(frozen=True)
-class CardNotes:
-    """The dataset card's words on one year: audio format, file names, official score."""
+class CardNotes(NamedTuple):
+    """The dataset card's words on one year: audio format, file names, official score (a tuple, so
+    `audio, names, score = year_info(y).notes`)."""
 
     audio: str
     names: str
