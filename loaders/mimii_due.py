@@ -308,7 +308,7 @@ def scan(
     dirs = machine_dirs(root)
     if not dirs:
         raise LayoutError(f"not a MIMII DUE tree: no machine folder ({', '.join(MACHINES)}) found", root)
-    gt = dc.load_ground_truth(root, YEAR) if gt is None else gt
+    gt = dc.load_ground_truth(root, YEAR, strict) if gt is None else gt
     report = dc.compare_ground_truth(root, YEAR, gt) if report is None else report
     dirs = {(part or "dev", name): d for (part, name), d in dirs.items()}
     splits: dict[str, list[SourceFile]] = {"train": [], "test": []}
@@ -353,7 +353,7 @@ class MimiiDue(ClipBuilder):
     ground_truth_report: dc.GroundTruthReport | None = None
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
-        gt = dc.load_ground_truth(data_dir, YEAR)
+        gt = dc.load_ground_truth(data_dir, YEAR, strict=self.config.strict)
         self.ground_truth_report = dc.compare_ground_truth(data_dir, YEAR, gt)
         machine = None if self.config.name == "all" else self.config.name
         return scan(data_dir, machine, strict=self.config.strict, gt=gt, report=self.ground_truth_report)

@@ -284,3 +284,17 @@ def test_year_of_a_metadata_file_is_its_own_or_its_deepest_folders():
     report = dc.compare_ground_truth(meta, 2024, gt)
     assert report.n_eval_list == report.n_evaluator == report.n_compared == 1800 and not report.disagreements
     assert any("dcase2025t2" in p for p in report.ignored) and not any("dcase2024t2" in p for p in report.ignored)
+
+
+def test_unreadable_ground_truth_file_is_an_error_or_skipped_whole(tree22, tmp_path):
+    root = _copy(tree22, tmp_path / "t")
+    bad = root / "ground_truth_attributes" / "fan" / "attributes_03.csv"
+    bad.write_text(bad.read_text() + "fan/test/section_03_0099.wav,m-n\n")  # half a pair
+    with pytest.raises(ParseError, match="attributes_03.csv"):
+        dc.load_ground_truth(root, 2022)
+    with pytest.warns(UserWarning, match="not used"):
+        gt = dc.load_ground_truth(root, 2022, strict=False)
+    assert len(gt.refused) == 1 and "fan/attributes_03.csv" in gt.refused[0]
+    assert not any(t.full_name for (m, _), t in gt.evaluator.items() if m == "fan")  # nothing of it used
+    assert any(t.full_name for (m, _), t in gt.evaluator.items() if m == "bearing")
+    assert dc.compare_ground_truth(root, 2022, gt).refused == gt.refused

@@ -1,5 +1,5 @@
 """Fuzz and property tests for every CSV/JSON reader: DCASE attribute, correspondence, ground-truth and
-eval-list CSVs (loaders/dcase_task2.py, also used by loaders/mimii_due.py), submission and ground-truth
+eval-list CSVs (loaders/dcase_task2/csvs.py, also used by loaders/mimii_due.py), submission and ground-truth
 readers (dinos/metrics.py), split files (dinos/splits.py) and export manifests (dinos/export.py).
 
 Inputs are real files from shared/real-samples, mutated (dropped/extra columns, empty lines, BOM,

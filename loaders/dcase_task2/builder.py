@@ -109,7 +109,7 @@ class DcaseTask2(ClipBuilder):
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         year, machine = parse_config_name(self.config.name)
-        gt = load_ground_truth(data_dir, year)
+        gt = load_ground_truth(data_dir, year, strict=self.config.strict)
         self.ground_truth_report = compare_ground_truth(data_dir, year, gt)
         return scan(data_dir, year, machine, strict=self.config.strict, gt=gt, report=self.ground_truth_report)
 

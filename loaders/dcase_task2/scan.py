@@ -155,7 +155,7 @@ def _other_year_problem(policy: ScanPolicy, part: str, machine: str, mdir: Path,
         says = "hide their attributes (noAttribute)" if hidden else "carry their attributes"
         other = [y for y in years_matching(part, machine, bool(hidden)) if y != policy.info.year]
         return LayoutError(
-            f"{machine} names {says}, but DCASE {policy.info.year} {machine} names "
+            f"{machine} names {says}, but {policy.label} {machine} names "
             f"{'hide' if expected else 'carry'} them: this folder looks like another year's data"
             + (f" (years that match: {', '.join(map(str, other))})" if other else ""),
             mdir,
@@ -346,7 +346,7 @@ def scan(
         raise LayoutError(
             f"not a DCASE tree: no {PART_DIRS['dev']}/ or {PART_DIRS['eval']}/ machine folders", root
         )
-    gt = load_ground_truth(root, info.year) if gt is None else gt
+    gt = load_ground_truth(root, info.year, strict) if gt is None else gt
     report = compare_ground_truth(root, info.year, gt) if report is None else report
     dirs = {(part, name): d for part in PARTS for name, d in found[part].items()}
     splits: dict[str, list[SourceFile]] = {}

@@ -9,8 +9,10 @@ they only spell a name differently. The builder and `dinos score` both read grou
 
 from __future__ import annotations
 
+import copy
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,7 @@ class GroundTruth:
         default_factory=dict
     )  # (machine, name) -> GT files naming it
     ignored: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # unreadable files skipped under strict=False
 
 
 @dataclass
@@ -86,6 +89,7 @@ class GroundTruthReport:
     naming_differences: list[Disagreement] = field(default_factory=list)
     not_used: list[str] = field(default_factory=list)
     unresolved_hidden: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def n_files(self) -> int:
@@ -115,6 +119,8 @@ class GroundTruthReport:
         if self.not_used:
             out += (f". {len(self.not_used)} row(s) keep no full name and no attributes because every full "
                     f"name found contradicts their label/domain, e.g. {self.not_used[0]}")  # fmt: skip
+        if self.refused:
+            out += f". {len(self.refused)} unreadable ground-truth file(s) skipped (strict=False): {self.refused[0]}"
         if self.unresolved_hidden:
             out += (f". {len(self.unresolved_hidden)} file(s) keep hidden attributes (no correspondence CSV), "
                     f"e.g. {self.unresolved_hidden[0]}")  # fmt: skip
@@ -123,7 +129,8 @@ class GroundTruthReport:
     @property
     def notable(self) -> bool:
         """Anything to warn about."""
-        return bool(self.disagreements or self.naming_differences or self.not_used or self.unresolved_hidden)
+        return bool(self.disagreements or self.naming_differences or self.not_used or self.unresolved_hidden
+                    or self.refused)  # fmt: skip
 
 
 _YEAR_DIR = re.compile(r"dcase(20\d\d)|(20\d\d)_?t(?:ask)?_?2", re.I)
@@ -162,11 +169,12 @@ def _evaluator_attributes_csv(rel: Path) -> bool:
     return bool(_EVAL_ATTRS.match(rel.name)) and len(rel.parts) >= 3 and rel.parts[-3] == "ground_truth_attributes"
 
 
-def load_ground_truth(data_dir: str | os.PathLike, year: int) -> GroundTruth:
+def load_ground_truth(data_dir: str | os.PathLike, year: int, strict: bool = True) -> GroundTruth:
     """Collect evaluator ground truth, correspondence CSVs and `eval_data_list_<year>.csv` under `data_dir`.
 
-    Files in a folder naming another challenge year (`dcase2024t2`, `..._2023_task2_...`) are ignored
-    and listed in `ignored`.
+    Files of another challenge year (see `_other_year`) are ignored and listed in `ignored`. An unreadable
+    file is a `ParseError`; with `strict=False` it is skipped whole (nothing of it is used), with a
+    warning, and listed in `refused`.
     """
     root = Path(data_dir)
     info = year_info(year)
@@ -182,19 +190,25 @@ def load_ground_truth(data_dir: str | os.PathLike, year: int) -> GroundTruth:
         if _other_year(rel, info.year):
             gt.ignored.append(rel.as_posix())
             continue
-        if m_list:
-            if gt.eval_list_path:
-                raise ParseError(
-                    f"two eval_data_list_{year}.csv files (the other is {gt.eval_list_path})", path
-                )
-            gt.eval_list = parse_eval_data_list(read_text(path), path, info.year)
-            gt.eval_list_path = str(path)
-        elif gt_file:
-            _read_evaluator_file(gt, path, gt_file)
-        elif eval_attrs:
-            _read_evaluator_attributes(gt, path)
-        else:
-            _read_correspondence(gt, path, rel, m_corr["split"])
+        before = None if strict else copy.deepcopy(gt)
+        try:
+            if m_list:
+                if gt.eval_list_path:
+                    raise ParseError(f"two eval_data_list_{year}.csv files (the other is {gt.eval_list_path})", path)
+                gt.eval_list = parse_eval_data_list(read_text(path), path, info.year)
+                gt.eval_list_path = str(path)
+            elif gt_file:
+                _read_evaluator_file(gt, path, gt_file)
+            elif eval_attrs:
+                _read_evaluator_attributes(gt, path)
+            else:
+                _read_correspondence(gt, path, rel, m_corr["split"])
+        except ParseError as exc:
+            if before is None:
+                raise
+            gt = before
+            gt.refused.append(f"{rel.as_posix()}: {exc}")
+            warnings.warn(f"{exc} -- strict=False: this ground-truth file is not used", stacklevel=2)
     _check_unique_full_names(gt)
     return gt
 
@@ -327,6 +341,7 @@ def compare_ground_truth(
             )
     report = GroundTruthReport(gt.year, len(gt.evaluator), len(gt.eval_list), compared, dis, list(gt.ignored))
     report.naming_differences = naming
+    report.refused = list(gt.refused)
     return report
 
 
