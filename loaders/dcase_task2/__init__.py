@@ -74,6 +74,7 @@ from .years import (
     PARTS,
     SAMPLE_RATE,
     SUBMISSION_KINDS,
+    SUPPLEMENTAL_FROM,
     YEAR_TABLE,
     YEARS,
     CardNotes,
@@ -85,7 +86,7 @@ from .years import (
 
 __all__ = [
     "CITATIONS", "CORPUS", "FULL_NAME_COLUMNS", "GT_KINDS", "HOMEPAGE", "INFO", "LICENSE", "NO_ATTRIBUTE",
-    "PARTS", "PART_DIRS", "RAW_ATTRIBUTES", "SAMPLE_RATE", "SUBMISSION_KINDS", "YEARS", "YEAR_TABLE",
+    "PARTS", "PART_DIRS", "RAW_ATTRIBUTES", "SAMPLE_RATE", "SUBMISSION_KINDS", "SUPPLEMENTAL_FROM", "YEARS", "YEAR_TABLE",
     "AttributeRow", "CardNotes", "DcaseName", "DcaseTask2", "Disagreement", "EvalListEntry", "Evidence",
     "GroundTruth", "GroundTruthFile", "GroundTruthReport", "MachineScan", "ResolvedFields", "ScanPolicy",
     "Truth", "YearInfo", "attribute_rows", "check_ground_truth_coverage", "compare_ground_truth",

@@ -259,6 +259,8 @@ YEAR_TABLE: dict[int, YearInfo] = {
     ),
 }  # fmt: skip
 YEARS = tuple(sorted(YEAR_TABLE))
+#: First year with a supplemental folder (derived from the table; kept for callers of the old module).
+SUPPLEMENTAL_FROM = min(y for y, i in YEAR_TABLE.items() if i.supplemental_folder)
 
 #: BibTeX per key: '' = the source datasets, else the year's task description (built from YEAR_TABLE).
 CITATIONS: dict[str, str] = {"": bibtex.SOURCES, **{str(y): i.citation for y, i in YEAR_TABLE.items()}}
