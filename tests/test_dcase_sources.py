@@ -298,3 +298,14 @@ def test_unreadable_ground_truth_file_is_an_error_or_skipped_whole(tree22, tmp_p
     assert not any(t.full_name for (m, _), t in gt.evaluator.items() if m == "fan")  # nothing of it used
     assert any(t.full_name for (m, _), t in gt.evaluator.items() if m == "bearing")
     assert dc.compare_ground_truth(root, 2022, gt).refused == gt.refused
+
+
+def test_resolve_uses_the_agreeing_full_name_when_another_source_disagrees():
+    info = dc.year_info(2022)
+    ours = "section_03_source_test_normal_0007_car_A1.wav"
+    listed = "section_03_target_test_anomaly_0000_car_G1.wav"
+    ev = dc.Evidence(evaluator_label="normal", evaluator_domain="source", evaluator_full_name=ours,
+                     eval_list=_entry(listed, "anomaly", "target"), eval_list_full_name=listed)  # fmt: skip
+    out = dc.resolve(info, _blind(), ev, part="eval")
+    assert out.provenance["full_file_name"] == ours and [(a.name, a.value) for a in out.attributes] == [("car", "A1")]
+    assert out.withheld == () and out.provenance["quirks"] == ()

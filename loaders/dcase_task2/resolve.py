@@ -159,4 +159,5 @@ def resolve(
     extra = ()
     if parsed.kind.startswith("supplemental"):
         extra = (Attribute(name="supplemental_kind", value=parsed.kind.split("_", 1)[1]),)
-    return ResolvedFields(domain, label, tuple(attrs), provenance, tuple(withheld), unresolved, extra)
+    withheld_all = tuple(withheld) if chosen is None else ()  # a row with an agreeing full name is complete
+    return ResolvedFields(domain, label, tuple(attrs), provenance, withheld_all, unresolved, extra)
