@@ -22,7 +22,7 @@ Layout (the official baseline's; `raw/` optional)::
 
 from __future__ import annotations
 
-from .builder import INFO, DcaseTask2, config_names, markdown_tables, parse_config_name
+from .builder import INFO, DcaseTask2, config_names, markdown_tables, name_round_trips, parse_config_name
 from .csvs import (
     FULL_NAME_COLUMNS,
     GT_KINDS,
@@ -91,7 +91,7 @@ __all__ = [
     "GroundTruth", "GroundTruthFile", "GroundTruthReport", "MachineScan", "ResolvedFields", "ScanPolicy",
     "Truth", "YearInfo", "attribute_rows", "check_ground_truth_coverage", "compare_ground_truth",
     "config_names", "folder_split", "format_dcase_name", "load_ground_truth", "machine_dirs",
-    "markdown_tables", "merge_attributes", "parse_attribute_tail", "parse_attributes_csv",
+    "markdown_tables", "merge_attributes", "name_round_trips", "parse_attribute_tail", "parse_attributes_csv",
     "parse_config_name", "parse_correspondence_csv", "parse_dcase_name", "parse_eval_data_list",
     "parse_ground_truth_csv", "parse_ground_truth_path", "raise_or_warn", "resolve", "resolve_full_name",
     "scan", "scan_folders", "scan_machine", "year_info", "years_matching",

@@ -10,6 +10,7 @@ from dinos.builder import ClipBuilder, SourceFile, builder_configs
 from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import ParseError
 
+from .names import format_dcase_name, parse_dcase_name
 from .scan import scan
 from .truth import GroundTruthReport, compare_ground_truth, load_ground_truth
 from .years import (
@@ -131,3 +132,28 @@ def markdown_tables() -> str:
     for y in YEARS:
         lines.append(f"- {y}: " + ", ".join(f"`{y}-{m}`" for m in (*YEAR_TABLE[y].machines, "all")))
     return "\n".join(lines)
+
+
+def name_round_trips():
+    """(value, parse(format(value))) pairs of every year's file-name grammar (labelled and blind)."""
+    for year in YEARS:
+        info = YEAR_TABLE[year]
+        for part in PARTS:
+            for machine in info.machines:
+                for s in info.sections(part, machine)[:1]:
+                    yield from _round_trips(info, s)
+
+
+def _round_trips(info, s: int):
+    for domain, split, label in (("source", TRAIN, "normal"), ("target", TEST, "anomaly")):
+        if domain not in info.domains:
+            continue
+        attrs = () if info.grammar == "id" else (("speed", "12"), ("mic", "1"))  # 2020 names carry none
+        name = format_dcase_name(info.year, section=s, number=3, domain=domain, split=split, label=label,
+                                 attributes=attrs)  # fmt: skip
+        p = parse_dcase_name(info.year, name, split)
+        got = (p.section, p.domain, p.origin_split, p.label, tuple((a.name, a.value) for a in p.attributes))
+        yield (s, domain, split, label, attrs), got
+    blind = format_dcase_name(info.year, section=s, number=4, domain="source", blind=True)
+    p = parse_dcase_name(info.year, blind, TEST)
+    yield (s, TEST, True), (p.section, p.origin_split, p.blind)

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from dinos.builder import SourceFile
 from dinos.errors import DinosError, LayoutError, ParseError
-from dinos.schema import MACHINES, Attribute
+from dinos.schema import Attribute
 
 from .csvs import AttributeRow, parse_attributes_csv, read_text
 from .names import DcaseName, parse_dcase_name
@@ -310,7 +310,7 @@ def scan_folders(
     scanned: set[str] = set()
     files: list[SourceFile] = []
     for (part, name), mdir in dirs.items():
-        if name not in MACHINES or name not in policy.machines:
+        if name not in policy.machines:
             raise_or_warn(strict, LayoutError(
                 f"{name!r} is not a {policy.label} machine type "
                 f"(expected one of {list(policy.machines)})", mdir))  # fmt: skip
