@@ -195,7 +195,7 @@ def code_hash() -> str:
     except ImportError:  # pragma: no cover
         pass
     files = [Path(m.__file__) for m in (schema, audio, segment)] + [Path(__file__)]
-    files += sorted(loaders_dir.glob("*.py"))
+    files += sorted(loaders_dir.rglob("*.py"))  # loader packages too (loaders/dcase_task2/)
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())

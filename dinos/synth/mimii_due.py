@@ -56,6 +56,7 @@ def _csv(path, rows) -> None:
 def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress: bool = False) -> str:
     """Write the miniature MIMII DUE tree into `out` (new or empty); returns a summary."""
     root = prepare_out_dir(out)
+    info = dc.year_info(md.YEAR)
     c = {k: max(1, round(v * scale)) for k, v in COUNTS.items()}
     n_files = 0
     eval_list: list[list[str]] = []
@@ -76,12 +77,12 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                 kind = shift_kind(md.SECTION_BY_KEY[(machine, sec)].domain_shift)
                 tail = f"{kind}_{'A' if domain == 'source' else 'B'}" if split == "train" else ""
                 full = dc.format_dcase_name(
-                    2021, section=sec, number=num, domain=domain, split=split, label=label, attributes=tail
+                    md.YEAR, section=sec, number=num, domain=domain, split=split, label=label, attributes=tail
                 )
                 if part == "eval" and split == "test":
                     blind[domain].append((full, label))
                     continue
-                folder = "train" if split == "train" else f"{domain}_test"
+                folder = "train" if split == "train" else info.test_folder(domain)
                 cond = section_condition(machine, sec, domain)
                 x = render(seed, f"mimii/{machine}/{full}", f0, cond, label == "anomaly")
                 write_wav_atomic(mdir / folder / full, x, SAMPLE_RATE)
@@ -93,10 +94,10 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                 gt_rows = []
                 for idx, j in enumerate(order):
                     full, label = entries[j]
-                    bname = dc.format_dcase_name(2021, section=sec, number=idx, domain=domain, blind=True)
+                    bname = dc.format_dcase_name(md.YEAR, section=sec, number=idx, domain=domain, blind=True)
                     cond = section_condition(machine, sec, domain)
                     x = render(seed, f"mimii/{machine}/{full}", f0, cond, label == "anomaly")
-                    write_wav_atomic(mdir / f"{domain}_test" / bname, x, SAMPLE_RATE)
+                    write_wav_atomic(mdir / info.test_folder(domain) / bname, x, SAMPLE_RATE)
                     n_files += 1
                     eval_list.append([bname, full])
                     gt_rows.append([bname, "1" if label == "anomaly" else "0"])
@@ -108,7 +109,7 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                     / f"ground_truth_{machine}_section_{sec:02d}_{domain}_test.csv",
                     gt_rows,
                 )
-    _csv(root / "eval_data_list_2021.csv", eval_list)
+    _csv(root / f"eval_data_list_{md.YEAR}.csv", eval_list)
     return (
         f"MIMII DUE miniature in {root}: {n_files} WAV files (16 kHz mono, 2 s) for {list(PLAN)}, sections "
         f"{sorted({s for v in PLAN.values() for s in v[1:]})}, with eval_data_list_2021.csv and per-domain ground "
