@@ -183,32 +183,14 @@ def _mimii_slots(info: CorpusInfo) -> dict:
     }
 
 
-#: DCASE Task 2 per year, facts the loader does not hold: audio, file names, official score.
-DCASE_YEAR_NOTES: dict[int, tuple[str, str, str]] = {
-    2020: ("16 kHz mono 16-bit; MIMII-derived 10 s, ToyCar 11 s",
-           "`normal_id_01_00000000.wav`; blind eval `id_05_00000000.wav`",
-           "AUC and pAUC per machine ID; arithmetic mean per machine type"),
-    2021: ("16 kHz mono 16-bit, 10 s",
-           "`section_00_source_train_normal_0000_<attrs>.wav`; dev test `section_00_<domain>_test_<label>_0000.wav`; "
-           "blind eval `section_03_source_test_0000.wav`",
-           "AUC and pAUC per section and domain; harmonic mean of all"),
-    2022: ("16 kHz mono 16-bit, 10 s",
-           "`section_SS_<domain>_<train|test>_<label>_NNNN_<key>_<value>...wav`; blind eval `section_03_0000.wav`",
-           "harmonic mean of AUC(source), AUC(target), pAUC"),
-    2023: ("16 kHz mono 16-bit", "as 2022; blind eval `section_00_NNNN.wav`", "as 2022"),
-    2024: ("16 kHz mono 16-bit", "as 2023; hidden attributes `_noAttribute` + `*_correspondence.csv`", "as 2022"),
-    2025: ("16 kHz mono 16-bit", "as 2024; `supplemental/` (`section_00_noise_NNNN_...`, "
-           "`section_00_machine_source_NNNN_...`)", "as 2022"),
-    2026: ("16 kHz, two channels (channel 0 = near microphone)", "as 2025", "as 2022"),
-}  # fmt: skip
 
 
 def dcase_year_notes(year: int) -> tuple[str, str, str]:
-    """(audio format, file-name grammar, official score) of a DCASE year, for the card's year table.
+    """(audio format, file-name grammar, official score) of a DCASE year, for the card's year table:
+    read from the year's `YearInfo.notes` (their one home)."""
+    from .loaders import dcase_task2 as T
 
-    The one accessor of these facts: when they move into the loader's `YearInfo`, repoint this line.
-    """
-    return DCASE_YEAR_NOTES[year]
+    return tuple(T.year_info(year).notes)
 
 
 def _dcase_slots(info: CorpusInfo) -> dict:

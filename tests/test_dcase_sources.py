@@ -47,7 +47,12 @@ def _files(splits: dict, split: str) -> list:
 
 # ------------------------------------------------------------------------------------------ year table
 def test_year_objects_carry_scheme_and_submission_names():
-    assert [dc.year_info(y).scoring for y in dc.YEARS] == ["2020", "2021", "2022", "2023", "2023", "2023", "2023"]
+    assert [dc.year_info(y).scoring for y in dc.YEARS] == [
+        "2020", "2021", "2022", "2023", "2023", "2023 (assumed for 2025)", "2023"]
+    from dinos.metrics import schemes
+
+    assert all(dc.year_info(y).scoring in schemes.SCHEMES for y in dc.YEARS)  # every year names a real scheme
+    assert schemes.scheme_for(2025).verified is False and schemes.scheme_for(2024).verified
     assert dc.year_info(2020).submission_file_name("fan", 1) == "anomaly_score_fan_id_01.csv"
     assert (dc.year_info(2021).submission_file_name("fan", 3, "target", "decision_result")
             == "decision_result_fan_section_03_target_test.csv")  # fmt: skip

@@ -7,7 +7,7 @@ floored at `EPSILON`, the harmonic-mean formula, and whether decision metrics, m
 and the jackknife confidence interval exist. `dinos.metrics.engine` runs any scheme; it has no
 per-year branches. This module imports nothing from the loaders.
 
-`scheme_for(year)` is the one place that assigns a scheme to a year.
+`scheme_for(year)` reads the scheme a year uses from its `YearInfo.scoring` (the one home of that fact).
 """
 
 from __future__ import annotations
@@ -258,25 +258,39 @@ def _scheme_2022(paper_rows: bool) -> ScoringScheme:
     )  # fmt: skip
 
 
-_SCHEMES = {"2020": _scheme_2020(), "2021": _scheme_2021(), "2022": _scheme_2022(False), "2023": _scheme_2022(True)}
 _UNVERIFIED_2025 = "no 2025 evaluator was reachable: 2025 is assumed to equal 2024 (unverified)"
-
-#: The one year -> scheme assignment.
-YEAR_SCHEMES: dict[int, ScoringScheme] = {
-    2020: _SCHEMES["2020"],
-    2021: _SCHEMES["2021"],
-    2022: _SCHEMES["2022"],
-    2023: _SCHEMES["2023"],
-    2024: _SCHEMES["2023"],
-    2025: ScoringScheme(**{**_SCHEMES["2023"].__dict__, "verified": False, "note": _UNVERIFIED_2025}),
-    2026: _SCHEMES["2023"],
+_2023 = _scheme_2022(True)
+#: The schemes by name. Which year uses which is a fact of the year (`YearInfo.scoring` in
+#: `loaders/dcase_task2/years.py`), not of this module.
+SCHEMES: dict[str, ScoringScheme] = {
+    "2020": _scheme_2020(),
+    "2021": _scheme_2021(),
+    "2022": _scheme_2022(False),
+    "2023": _2023,
+    "2023 (assumed for 2025)": ScoringScheme(**{**_2023.__dict__, "verified": False, "note": _UNVERIFIED_2025}),
 }
-YEARS = tuple(sorted(YEAR_SCHEMES))
+
+
+def _years():
+    from dinos.loaders.dcase_task2 import years
+
+    return years
 
 
 def scheme_for(year: int) -> ScoringScheme:
-    """The scoring scheme of a challenge year. Raises `ValueError` (a `ScoreError` upstream) if unknown."""
+    """The scoring scheme of a challenge year, named by its `YearInfo.scoring`. Raises `ValueError`
+    (a `ScoreError` upstream) for an unknown year."""
+    years = _years()
     try:
-        return YEAR_SCHEMES[int(year)]
+        info = years.YEAR_TABLE[int(year)]
     except (KeyError, TypeError, ValueError):
-        raise ValueError(f"unknown DCASE Task 2 year {year!r}; known: {YEARS[0]}-{YEARS[-1]}") from None
+        raise ValueError(f"unknown DCASE Task 2 year {year!r}; known: {years.YEARS[0]}-{years.YEARS[-1]}") from None
+    return SCHEMES[info.scoring]
+
+
+def __getattr__(name: str):  # YEARS / YEAR_SCHEMES: derived from the year objects on first use
+    if name == "YEARS":
+        return _years().YEARS
+    if name == "YEAR_SCHEMES":
+        return {y: scheme_for(y) for y in _years().YEARS}
+    raise AttributeError(name)
