@@ -93,8 +93,6 @@ class ScoringScheme:
 
     name: str
     evaluator: str  # provenance: repository @ commit, file
-    file_name: str  # submission CSV name; fields kind, machine, section, domain
-    files_per_domain: bool
     uses_domains: bool
     section_metrics: tuple[SectionMetric, ...]
     decisions: bool  # precision/recall/F1 per domain exist (decision_result_*.csv)
@@ -144,8 +142,6 @@ def _scheme_2020() -> ScoringScheme:
     return ScoringScheme(
         name="2020",
         evaluator="y-kawagu/dcase2020_task2_evaluator @1a065737, evaluator.py",
-        file_name="{kind}_{machine}_id_{section:02d}.csv",
-        files_per_domain=False,
         uses_domains=False,
         section_metrics=(SectionMetric("AUC", "auc"), SectionMetric("pAUC", "pauc")),
         decisions=False,
@@ -182,8 +178,6 @@ def _scheme_2021() -> ScoringScheme:
     return ScoringScheme(
         name="2021",
         evaluator="y-kawagu/dcase2021_task2_evaluator @c4bb06f8, dcase2021_task2_evaluator.py",
-        file_name="{kind}_{machine}_section_{section:02d}_{domain}_test.csv",
-        files_per_domain=True,
         uses_domains=True,
         section_metrics=tuple(metrics),
         decisions=True,
@@ -245,8 +239,6 @@ def _scheme_2022(paper_rows: bool) -> ScoringScheme:
             "(same arithmetic; the 2026 evaluator read as vendored in GionataGrotto/moviad @cc1cef6c)"
             if paper_rows else "Kota-Dohi/dcase2022_evaluator @9785ae5c, dcase2022_task2_evaluator.py"
         ),
-        file_name="{kind}_{machine}_section_{section:02d}_test.csv",
-        files_per_domain=False,
         uses_domains=True,
         section_metrics=tuple(metrics),
         decisions=True,

@@ -146,10 +146,22 @@ def submission_file_name(
     `domain` is required where the year's files are per domain and ignored otherwise."""
     if kind not in KINDS:
         raise ScoreError(f"kind must be one of {KINDS}; got {kind!r}")
-    sch = get_scheme(year)
-    if sch.files_per_domain and domain not in DOMAIN_NAMES:
+    get_scheme(year)  # an unknown year is a ScoreError
+    info = year_info(year)  # the naming is a fact of the year (YearInfo.submission_template)
+    if info.per_domain_submissions and domain not in DOMAIN_NAMES:
         raise ScoreError(f"DCASE {year} submission files are per domain; got domain={domain!r}")
-    return sch.file_name.format(kind=kind, machine=machine, section=int(section), domain=domain)
+    return info.submission_file_name(machine, section, domain, kind)
+
+
+def files_per_domain(year: int) -> bool:
+    """Whether the year's submission files are per domain (2021)."""
+    return year_info(year).per_domain_submissions
+
+
+def year_info(year: int):
+    from dinos.loaders.dcase_task2.years import year_info as _year_info
+
+    return _year_info(year)
 
 
 _SUBMISSION = re.compile(
@@ -224,10 +236,10 @@ def score_submission(
     if not sch.uses_domains and "domain" in truth.columns:
         truth = truth.assign(domain="source")  # 2020 has no domains; a loader may say `unknown`
     t = normalize_truth(truth)
-    group_keys = ["machine", "section"] + (["domain"] if sch.files_per_domain else [])
+    group_keys = ["machine", "section"] + (["domain"] if files_per_domain(year) else [])
     expected = {}
     for key, g in t.groupby(group_keys, sort=True):
-        domain = key[2] if sch.files_per_domain else None
+        domain = key[2] if files_per_domain(year) else None
         expected[key] = (
             root / submission_file_name(year, key[0], key[1], domain, "anomaly_score"),
             root / submission_file_name(year, key[0], key[1], domain, "decision_result"),

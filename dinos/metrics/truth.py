@@ -162,7 +162,7 @@ def read_ground_truth(path: str | os.PathLike, year: int) -> pd.DataFrame:
         raise LayoutError("no ground_truth_*.csv files (expected ground_truth_data/ and ground_truth_domain/)", p)
     rows = []
     for (machine, section), kinds in sorted(tables.items()):
-        if sch.files_per_domain:
+        if lt.year_info(int(year)).per_domain_submissions:  # 2021: ground truth per domain
             for dom in DOMAIN_NAMES:
                 for name, values in kinds.get(f"data_{dom}", {}).items():
                     rows.append((name, machine, section, dom, LABEL_NAMES[int(values[0])], ""))
