@@ -20,26 +20,72 @@ def corpora() -> list[str]:
 
 
 def source_fingerprint(data_dir: str | os.PathLike) -> str:
-    """sha256 over (relative path, size, mtime) of every audio/metadata file under `data_dir`.
+    """sha256 over (relative path, size, mtime, ctime, inode) of every audio/metadata file under `data_dir`.
 
     Cheap (one stat per file, no audio read); part of the cache key so that adding, removing or
-    rewriting a source file invalidates a cached build.
+    rewriting a source file invalidates a cached build. mtime alone is not enough: a file rewritten
+    and given back its old mtime (`touch -r`, `cp -p`, `rsync -t`) keeps it, but its ctime (which no
+    tool can set back) and, when replaced by rename, its inode change. Symlinked folders are followed
+    once (loops are cut); a dangling symlink enters as such (the build then names it).
     """
     root = Path(data_dir)
     h = hashlib.sha256()
     entries = []
+    seen_dirs: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st_dir = os.stat(dirpath)
+        if (st_dir.st_dev, st_dir.st_ino) in seen_dirs:  # a symlink loop or a second link to a folder
+            dirnames.clear()
+            continue
+        seen_dirs.add((st_dir.st_dev, st_dir.st_ino))
         dirnames.sort()
         for name in filenames:
             if os.path.splitext(name)[1].lower() not in _AUDIO_EXTS:
                 continue
             full = os.path.join(dirpath, name)
-            st = os.stat(full)
-            entries.append(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}")
+            rel = os.path.relpath(full, root)
+            try:
+                st = os.stat(full)
+            except OSError:  # dangling symlink, or removed while walking
+                entries.append(f"{rel}\0missing")
+                continue
+            entries.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}")
     for e in sorted(entries):
         h.update(e.encode("utf-8", "surrogateescape"))
         h.update(b"\n")
     return h.hexdigest()[:20]
+
+
+def _packaged_builders() -> set[str]:
+    """`datasets`' own builder names (`csv`, `parquet`, `audiofolder`, ...): bare names that pass through."""
+    try:
+        from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+    except ImportError:  # pragma: no cover - a future `datasets` that moved it
+        return {"csv", "json", "parquet", "text", "arrow", "audiofolder", "imagefolder", "webdataset"}
+    return set(_PACKAGED_DATASETS_MODULES)
+
+
+def check_corpus_name(path: str) -> None:
+    """Refuse a name that is neither a corpus, a Hub repo id (`org/name`) nor a path, with a hint.
+
+    `datasets.load_dataset("dino")` would try the Hub and fail with a `ConnectionError`; a typo
+    of a corpus name deserves `unknown corpus 'dino'; did you mean 'dinos'?`.
+    """
+    import difflib
+
+    from .errors import DinosError
+
+    if not isinstance(path, str) or "/" in path or os.sep in path or path.startswith(".") or os.path.exists(path):
+        return
+    names = corpora()
+    if path in names or path in _packaged_builders():
+        return
+    close = difflib.get_close_matches(path.lower(), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise DinosError(
+        f"unknown corpus {path!r}{hint} (corpora: {', '.join(names)}; a Hub dataset is `org/name`, "
+        "a local one a path)"
+    )
 
 
 def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_dir=None, **config_kwargs):
@@ -119,6 +165,7 @@ def load_dataset(
     """
     import datasets
 
+    check_corpus_name(path)
     if path in corpora():
         builder = get_builder(path, name, data_dir=data_dir, cache_dir=cache_dir, **kwargs)
         if not streaming:

@@ -13,7 +13,8 @@ import datasets
 from . import schema
 from .audio import AudioInfo, check_info, probe, read_window, recording_stats
 from .corpus import CorpusInfo
-from .errors import AudioError, LayoutError
+from .errors import AudioError, DinosError, LayoutError, UnsafePathError
+from .paths import check_source, printable
 from .segment import parse_normalize, parse_seconds, window_frames
 
 #: WAV subtypes that can hold NaN/inf; such files are read in full at build time to check.
@@ -44,7 +45,7 @@ class ClipBuilderConfig(datasets.BuilderConfig):
     strict: bool = True  # unknown folder/file names are errors (False: warn and keep raw name)
     skip_invalid: bool = False  # opt-in: skip unreadable audio and record it in the skip report
     source_fingerprint: str = ""  # set by dinos.load_dataset from the files' sizes and mtimes
-    normalize: str | None = None  # None | rms | zscore | rms+zscore: per-recording stats stored in attributes
+    normalize: str | None = None  # None | rms | zscore | rms+zscore: per-recording stats in the `stats` column
     options: dict = field(default_factory=dict)  # corpus-specific options
 
 def builder_configs(descriptions: dict[str, str], version: str = "1.0.0") -> list[ClipBuilderConfig]:
@@ -117,23 +118,81 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         hop = parse_seconds(self.config.hop)
         return window_frames(info.frames, info.sample_rate, length, hop, self.config.tail)
 
-    def _record_skip(self, path: str, reason: str) -> None:
-        import json
+    # -- trust: every file read stays inside data_dir; events kept with the build -------------
+    def download_and_prepare(self, *args, **kwargs):
+        """`datasets`' build, with the library's own error (never `DatasetGenerationError`) and a
+        build report: warnings, skipped files and dropped windows are stored next to the Arrow files
+        and replayed on every cached load (`dinos.buildlog`)."""
         import warnings
 
-        report = skip_report_path(self)
-        report.parent.mkdir(parents=True, exist_ok=True)
-        with open(report, "a", encoding="utf-8") as fh:  # one short line per skip: appends are atomic
-            fh.write(json.dumps({"path": path, "reason": reason}) + "\n")
-        warnings.warn(f"skipped invalid audio {path}: {reason} (listed in {report})", stacklevel=2)
+        from . import buildlog
 
-    def _normalization_fields(self, src: SourceFile, full: str) -> dict:
-        """`src.fields`, plus the recording's statistics when `normalize=` is set (one read of the file)."""
+        events = Path(self._output_dir + ".dinos-events.jsonl")
+        events.unlink(missing_ok=True)
+        self._events_path = str(events)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    super().download_and_prepare(*args, **kwargs)
+                except datasets.exceptions.DatasetGenerationError as exc:
+                    raise unwrap_error(exc) from None
+            report = buildlog.read_report(self._output_dir)
+            if report is None:  # built just now (a cached build always carries its report)
+                mine = [w for w in caught if issubclass(w.category, UserWarning)]
+                report = buildlog.report_from(
+                    [str(w.message) for w in mine],
+                    buildlog.read_events(events),
+                    segment=str(self.config.segment),
+                    tail=self.config.tail,
+                )
+                buildlog.write_report(self._output_dir, report)
+                caught = [w for w in caught if w not in mine]
+            for w in caught:  # other libraries' warnings pass through unchanged
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        finally:
+            self._events_path = None
+            events.unlink(missing_ok=True)
+        self._write_skip_report(report)
+        buildlog.emit(report)
+        self.build_report = report
+
+    def _write_skip_report(self, report) -> None:
+        """The `skip_invalid` report file (`skip_report_path`), rewritten from the build's report."""
+        import json
+
+        from .io import atomic_path
+
+        path = skip_report_path(self)
+        if not report.skipped:
+            path.unlink(missing_ok=True)
+            return
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in report.skipped), encoding="utf-8")
+
+    def _event(self, event: dict) -> None:
+        """Record a skip or drop for the build report; outside `download_and_prepare` (streaming),
+        a skip is a warning right away."""
+        import warnings
+
+        from . import buildlog
+
+        path = getattr(self, "_events_path", None)
+        if path:
+            buildlog.record_event(path, event)
+        elif event["kind"] == "skip":
+            warnings.warn(f"skipped invalid audio {event['path']}: {event['reason']}", buildlog.BuildWarning, stacklevel=3)
+
+    def _record_skip(self, path: str, reason: str) -> None:
+        self._event({"kind": "skip", "path": path, "reason": reason})
+
+    def _stats(self, full: str) -> schema.RecordingStats | None:
+        """The recording's statistics when `normalize=` is set (one read of the file), else None."""
         mode = parse_normalize(self.config.normalize)
         if mode is None:
-            return src.fields
-        attrs = [*src.fields.get("attributes", ()), *recording_stats(full).to_attributes(mode)]
-        return {**src.fields, "attributes": attrs}
+            return None
+        st = recording_stats(full)
+        return schema.RecordingStats(mode=mode, mean=st.mean, std=st.std, rms=st.rms)
 
     def _generate_tables(self, files: list[SourceFile], root: str):
         feats = self.info.features
@@ -150,18 +209,23 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         for src in files:
             full = os.path.join(root, src.path)
             try:
+                check_source(root, src.path)
                 info = probe(full)
                 check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
                 if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
                     read_window(full)
-                fields = self._normalization_fields(src, full)
-            except AudioError as exc:
-                if not self.config.skip_invalid:
+                stats = self._stats(full)
+            except (AudioError, LayoutError) as exc:
+                if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
                     raise
-                self._record_skip(src.path, exc.reason)
+                self._record_skip(printable(src.path), exc.reason)
                 continue
             recording_id = src.path.rsplit(".", 1)[0]
-            for start, n in self._windows(info):
+            windows = self._windows(info)
+            end = max((start + n for start, n in windows), default=0)
+            if end < info.frames:  # only `tail="drop"` leaves frames after the last window
+                self._event({"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows})
+            for start, n in windows:
                 clip = schema.Clip(
                     clip_id=schema.make_clip_id(src.path, start),
                     path=src.path,
@@ -172,9 +236,23 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
                     num_frames=n,
                     sample_rate=info.sample_rate,
                     channels=info.channels,
-                    **fields,
+                    stats=stats,
+                    **src.fields,
                 )
                 yield clip.clip_id, schema.clip_to_row(clip, full)
+
+
+def unwrap_error(exc: BaseException) -> BaseException:
+    """The error a `datasets.exceptions.DatasetGenerationError` hides in its chain: the first
+    `DinosError` (naming the file and the reason), else the innermost cause."""
+    seen, cur, last = set(), exc, exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, DinosError):
+            return cur
+        last = cur
+        cur = cur.__cause__ or cur.__context__
+    return last
 
 
 def skip_report_path(builder: datasets.DatasetBuilder) -> Path:

@@ -373,7 +373,11 @@ def sensor_from_file_name(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 def _wavs(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".wav")
+        # symlinks too, dangling ones included: the builder refuses those that leave data_dir or
+        # point nowhere (`dinos.paths.check_source`) instead of this listing dropping them silently
+        return sorted(
+            p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav"
+        )
     except PermissionError as exc:
         raise LayoutError(f"folder is not readable ({exc.strerror})", exc.filename or folder) from None
 
