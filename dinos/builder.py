@@ -105,6 +105,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         splits = self.scan(root)
         if not any(splits.values()):
             raise LayoutError(f"no audio files for config {self.config.name!r}", root)
+        warn_duplicates(root, [f.path for files in splits.values() for f in files])
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"files": files, "root": str(root)})
             for name, files in splits.items()
@@ -240,6 +241,55 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
                     **src.fields,
                 )
                 yield clip.clip_id, schema.clip_to_row(clip, full)
+
+
+#: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
+DUPLICATE_HASH_MAX_BYTES = 8 << 20
+
+
+def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str]]:
+    """Groups of `paths` (relative to `root`) that are the same audio: one file reached twice (hard
+    link, symlink) or byte-identical copies. Cheap: one stat per file; only files that share a size
+    (and are at most `DUPLICATE_HASH_MAX_BYTES`) are read and hashed. Files that do not resolve
+    inside `root` or do not exist are left to the per-file check of the build."""
+    from .paths import is_within
+
+    by_inode: dict[tuple[int, int], list[str]] = {}
+    for rel in paths:
+        full = os.path.join(root, rel)
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        if is_within(full, root):
+            by_inode.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    by_size: dict[int, list[list[str]]] = {}
+    for group in by_inode.values():  # each group: the paths of one file on disk
+        by_size.setdefault(os.stat(os.path.join(root, group[0])).st_size, []).append(group)
+    merged: list[list[str]] = []
+    for size, groups in by_size.items():
+        if len(groups) < 2 or size > DUPLICATE_HASH_MAX_BYTES:
+            merged += groups
+            continue
+        by_digest: dict[bytes, list[str]] = {}
+        for group in groups:
+            with open(os.path.join(root, group[0]), "rb") as fh:
+                digest = hashlib.blake2b(fh.read(), digest_size=16).digest()
+            by_digest.setdefault(digest, []).extend(group)
+        merged += by_digest.values()
+    return sorted(sorted(g) for g in merged if len(g) > 1)
+
+
+def warn_duplicates(root: str | os.PathLike, paths: list[str]) -> None:
+    """One warning per group of paths that are the same audio (each still becomes its own row)."""
+    import warnings
+
+    for group in duplicate_groups(root, paths):
+        warnings.warn(
+            f"same audio reachable as {len(group)} paths: {', '.join(printable(p) for p in group)} "
+            "(hard link, symlink or identical copy); each path is a row of its own",
+            stacklevel=3,
+        )
 
 
 def unwrap_error(exc: BaseException) -> BaseException:

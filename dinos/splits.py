@@ -477,9 +477,7 @@ def task_manifest(
 
 
 def missing_classes(task: Task, labels: Sequence[str]) -> list[str]:
-    """The task's classes with no row among `labels` (tasks labelled by `task_class` only)."""
-    if task.label_column != "task_class":
-        return []
+    """The task's classes (`task.class_ids`: T-classes, or normal/anomaly) with no row among `labels`."""
     present = set(labels)
     return [c for c in task.class_ids if c not in present]
 

@@ -444,8 +444,10 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
         except ParseError as exc:
             if strict:
                 raise
-            warnings.warn(f"{exc} -- skipped folder kept out of the build because strict=False", stacklevel=2)
-            continue
+            # README: strict=False warns and keeps the raw name (machine `unknown`), never drops files
+            warnings.warn(f"{exc} -- kept with machine='unknown' because strict=False", stacklevel=2)
+            sensor = sensor_from_file_name(folder.name) or "unknown"
+            cat = PretrainCategory("unknown", folder.name, sensor, 0, 0, (), folder.name)
         attrs = [
             {"name": "category", "value": cat.title, "file_token": ""},
             {"name": "category_folder", "value": folder.name, "file_token": ""},
@@ -457,7 +459,7 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
                 "sensor": cat.sensor,
                 "section": -1,
                 "domain": "source",
-                "label": "normal",
+                "label": "normal" if cat.name != "unknown" else "unknown",
                 "origin_split": "pretrain",
                 "task_class": "none",
                 "class_name": cat.title,
