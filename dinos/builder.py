@@ -171,9 +171,11 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         with atomic_path(path) as tmp:
             tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in report.skipped), encoding="utf-8")
 
-    def _event(self, event: dict) -> None:
-        """Record a skip or drop for the build report; outside `download_and_prepare` (streaming),
-        a skip is a warning right away."""
+    def _event(self, event: dict, pending: list | None = None) -> None:
+        """Record a skip or drop for the build report. Without one (streaming: no
+        `download_and_prepare`), a skip is appended to the skip report and warned at once, and a
+        drop joins `pending`, warned once when the split's generator ends."""
+        import json
         import warnings
 
         from . import buildlog
@@ -182,7 +184,17 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         if path:
             buildlog.record_event(path, event)
         elif event["kind"] == "skip":
-            warnings.warn(f"skipped invalid audio {event['path']}: {event['reason']}", buildlog.BuildWarning, stacklevel=3)
+            report = skip_report_path(self)
+            report.parent.mkdir(parents=True, exist_ok=True)
+            with open(report, "a", encoding="utf-8") as fh:  # one short line per skip: appends are atomic
+                fh.write(json.dumps({"path": event["path"], "reason": event["reason"]}, ensure_ascii=False) + "\n")
+            warnings.warn(
+                f"skipped invalid audio {event['path']}: {event['reason']} (listed in {report})",
+                buildlog.BuildWarning,
+                stacklevel=3,
+            )
+        elif pending is not None:
+            pending.append(event)
 
     def _record_skip(self, path: str, reason: str) -> None:
         self._event({"kind": "skip", "path": path, "reason": reason})
@@ -196,17 +208,23 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         return schema.RecordingStats(mode=mode, mean=st.mean, std=st.std, rms=st.rms)
 
     def _generate_tables(self, files: list[SourceFile], root: str):
+        from . import buildlog
+
         feats = self.info.features
         batch: list[dict] = []
-        for key, row in self._generate_rows(files, root):
+        pending: list[dict] = []  # drops seen while streaming (no build report to hold them)
+        for key, row in self._generate_rows(files, root, pending):
             batch.append(row)
             if len(batch) >= self.BATCH_ROWS:
                 yield key, schema.rows_to_table(batch, feats)
                 batch = []
         if batch:
             yield "last", schema.rows_to_table(batch, feats)
+        if pending:
+            report = buildlog.report_from([], pending, segment=str(self.config.segment), tail=self.config.tail)
+            buildlog.emit(report)
 
-    def _generate_rows(self, files: list[SourceFile], root: str):
+    def _generate_rows(self, files: list[SourceFile], root: str, pending: list | None = None):
         for src in files:
             full = os.path.join(root, src.path)
             try:
@@ -225,7 +243,8 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
             windows = self._windows(info)
             end = max((start + n for start, n in windows), default=0)
             if end < info.frames:  # only `tail="drop"` leaves frames after the last window
-                self._event({"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows})
+                drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows}
+                self._event(drop, pending)
             for start, n in windows:
                 clip = schema.Clip(
                     clip_id=schema.make_clip_id(src.path, start),

@@ -80,3 +80,17 @@ def test_cli_validate_export_exits_1_on_tampered_card(exported, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dinos", "validate", "export", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "task_class" in proc.stdout + proc.stderr
+
+
+def test_export_refuses_a_symlink_leaving_data_dir(tmp_path):
+    from dinos.errors import UnsafePathError
+
+    from .conftest import write_tone
+
+    tree = make_dinos_tree(tmp_path / "tree", datasets=("VF2",), per_class=1)
+    secret = write_tone(tmp_path / "secret" / "private.wav")
+    (tree / "DINOS_Downstreams_train/VF2/1-on/link.wav").symlink_to(secret)
+    with pytest.raises(UnsafePathError, match="link.wav"):
+        export("dinos", ["vf2"], data_dir=tree, out=tmp_path / "out", cache_dir=str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert not out.exists() or not any(out.rglob("*.parquet"))
