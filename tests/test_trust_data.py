@@ -266,3 +266,14 @@ def test_no_exception_ignored_at_exit(vf2, cache_dir):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_worker_processes_report_skips_and_drops(vf2, cache_dir):
+    (vf2 / VF2_ON / "bad.wav").write_bytes(b"")
+    write_tone(vf2 / "DINOS_Downstreams_train/VF2/2-off/short.wav", seconds=0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _load(vf2, cache_dir, skip_invalid=True, segment="1s", num_proc=2)
+    text = "\n".join(str(w.message) for w in caught)
+    assert "skipped invalid audio DINOS_Downstreams_train/VF2/1-on/bad.wav: zero-length file" in text
+    assert "2-off/short.wav" in text
