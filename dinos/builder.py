@@ -105,7 +105,8 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         splits = self.scan(root)
         if not any(splits.values()):
             raise LayoutError(f"no audio files for config {self.config.name!r}", root)
-        warn_duplicates(root, [f.path for files in splits.values() for f in files])
+        groups = duplicate_groups(root, [f.path for files in splits.values() for f in files])
+        warn_duplicates([g for g in groups if not self.expected_duplicates(g)])
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"files": files, "root": str(root)})
             for name, files in splits.items()
@@ -118,6 +119,11 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
             return [(0, info.frames)]
         hop = parse_seconds(self.config.hop)
         return window_frames(info.frames, info.sample_rate, length, hop, self.config.tail)
+
+    def expected_duplicates(self, group: list[str]) -> bool:
+        """True if the corpus publishes these paths as copies of one recording on purpose (not
+        reported); a loader overrides it. Default: every duplicate is reported."""
+        return False
 
     # -- trust: every file read stays inside data_dir; events kept with the build -------------
     def download_and_prepare(self, *args, **kwargs):
@@ -299,16 +305,19 @@ def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str
     return sorted(sorted(g) for g in merged if len(g) > 1)
 
 
-def warn_duplicates(root: str | os.PathLike, paths: list[str]) -> None:
-    """One warning per group of paths that are the same audio (each still becomes its own row)."""
+def warn_duplicates(groups: list[list[str]], examples: int = 5) -> None:
+    """One warning naming the groups of paths that are the same audio (each path stays a row)."""
     import warnings
 
-    for group in duplicate_groups(root, paths):
-        warnings.warn(
-            f"same audio reachable as {len(group)} paths: {', '.join(printable(p) for p in group)} "
-            "(hard link, symlink or identical copy); each path is a row of its own",
-            stacklevel=3,
-        )
+    if not groups:
+        return
+    shown = "; ".join(" = ".join(printable(p) for p in g) for g in groups[:examples])
+    more = f"; and {len(groups) - examples} more" if len(groups) > examples else ""
+    warnings.warn(
+        f"same audio reachable under several paths ({len(groups)} group(s); hard link, symlink or identical "
+        f"copy), each path is a row of its own: {shown}{more}",
+        stacklevel=3,
+    )
 
 
 def unwrap_error(exc: BaseException) -> BaseException:
@@ -332,7 +341,7 @@ def skip_report_path(builder: datasets.DatasetBuilder) -> Path:
 def code_hash() -> str:
     """Hash of the library code that shapes rows (schema, builder, audio probing, windowing and every
     corpus loader), so upgrading `dinos` invalidates cached builds."""
-    from . import audio, segment
+    from . import audio, buildlog, paths, segment
 
     loaders_dir = Path(schema.__file__).resolve().parent / "loaders"
     try:
@@ -341,7 +350,7 @@ def code_hash() -> str:
         loaders_dir = Path(_loaders.__file__).resolve().parent
     except ImportError:  # pragma: no cover
         pass
-    files = [Path(m.__file__) for m in (schema, audio, segment)] + [Path(__file__)]
+    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog)] + [Path(__file__)]
     files += sorted(loaders_dir.glob("*.py"))
     h = hashlib.sha256()
     for f in files:

@@ -539,3 +539,20 @@ class Dinos(ClipBuilder):
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         return scan(data_dir, self.config.name, strict=self.config.strict)
+
+    def expected_duplicates(self, group: list[str]) -> bool:
+        return anomaly_copies(group)
+
+
+def anomaly_copies(group: list[str]) -> bool:
+    """True if `group` is one clip published in a dataset and in its `_anomaly` twin (T26/T27 relabel
+    the Yornew/ColdSpray clips), in the same split folder: a copy by design, not a user's duplicate."""
+    keys = set()
+    datasets_seen = []
+    for path in group:
+        parts = path.split("/")
+        if len(parts) < 3 or parts[0] not in DOWNSTREAM_DIRS.values() or parts[1] not in DATASET_MACHINE:
+            return False
+        keys.add((parts[0], parts[1].removesuffix("_anomaly")))
+        datasets_seen.append(parts[1])
+    return len(keys) == 1 and len(set(datasets_seen)) == len(datasets_seen)

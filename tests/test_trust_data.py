@@ -277,3 +277,21 @@ def test_worker_processes_report_skips_and_drops(vf2, cache_dir):
     text = "\n".join(str(w.message) for w in caught)
     assert "skipped invalid audio DINOS_Downstreams_train/VF2/1-on/bad.wav: zero-length file" in text
     assert "2-off/short.wav" in text
+
+
+def test_anomaly_twin_copies_are_not_reported(tmp_path, cache_dir):
+    from dinos.loaders.dinos import anomaly_copies
+
+    root = make_dinos_tree(tmp_path / "d", datasets=("ColdSpray",), per_class=1)
+    base = root / "DINOS_Downstreams_train"
+    for clip in (base / "ColdSpray").rglob("*.wav"):  # the published T27 layout re-files the clips
+        twin = base / "ColdSpray_anomaly" / clip.relative_to(base / "ColdSpray")
+        twin.parent.mkdir(parents=True, exist_ok=True)
+        twin.write_bytes(clip.read_bytes())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dinos.load_dataset("dinos", "all", data_dir=root, cache_dir=cache_dir, decode=False)
+    assert not [w for w in caught if "same audio" in str(w.message)]
+    assert anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_train/Yornew_anomaly/b/x.wav"])
+    assert not anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_train/Yornew/b/y.wav"])
+    assert not anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_test/Yornew_anomaly/a/x.wav"])
