@@ -110,6 +110,22 @@ def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_di
     )
 
 
+def build_report(ds):
+    """The `dinos.buildlog.BuildReport` stored with the cached build `ds` (a `Dataset` or
+    `DatasetDict` returned by `load_dataset`): skipped files, recordings and frames dropped by
+    segmentation, warnings. None for data that was not built by a `dinos` builder (streaming, exports).
+    """
+    from .buildlog import read_report
+
+    parts = ds.values() if hasattr(ds, "values") else [ds]
+    for part in parts:
+        for f in getattr(part, "cache_files", None) or []:
+            report = read_report(Path(f["filename"]).parent)
+            if report is not None:
+                return report
+    return None
+
+
 def _select_split(builder, split, streaming: bool):
     """`builder`'s split, resolving the builder's aliases (DCASE `test` = `dev_test` + `eval_test`)."""
     import datasets

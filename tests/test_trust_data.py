@@ -149,6 +149,7 @@ def test_short_recording_under_tail_drop_is_reported(tmp_path, cache_dir):
         _load(root, cache_dir, segment="1s")
     builder = dinos.api.get_builder("dinos", "vf2", data_dir=root, cache_dir=cache_dir, segment="1s")
     builder.download_and_prepare()
+    assert dinos.build_report(ds) == builder.build_report  # the report stored with the cached build
     report = builder.build_report
     assert report.dropped_files == [f"{VF2_ON}/short.wav"]
     assert report.dropped_frames == sf.info(str(short)).frames
@@ -172,7 +173,7 @@ def test_pretrain_unknown_folder_kept_with_strict_false(tmp_path, cache_dir):
 def test_symlinked_file_outside_data_dir_is_refused(vf2, cache_dir, tmp_path):
     outside = write_tone(tmp_path / "secret" / "outside.wav")
     (vf2 / VF2_ON / "link.wav").symlink_to(outside)
-    with pytest.raises(UnsafePathError, match="link.wav.*outside data_dir"):
+    with pytest.raises(dinos.UnsafePathError, match="link.wav.*outside data_dir"):
         _load(vf2, cache_dir)
     with pytest.raises(UnsafePathError):  # not skippable
         _load(vf2, cache_dir, skip_invalid=True)
@@ -295,3 +296,14 @@ def test_anomaly_twin_copies_are_not_reported(tmp_path, cache_dir):
     assert anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_train/Yornew_anomaly/b/x.wav"])
     assert not anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_train/Yornew/b/y.wav"])
     assert not anomaly_copies(["DINOS_Downstreams_train/Yornew/a/x.wav", "DINOS_Downstreams_test/Yornew_anomaly/a/x.wav"])
+
+
+def test_cli_build_errors_are_one_line_library_errors(vf2, cache_dir, tmp_path):
+    (vf2 / VF2_ON / "gone.wav").symlink_to(vf2 / "nowhere.wav")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dinos", "export", "dinos", "vf2", "--data-dir", str(vf2), "--out", str(tmp_path / "o"),
+         "--cache-dir", cache_dir],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    assert "gone.wav: dangling symlink" in proc.stderr and "Traceback" not in proc.stderr
