@@ -173,7 +173,13 @@ def load_dataset(
     `path` in `dinos.corpora()` builds that corpus from `data_dir` (cached; the cache is invalidated
     when source files change); other builder options (`segment`, `hop`, `tail`, `strict`,
     `skip_invalid`) go in `kwargs`. A directory written by `dinos export` loads through stock
-    `datasets`. Anything else passes through to `datasets.load_dataset` unchanged.
+    `datasets`. A Hub id (`org/name`), a path or one of `datasets`' packaged builders (`parquet`,
+    `csv`, `audiofolder`, ...) passes through to `datasets.load_dataset` unchanged; any other bare
+    name is a `DinosError` suggesting the closest corpus (`unknown corpus 'dino'; did you mean 'dinos'?`).
+
+    Build errors are the library's own (`dinos.AudioError`, `LayoutError`, `UnsafePathError`, ...,
+    naming the file), never `datasets`' `DatasetGenerationError`; build warnings are stored with the
+    cache and shown again on every cached load (`dinos.build_report(ds)` returns them).
 
     With `decode=True` the `audio` column decodes with soundfile to
     `{"array": float32, "sampling_rate", "path"}`; `channel` picks channels (None keeps all: 1-D for
