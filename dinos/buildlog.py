@@ -131,7 +131,13 @@ def read_report(build_dir: str | os.PathLike) -> BuildReport | None:
         return None
 
 
-def emit(report: BuildReport) -> None:
-    """Raise every message of `report` as a `BuildWarning` (shown again on each load)."""
+def emit(report: BuildReport, stacklevel: int = 3) -> None:
+    """Raise every message of `report` as a `BuildWarning`, attributed to the caller `stacklevel`
+    frames up. Shown on every load, not once per process: no per-location registry is kept (the
+    user's `warnings` filters still apply)."""
+    import sys
+
+    frame = sys._getframe(stacklevel - 1)
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
     for message in report.messages():
-        warnings.warn(message, BuildWarning, stacklevel=3)
+        warnings.warn_explicit(message, BuildWarning, filename, lineno, registry=None)

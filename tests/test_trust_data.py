@@ -307,3 +307,14 @@ def test_cli_build_errors_are_one_line_library_errors(vf2, cache_dir, tmp_path):
     )
     assert proc.returncode == 1
     assert "gone.wav: dangling symlink" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cached_load_warns_again_in_the_same_process(vf2, cache_dir):
+    (vf2 / VF2_ON / "stethoscope_train_0001.wav").write_bytes(b"")
+    with pytest.warns(BuildWarning):
+        _load(vf2, cache_dir, skip_invalid=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own default: once per location, unless re-raised on purpose
+        _load(vf2, cache_dir, skip_invalid=True)
+        _load(vf2, cache_dir, skip_invalid=True)
+    assert sum("stethoscope_train_0001.wav" in str(w.message) for w in caught) == 2
