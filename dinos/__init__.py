@@ -30,4 +30,6 @@ def __getattr__(name):  # lazy submodules: dinos.splits, dinos.metrics, dinos.ta
 
     if name in {"splits", "metrics", "tasks", "segment", "schema", "audio", "cards", "export", "synth"}:
         return importlib.import_module(f".{name}", __name__)
+    if name in {"to_lhotse", "write_audiofolder"}:
+        return getattr(importlib.import_module(".interop", __name__), name)
     raise AttributeError(name)

@@ -257,7 +257,7 @@ def _schema_section(sampling_rate: int) -> str:
             else:
                 kind = "list of {name, value, file_token}"
         rows.append([f"`{name}`", kind, doc])
-    labels = [[f"`{k}`", ", ".join(f"{i}={n}" for i, n in enumerate(v))] for k, v in cats.items() if k != "machine"]
+    labels = [[f"`{k}`", ", ".join(f"{i}={n}" for i, n in enumerate(v))] for k, v in cats.items()]
     return f"""## Schema
 
 Every corpus shares one row schema (`dinos.schema.Clip`), so rows of DINOS, MIMII DUE and DCASE
@@ -266,7 +266,7 @@ here, `decode=False`): a struct `{{bytes, path}}`.
 
 {_table(["field", "type", "meaning"], rows)}
 
-ClassLabel codes (fixed; `machine` has {len(cats["machine"])} names, see `dinos.schema.MACHINES`):
+ClassLabel codes (fixed; `corpus` and `machine` are open strings so that any corpus concatenates):
 
 {_table(["field", "codes"], labels)}
 """

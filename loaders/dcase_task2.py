@@ -35,7 +35,7 @@ from dinos.builder import ClipBuilder, SourceFile, builder_configs
 from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 from dinos.paths import check_relative
-from dinos.schema import MACHINES, Attribute
+from dinos.schema import Attribute
 
 CORPUS = "dcase_task2"
 SAMPLE_RATE = 16_000
@@ -1191,7 +1191,7 @@ def scan(
         )
     for dirs in found.values():
         for name, d in dirs.items():
-            if name not in MACHINES or name not in info.machines:
+            if name not in info.machines:
                 _fail(strict, LayoutError(
                     f"{name!r} is not a DCASE {info.year} machine type (expected one of {list(info.machines)})", d))  # fmt: skip
     gt = load_ground_truth(root, info.year) if gt is None else gt
@@ -1317,3 +1317,25 @@ def markdown_tables() -> str:
     for y in YEARS:
         lines.append(f"- {y}: " + ", ".join(f"`{y}-{m}`" for m in (*YEAR_TABLE[y].machines, "all")))
     return "\n".join(lines)
+
+
+def name_round_trips():
+    """(value, parse(format(value))) pairs of every year's file-name grammar (labelled and blind)."""
+    for year in YEARS:
+        info = YEAR_TABLE[year]
+        for part in PARTS:
+            for machine in info.machines:
+                for s in info.sections(part, machine)[:1]:
+                    for domain, split, label in (("source", "train", "normal"), ("target", "test", "anomaly")):
+                        if year == 2020 and domain == "target":
+                            continue
+                        attrs = () if year == 2020 else (("speed", "12"), ("mic", "1"))
+                        name = format_dcase_name(year, section=s, number=3, domain=domain, split=split,
+                                                 label=label, attributes=attrs)
+                        p = parse_dcase_name(year, name, split)
+                        got = (p.section, p.domain, p.origin_split, p.label,
+                               tuple((a.name, a.value) for a in p.attributes))
+                        yield (s, domain, split, label, attrs), got
+                    blind = format_dcase_name(year, section=s, number=4, domain="source", blind=True)
+                    p = parse_dcase_name(year, blind, "test")
+                    yield (s, "test", True), (p.section, p.origin_split, p.blind)

@@ -556,3 +556,19 @@ def anomaly_copies(group: list[str]) -> bool:
         keys.add((parts[0], parts[1].removesuffix("_anomaly")))
         datasets_seen.append(parts[1])
     return len(keys) == 1 and len(set(datasets_seen)) == len(datasets_seen)
+
+
+def name_round_trips():
+    """(value, parse(format(value))) pairs of this corpus' grammars, for the generic loader test:
+    class folders of every Table 2 class, pretraining category folders, sensor tokens of file names."""
+    for cls in CLASSES:
+        info = parse_class_folder(cls.dataset, cls.folder)
+        yield (cls.task, cls.label), (info.task_class, info.label)
+    for task in ASD_TASKS.values():
+        for label in ("normal", "abnormal"):
+            info = parse_class_folder(task["dataset"], f"1-{label}")
+            yield ("normal" if label == "normal" else "anomaly"), info.label
+    for cat in PRETRAIN_CATEGORIES:
+        yield cat.name, parse_pretrain_category(cat.folder).name
+    for token, sensor in (("mic", "microphone"), ("stethoscope", "stethoscope")):
+        yield sensor, sensor_from_file_name(f"{token}_0001.wav")

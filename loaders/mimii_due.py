@@ -261,3 +261,13 @@ def markdown_table() -> str:
             f"{s.test_target} | {s.snr_source_db} | {s.snr_target_db} | {s.domain_shift} |"
         )
     return "\n".join(lines)
+
+
+def name_round_trips():
+    """(value, parse(format(value))) pairs of the DCASE 2021 grammar MIMII DUE files use."""
+    for s in SECTIONS:
+        for domain in ("source", "target"):
+            for split, label in (("train", "normal"), ("test", "normal"), ("test", "anomaly")):
+                name = dc.format_dcase_name(YEAR, section=s, number=7, domain=domain, split=split, label=label)
+                p = dc.parse_dcase_name(YEAR, name)
+                yield (s, domain, split, label), (p.section, p.domain, p.origin_split, p.label)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import dinos
+from dinos import schema
 from dinos.errors import LayoutError, ParseError
 from dinos.loaders import dcase_task2 as dc
 from dinos.synth import dcase as synth
@@ -48,7 +49,7 @@ def _load(data_dir, name, tmp_path, **kw):
 
 
 def _names(d, col):
-    return [d.features[col].int2str(v) for v in d[col]]
+    return schema.decoded_column(d, col)
 
 
 def _attrs(row) -> dict:

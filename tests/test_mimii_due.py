@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dinos
+from dinos import schema
 from dinos.errors import LayoutError
 from dinos.loaders import mimii_due as md
 from dinos.synth import mimii_due as synth
@@ -29,7 +30,7 @@ def _load(root, name, tmp_path, **kw):
 
 
 def _names(d, col):
-    return [d.features[col].int2str(v) for v in d[col]]
+    return schema.decoded_column(d, col)
 
 
 def test_section_table_matches_paper():

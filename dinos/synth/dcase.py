@@ -368,3 +368,7 @@ def write(
         f"{SAMPLE_RATE} Hz, {DURATION_S:g} s), dev {machines['dev']}, eval {machines['eval']}, "
         f"{len(tree.csvs)} CSV files. Load with dinos.load_dataset('dcase_task2', '{info.year}-all', data_dir=...)."
     )
+
+
+#: Tiny trees for the generic loader test (tests/test_loaders.py): one per challenge year.
+TINY_VARIANTS = [{"year": y, "scale": 0.5} for y in dc.YEARS]

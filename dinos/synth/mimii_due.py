@@ -116,3 +116,7 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
         f"{sorted({s for v in PLAN.values() for s in v[1:]})}, with eval_data_list_2021.csv and per-domain ground "
         "truth. Load with dinos.load_dataset('mimii_due', 'all', data_dir=...)."
     )
+
+
+#: Tiny tree for the generic loader test (tests/test_loaders.py).
+TINY_VARIANTS = [{"scale": 0.5}]
