@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +106,13 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         splits = self.scan(root)
         if not any(splits.values()):
             raise LayoutError(f"no audio files for config {self.config.name!r}", root)
-        groups = duplicate_groups(root, [f.path for files in splits.values() for f in files])
+        listed = [f.path for files in splits.values() for f in files]
+        for rel in unlisted_dangling_links(root, listed):  # a scanner's `is_file()` would drop them unseen
+            exc = AudioError(f"dangling symlink: its target {os.readlink(root / rel)!r} does not exist", root / rel)
+            if not self.config.skip_invalid:
+                raise exc
+            self._record_skip(printable(rel), exc.reason)
+        groups = duplicate_groups(root, listed)
         warn_duplicates([g for g in groups if not self.expected_duplicates(g)])
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"files": files, "root": str(root)})
@@ -303,6 +310,29 @@ def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str
             by_digest.setdefault(digest, []).extend(group)
         merged += by_digest.values()
     return sorted(sorted(g) for g in merged if len(g) > 1)
+
+
+def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[str]:
+    """Dangling audio symlinks (`.wav`/`.flac`) in the folders that hold `paths` but not among them:
+    a corpus scanner that lists files with `is_file()` never sees a link whose target is gone, and
+    the build must not drop it silently. One `scandir` per folder."""
+    listed = set(paths)
+    out = []
+    for folder in sorted({posixpath.dirname(p) for p in paths}):
+        try:
+            entries = list(os.scandir(os.path.join(root, folder)))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = posixpath.join(folder, entry.name) if folder else entry.name
+            if (
+                entry.is_symlink()
+                and os.path.splitext(entry.name)[1].lower() in (".wav", ".flac")
+                and rel not in listed
+                and not os.path.exists(entry.path)
+            ):
+                out.append(rel)
+    return sorted(out)
 
 
 def warn_duplicates(groups: list[list[str]], examples: int = 5) -> None:

@@ -318,3 +318,19 @@ def test_cached_load_warns_again_in_the_same_process(vf2, cache_dir):
         _load(vf2, cache_dir, skip_invalid=True)
         _load(vf2, cache_dir, skip_invalid=True)
     assert sum("stethoscope_train_0001.wav" in str(w.message) for w in caught) == 2
+
+
+def test_dangling_link_a_scanner_skips_is_still_reported(vf2, cache_dir, monkeypatch):
+    from dinos.loaders import dinos as D
+
+    (vf2 / VF2_ON / "gone.wav").symlink_to(vf2 / "nowhere.wav")
+    listing = D._wavs
+
+    def files_only(folder):  # a scanner that lists with `is_file()`, as several do
+        return [p for p in listing(folder) if p.is_file()]
+
+    monkeypatch.setattr(D, "_wavs", files_only)
+    with pytest.raises(AudioError, match="gone.wav: dangling symlink"):
+        _load(vf2, cache_dir)
+    with pytest.warns(BuildWarning, match="gone.wav: dangling symlink"):
+        _load(vf2, cache_dir, skip_invalid=True)
