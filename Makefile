@@ -23,7 +23,8 @@ demo: install
 	$(VENV)/bin/dinos demo --out .demo --force
 
 # `make test` replays a fixed (derandomized) set of property-test examples: the same result on
-# every machine. `make fuzz` runs the property tests long and random (profile in tests/conftest.py).
+# every machine. `make fuzz` runs the property tests with new random examples on each run, no example
+# database, no deadline (profile `fuzz` in tests/conftest.py; a failure it finds becomes an @example).
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 

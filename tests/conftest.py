@@ -70,8 +70,9 @@ def cache_dir(tmp_path):
 
 # Property tests: one profile everywhere, chosen by HYPOTHESIS_PROFILE (never by `CI`).
 # `dinos` (what `make test` and a bare `pytest` use): a fixed, derandomized set of examples, so the
-# README's test command gives the same result on every machine. `fuzz` (`make fuzz`): long random
-# runs that look for new failing inputs; a failure it finds becomes an `@example` in the test.
+# README's test command gives the same result on every machine. `fuzz` (`make fuzz`): new random
+# examples on each run (2000 for tests that do not set their own count) to look for failing inputs;
+# a failure it finds becomes an `@example` in the test.
 # No deadline and no example database in `dinos`: a loaded machine or an old local failure never
 # changes the outcome.
 from hypothesis import settings as _hyp_settings  # noqa: E402
