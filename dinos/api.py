@@ -99,6 +99,7 @@ def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_di
     if not root.is_dir():
         raise LayoutError("data_dir is not a directory", root)
     cls = builder_class(corpus)
+    _check_options(corpus, cls, name, config_kwargs)
     config_kwargs.setdefault("source_fingerprint", source_fingerprint(root))
     return cls(
         config_name=name,
@@ -126,11 +127,42 @@ def build_report(ds):
     return None
 
 
+def _suggest(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
+    """`DinosError` for an unknown config name or builder option, with the closest valid one."""
+    import dataclasses
+
+    from .errors import DinosError
+
+    configs = [c.name for c in cls.BUILDER_CONFIGS]
+    if name is not None and name not in configs:
+        raise DinosError(f"unknown config {name!r} of corpus {corpus!r}{_suggest(name, configs)} (configs: {', '.join(configs)})")
+    known = {f.name for f in dataclasses.fields(cls.BUILDER_CONFIG_CLASS)} - {"name", "version", "data_dir", "data_files"}
+    for key in options:
+        if key not in known:
+            raise DinosError(
+                f"unknown option {key}={options[key]!r} for {corpus!r}{_suggest(key, sorted(known))} "
+                f"(options: {', '.join(sorted(known - {'description', 'source_fingerprint'}))})"
+            )
+
+
 def _select_split(builder, split, streaming: bool):
     """`builder`'s split, resolving the builder's aliases (DCASE `test` = `dev_test` + `eval_test`)."""
     import datasets
 
+    from .errors import DinosError
+
     aliases = builder.INFO.split_aliases
+    plain = isinstance(split, str) and split.isidentifier()  # not `train[:10%]` or `train+test`
+    if plain and split not in aliases and builder.info.splits and split not in builder.info.splits:
+        have = sorted(builder.info.splits)
+        raise DinosError(f"split {split!r} is not in this build{_suggest(split, have)} (splits: {', '.join(have)})")
     if not isinstance(split, str) or split not in aliases:
         return builder.as_streaming_dataset(split=split) if streaming else builder.as_dataset(split=split)
     every = builder.as_streaming_dataset() if streaming else builder.as_dataset()
@@ -189,9 +221,10 @@ def load_dataset(
 
     check_corpus_name(path)
     if path in corpora():
+        prepare = {k: kwargs.pop(k) for k in ("download_mode", "verification_mode") if k in kwargs}
         builder = get_builder(path, name, data_dir=data_dir, cache_dir=cache_dir, **kwargs)
         if not streaming:
-            builder.download_and_prepare(num_proc=num_proc)
+            builder.download_and_prepare(num_proc=num_proc, **prepare)
         ds = _select_split(builder, split, streaming)
         return decode_audio(ds, channel=channel, sampling_rate=sampling_rate) if decode else ds
 

@@ -334,3 +334,21 @@ def test_dangling_link_a_scanner_skips_is_still_reported(vf2, cache_dir, monkeyp
         _load(vf2, cache_dir)
     with pytest.warns(BuildWarning, match="gone.wav: dangling symlink"):
         _load(vf2, cache_dir, skip_invalid=True)
+
+
+def test_user_mistakes_in_options_are_library_errors_with_a_hint(vf2, cache_dir):
+    with pytest.raises(DinosError, match="unknown config 'vf3' of corpus 'dinos'; did you mean 'vf2'"):
+        dinos.load_dataset("dinos", "vf3", data_dir=vf2, cache_dir=cache_dir)
+    with pytest.raises(DinosError, match="unknown option segmnt='1s'.*did you mean 'segment'"):
+        dinos.load_dataset("dinos", "vf2", data_dir=vf2, cache_dir=cache_dir, segmnt="1s")
+    with pytest.raises(DinosError, match="split 'tets' is not in this build; did you mean 'test'"):
+        _load(vf2, cache_dir, split="tets")
+    assert len(_load(vf2, cache_dir, split="train[:2]")) == 2  # slicing still passes through
+
+
+def test_force_rebuild_passes_through(vf2, cache_dir):
+    (vf2 / VF2_ON / "stethoscope_train_0001.wav").write_bytes(b"")
+    with pytest.warns(BuildWarning):
+        _load(vf2, cache_dir, skip_invalid=True)
+    with pytest.warns(BuildWarning, match="stethoscope_train_0001.wav"):  # rebuilt, report rewritten
+        _load(vf2, cache_dir, skip_invalid=True, download_mode="force_redownload")
