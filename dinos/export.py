@@ -410,7 +410,7 @@ def write_export(
     finally:
         if stage.exists():
             shutil.rmtree(stage)
-    _atomic_write_text(out / CARD_NAME, cards.render_export_card(manifest))
+    _atomic_write_text(out / CARD_NAME, cards.render_export_card(manifest, source_dir=root))
     _atomic_write_text(out / EXPORT_MARKER, manifest.to_json())
     (out / PENDING_MANIFEST).unlink(missing_ok=True)
     return manifest

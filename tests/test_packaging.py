@@ -22,6 +22,7 @@ def test_wheel_contains_loaders_and_split_files(tmp_path):
     for module in ("dinos/loaders/__init__.py", "dinos/loaders/dinos.py", "dinos/cli.py", "dinos/schema.py"):
         assert module in names, module
     assert any(n.startswith("dinos/split_files/") and n.endswith(".md") for n in names)
+    assert {"dinos/card_templates/dinos.md", "dinos/card_templates/mimii_due.md"} <= names  # cards render from them
     assert not any(n.startswith("loaders/") for n in names), "loaders must ship inside the dinos package"
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "dinos = dinos.cli:main" in entry

@@ -28,6 +28,7 @@ def prepare_out_dir(out: str | os.PathLike) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DinosError(f"cannot create output directory ({exc.strerror})", path) from None
+    write_synthetic_marker(path)
     return path.resolve()
 
 
@@ -87,3 +88,18 @@ def write_wav_atomic(
             pass
         raise
     return path
+
+
+#: Left in the root of every tree `prepare_out_dir` creates; `dinos export` reads it to label its card synthetic.
+SYNTHETIC_MARKER = ".dinos-synthetic.json"
+
+
+def write_synthetic_marker(root: str | os.PathLike, generator: str = "dinos synth") -> Path:
+    """Write `SYNTHETIC_MARKER` (generator, dinos version) into `root`: its audio is synthetic."""
+    import json
+
+    from dinos import __version__
+    from dinos.io import write_with
+
+    text = json.dumps({"synthetic": True, "generator": generator, "dinos_version": __version__}, indent=2) + "\n"
+    return write_with(Path(root) / SYNTHETIC_MARKER, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
