@@ -148,7 +148,8 @@ def test_short_recording_under_tail_drop_is_reported(tmp_path, cache_dir):
     with pytest.warns(BuildWarning, match="short.wav"):  # and again from the cache
         _load(root, cache_dir, segment="1s")
     builder = dinos.api.get_builder("dinos", "vf2", data_dir=root, cache_dir=cache_dir, segment="1s")
-    builder.download_and_prepare()
+    with pytest.warns(BuildWarning, match="short.wav"):
+        builder.download_and_prepare()
     assert dinos.build_report(ds) == builder.build_report  # the report stored with the cached build
     report = builder.build_report
     assert report.dropped_files == [f"{VF2_ON}/short.wav"]
