@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import corpora, decode_audio, load_dataset  # noqa: E402
-from .errors import AudioError, DinosError, LayoutError, ParseError, SplitError  # noqa: E402
+from .api import build_report, corpora, decode_audio, load_dataset  # noqa: E402
+from .errors import AudioError, DinosError, LayoutError, ParseError, SplitError, UnsafePathError  # noqa: E402
 
 __all__ = [
     "AudioError",
@@ -16,7 +16,9 @@ __all__ = [
     "LayoutError",
     "ParseError",
     "SplitError",
+    "UnsafePathError",
     "__version__",
+    "build_report",
     "corpora",
     "decode_audio",
     "load_dataset",

@@ -373,7 +373,11 @@ def sensor_from_file_name(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 def _wavs(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".wav")
+        # symlinks too, dangling ones included: the builder refuses those that leave data_dir or
+        # point nowhere (`dinos.paths.check_source`) instead of this listing dropping them silently
+        return sorted(
+            p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav"
+        )
     except PermissionError as exc:
         raise LayoutError(f"folder is not readable ({exc.strerror})", exc.filename or folder) from None
 
@@ -440,8 +444,10 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
         except ParseError as exc:
             if strict:
                 raise
-            warnings.warn(f"{exc} -- skipped folder kept out of the build because strict=False", stacklevel=2)
-            continue
+            # README: strict=False warns and keeps the raw name (machine `unknown`), never drops files
+            warnings.warn(f"{exc} -- kept with machine='unknown' because strict=False", stacklevel=2)
+            sensor = sensor_from_file_name(folder.name) or "unknown"
+            cat = PretrainCategory("unknown", folder.name, sensor, 0, 0, (), folder.name)
         attrs = [
             {"name": "category", "value": cat.title, "file_token": ""},
             {"name": "category_folder", "value": folder.name, "file_token": ""},
@@ -453,7 +459,7 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
                 "sensor": cat.sensor,
                 "section": -1,
                 "domain": "source",
-                "label": "normal",
+                "label": "normal" if cat.name != "unknown" else "unknown",
                 "origin_split": "pretrain",
                 "task_class": "none",
                 "class_name": cat.title,
@@ -533,6 +539,23 @@ class Dinos(ClipBuilder):
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         return scan(data_dir, self.config.name, strict=self.config.strict)
+
+    def expected_duplicates(self, group: list[str]) -> bool:
+        return anomaly_copies(group)
+
+
+def anomaly_copies(group: list[str]) -> bool:
+    """True if `group` is one clip published in a dataset and in its `_anomaly` twin (T26/T27 relabel
+    the Yornew/ColdSpray clips), in the same split folder: a copy by design, not a user's duplicate."""
+    keys = set()
+    datasets_seen = []
+    for path in group:
+        parts = path.split("/")
+        if len(parts) < 3 or parts[0] not in DOWNSTREAM_DIRS.values() or parts[1] not in DATASET_MACHINE:
+            return False
+        keys.add((parts[0], parts[1].removesuffix("_anomaly")))
+        datasets_seen.append(parts[1])
+    return len(keys) == 1 and len(set(datasets_seen)) == len(datasets_seen)
 
 
 def name_round_trips():

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     p.add_argument("--check", action="store_true",
                    help="regenerate into a temp dir and compare with the files under --out; write nothing")
+    p.add_argument("--allow-missing-class", action="store_true",
+                   help="write a task's file even when some of its classes have no rows (listed in the file)")
     p.add_argument("--cache-dir", default=None, help="datasets cache (default: a temp dir, removed afterwards)")
     return p
 
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             out = tmp / "regenerated" if args.check else Path(args.out)
             written = splits.make_split_files(
                 args.corpus, data_dir, out, variant=variant, source=source, tasks=args.task,
-                cache_dir=args.cache_dir or str(tmp / "cache"),
+                cache_dir=args.cache_dir or str(tmp / "cache"), allow_missing_class=args.allow_missing_class,
             )
         except DinosError as exc:
             print(f"make_splits: error: {exc}", file=sys.stderr)
