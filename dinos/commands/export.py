@@ -12,7 +12,7 @@ HELP = "export configs of a corpus as Parquet shards (audio embedded) with a dat
 def add_arguments(p) -> None:
     from ..loaders import corpus_names
 
-    p.add_argument("corpus", choices=corpus_names(), help="which corpus")
+    p.add_argument("corpus", choices=[*corpus_names(), "images"], help="which corpus (images: log-Mel PNGs)")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config name(s) to export")
     p.add_argument("--data-dir", required=True, help="the unpacked corpus (published layout)")
     p.add_argument("--out", required=True, help="output directory (must be empty unless --overwrite)")
@@ -32,9 +32,16 @@ def add_arguments(p) -> None:
                         "are printed and listed in the skip report (JSON lines)")
     p.add_argument("--cache-dir", default=None, help="datasets cache directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    from ._own import add_export_images_arguments  # `dinos export images CORPUS [CONFIG]` (dinos.images)
+
+    add_export_images_arguments(p)
 
 
 def run(args) -> int:
+    if args.corpus == "images":  # log-Mel PNGs (dinos.images)
+        from ._own import run_export_images
+
+        return run_export_images(args)
     from ..export import export
 
     kwargs = {k: getattr(args, k) for k in ("segment", "hop", "tail", "normalize") if getattr(args, k) is not None}

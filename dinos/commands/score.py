@@ -18,12 +18,12 @@ DESCRIPTION = (
 
 
 def add_arguments(p) -> None:
-    p.add_argument("corpus", choices=["dcase"], help="what to score (DCASE Task 2)")
+    p.add_argument("corpus", choices=["dcase", "asd"], help="what to score (DCASE Task 2; asd: own data, thresholds)")
     p.add_argument(
-        "--year", type=int, required=True, help="challenge year, 2020-2026 (selects the metric rules)"
+        "--year", type=int, default=None, help="dcase: challenge year, 2020-2026 (selects the metric rules; required)"
     )
     p.add_argument("--scores", required=True, help="folder holding the anomaly_score_*.csv files")
-    truth = p.add_mutually_exclusive_group(required=True)
+    truth = p.add_mutually_exclusive_group(required=False)
     truth.add_argument(
         "--data-dir", help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
     )
@@ -38,6 +38,9 @@ def add_arguments(p) -> None:
     p.add_argument("--cache-dir", default=None, help="datasets cache folder for --data-dir builds")
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    from ._own import add_score_asd_arguments  # own data (dinos.decisions): `dinos score asd`
+
+    add_score_asd_arguments(p)
 
 
 def load_truth(year: int, *, data_dir=None, ground_truth=None, cache_dir=None):
@@ -101,6 +104,12 @@ def _write_json(path: str, data: dict) -> None:
 
 
 def run(args) -> int:
+    if args.corpus == "asd":  # own data (dinos.decisions)
+        from ._own import run_score_asd
+
+        return run_score_asd(args)
+    if args.year is None or (args.data_dir is None and args.ground_truth is None):
+        raise SystemExit("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
     from dinos import metrics
 
     metrics.scheme(args.year)  # reject an unknown year before any work
