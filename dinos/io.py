@@ -83,7 +83,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     if mode == "w":
         kwargs.setdefault("encoding", "utf-8")
         kwargs.setdefault("newline", "\n")
-    with atomic_path(path) as tmp, open(tmp, mode + "x" if "x" not in mode else mode, **kwargs) as fh:
+    with atomic_path(path) as tmp, open(tmp, mode.replace("w", "x"), **kwargs) as fh:  # "x": never an existing file
         yield fh
         fh.flush()
         os.fsync(fh.fileno())

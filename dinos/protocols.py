@@ -212,7 +212,7 @@ def check_record(record: dict, where=None) -> None:
                 raise SplitError(f"fold {k}: the asd train side must hold normal clips only", where)
             if record["protocol"] != "asd" and len(seen) != n:
                 raise SplitError(f"fold {k}: covers {len(seen)} clips, the manifest {n}", where)
-            tested.update(side_clips(record, "test", k))
+            tested.update(side_clips(record, "test", k).keys())
         if record["protocol"] == "kfold" and (len(tested) != n or set(tested.values()) != {1}):
             raise SplitError("k-fold test sides do not partition the clips", where)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
