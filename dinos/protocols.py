@@ -64,6 +64,17 @@ def _groups(clips: Sequence[ClipRef]) -> dict[str, list[ClipRef]]:
     return out
 
 
+def _check_groups(clips: Sequence[ClipRef]) -> None:
+    """Every group is one label and one (machine, section): otherwise no side assignment keeps it whole."""
+    seen: dict[str, tuple[str, str]] = {}
+    for c in clips:
+        first = seen.setdefault(c.group, (c.label, c.stratum))
+        if first[0] != c.label:
+            raise SplitError(f"group {c.group!r} holds clips of several labels ({first[0]}, {c.label}); a group must be one label")
+        if first[1] != c.stratum:
+            raise SplitError(f"group {c.group!r} spans machine/section {first[1]} and {c.stratum}")
+
+
 def _ordered(groups: dict[str, list[ClipRef]], protocol: str, seed: int, stratum: str) -> list[list[ClipRef]]:
     names = sorted(groups, key=lambda g: _key(protocol, seed, stratum, g))
     return [groups[g] for g in names]
@@ -88,6 +99,7 @@ def _take(groups: list[list[ClipRef]], target: int) -> tuple[list[ClipRef], list
 
 def holdout(clips: Sequence[ClipRef], test_fraction: float = 0.2, seed: int = 0) -> list[dict[str, list[ClipRef]]]:
     """One fold `{train, test}`; each stratum sends round(test_fraction * n) clips (whole groups) to test."""
+    _check_groups(clips)
     if not 0 < test_fraction < 1:
         raise SplitError(f"test_fraction must be in (0, 1), got {test_fraction}")
     fold = {"train": [], "test": []}
@@ -104,6 +116,7 @@ def holdout(clips: Sequence[ClipRef], test_fraction: float = 0.2, seed: int = 0)
 
 def kfold(clips: Sequence[ClipRef], folds: int = 5, seed: int = 0) -> list[dict[str, list[ClipRef]]]:
     """`folds` folds `{train, test}`: every clip is in exactly one fold's test side."""
+    _check_groups(clips)
     if folds < 2:
         raise SplitError(f"k-fold needs at least 2 folds, got {folds}")
     assign: dict[str, int] = {}
@@ -123,6 +136,7 @@ def kfold(clips: Sequence[ClipRef], folds: int = 5, seed: int = 0) -> list[dict[
 
 def asd(clips: Sequence[ClipRef], validation_fraction: float = 0.0, seed: int = 0) -> list[dict[str, list[ClipRef]]]:
     """One fold `{train, [validation,] test}` per the anomaly-detection protocol (module docstring)."""
+    _check_groups(clips)
     if not 0 <= validation_fraction < 1:
         raise SplitError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
     fold: dict[str, list[ClipRef]] = {"train": [], "validation": [], "test": []}

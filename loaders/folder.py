@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -292,14 +292,7 @@ class FolderConfig(ClipBuilderConfig):
     manifest: str | None = None  # CSV/Parquet manifest (relative to data_dir or absolute)
     machine: str | None = None  # machine name for D/<label>/ layouts (default: the folder's name)
     sensor: str = "unknown"
-    manifest_digest: str = field(default="")  # sha256 of the manifest's bytes (set automatically)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.manifest and not self.manifest_digest:
-            base = Path(self.data_dir) if self.data_dir else Path(".")
-            p = Path(self.manifest).expanduser()
-            self.manifest_digest = _file_digest(str(p if p.is_absolute() else base / p))
+    manifest_digest: str = ""  # sha256 of the manifest's bytes (set by the builder: part of the cache key)
 
 
 class Folder(ClipBuilder):
@@ -311,6 +304,13 @@ class Folder(ClipBuilder):
     BUILDER_CONFIGS = [FolderConfig(name=c.name, version=datasets.Version("1.0.0"), description=c.description)
                        for c in INFO.configs]
     DEFAULT_CONFIG_NAME = INFO.default_config
+
+    def __init__(self, *args, **kwargs):
+        manifest = kwargs.get("manifest")
+        if manifest and not kwargs.get("manifest_digest"):  # a manifest outside data_dir escapes the fingerprint
+            p = Path(manifest).expanduser()
+            kwargs["manifest_digest"] = _file_digest(str(p if p.is_absolute() else Path(kwargs.get("data_dir") or ".") / p))
+        super().__init__(*args, **kwargs)
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         c = self.config

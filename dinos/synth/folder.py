@@ -67,8 +67,11 @@ def pump_clip(seed: int, key: str, cavitation: bool, seconds: float, section: in
     src += 0.5 * sg.shaped_noise(rng, n, sr, sg.lowpass(1_500.0))
     if cavitation:
         env = sg.bursts(rng, n, sr, rate_hz=0.8, length_s=(0.2, 1.2), attack_s=0.02, release_s=0.1)
+        length = min(rng.uniform(0.2, 1.2), 0.6 * seconds)  # at least one burst inside the clip
+        env = np.maximum(env, sg.gates(n, sr, np.array([rng.uniform(0.0, seconds - length)]), np.array([length]),
+                                       attack_s=0.02, release_s=0.1))
         crackle = sg.impulse_train(rng, n, sr, rate_hz=900.0, jitter=0.5, amp_spread=1.0, probability=0.6)
-        src += 6.0 * env * sg.apply_response(crackle, sr, sg.bandpass(2_000.0, 18_000.0))
+        src += 2.0 * env * sg.apply_response(crackle, sr, sg.bandpass(2_000.0, 18_000.0))
     itd = int(round(0.0003 * sr))
     right = src + 0.05 * sg.shaped_noise(rng, n, sr, sg.tilt(-3.0))
     left = 0.7 * np.roll(src, itd) + 0.05 * sg.shaped_noise(rng, n, sr, sg.tilt(-3.0))
