@@ -330,3 +330,18 @@ def name_round_trips():
     table = label_table()
     for name, label in LABEL_NAMES.items():
         yield label, parse_label(name.upper(), table)
+
+
+def data_summary(machines, sections, labels, sample_rates, channels) -> str:
+    """Markdown table of a built folder corpus (clip counts per machine, section and label, with the
+    rates and channel counts met): the `{{ table:data }}` slot of its card, generated from the data."""
+    from collections import Counter
+
+    rows = Counter(zip(machines, sections, labels, strict=True))
+    fmt: dict[tuple, set] = {}
+    for m, s, r, c in zip(machines, sections, sample_rates, channels, strict=True):
+        fmt.setdefault((m, s), set()).add(f"{r / 1000:g} kHz x {c}")
+    lines = ["| machine | section | label | clips | rate x channels |", "|---|---|---|---|---|"]
+    for (m, s, lab), n in sorted(rows.items()):
+        lines.append(f"| {m} | {'-' if s == -1 else f'{s:02d}'} | {lab} | {n:,} | {', '.join(sorted(fmt[(m, s)]))} |")
+    return "\n".join(lines)

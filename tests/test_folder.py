@@ -209,3 +209,10 @@ def test_synth_folder_layout_physics_and_determinism(tmp_path):
                                                                                 2_000)
     manifest = (a / "manifest.csv").read_text().splitlines()
     assert manifest[0] == "file,label,machine,section,group,bits" and len(manifest) == len(wavs) + 1
+
+
+def test_data_summary_for_the_card():
+    table = F.data_summary(["drill", "drill", "pump"], [-1, -1, 1], ["normal", "normal", "anomaly"],
+                           [96_000, 96_000, 44_100], [4, 4, 2])
+    assert "| drill | - | normal | 2 | 96 kHz x 4 |" in table
+    assert "| pump | 01 | anomaly | 1 | 44.1 kHz x 2 |" in table
