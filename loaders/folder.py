@@ -334,7 +334,7 @@ def name_round_trips():
 
 def data_summary(machines, sections, labels, sample_rates, channels) -> str:
     """Markdown table of a built folder corpus (clip counts per machine, section and label, with the
-    rates and channel counts met): the `{{ table:data }}` slot of its card, generated from the data."""
+    rates and channel counts met): for the card of an export, generated from the data."""
     from collections import Counter
 
     rows = Counter(zip(machines, sections, labels, strict=True))
