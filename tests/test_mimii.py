@@ -106,3 +106,25 @@ def test_synth_is_deterministic_and_snr_dependent(tree, tmp_path):
     a, _ = sf.read(str(tree / "6_dB_fan/fan/id_00/normal/00000000.wav"))
     b, _ = sf.read(str(tree / "0_dB_fan/fan/id_00/normal/00000000.wav"))
     assert np.corrcoef(a[:, 0], b[:, 0])[0, 1] > 0.9
+
+
+def _cards_render(corpus: str) -> bool:
+    from dinos import cards
+
+    try:
+        cards.render_card(corpus)
+    except dinos.DinosError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(not _cards_render("mimii"), strict=True,
+                   reason="dinos.cards renders only its fixed corpora until the card templates are merged")
+def test_export_end_to_end(tree, tmp_path):
+    from dinos.export import export, validate_export
+
+    export("mimii", ["fan_6dB"], data_dir=tree, out=tmp_path / "out", cache_dir=str(tmp_path / "c"))
+    assert validate_export(tmp_path / "out") == []
+    ds = dinos.load_dataset(str(tmp_path / "out"), "fan_6dB", split="train", cache_dir=str(tmp_path / "c2"), channel=0)
+    assert len(ds) == 4 and set(ds["snr_db"]) == {6.0} and ds[0]["audio"]["array"].shape == (4000,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-HELP = "write a miniature synthetic corpus (dinos, mimii_due, dcase) in its published layout"
+HELP = "write a miniature synthetic corpus (dinos, mimii_due, dcase, mimii, folder) in its published layout"
 SYNTH_MODULES = {"dinos": "dinos.synth.dinos", "mimii_due": "dinos.synth.mimii_due", "dcase": "dinos.synth.dcase",
                  "mimii": "dinos.synth.mimii", "folder": "dinos.synth.folder"}
 
