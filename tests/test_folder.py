@@ -216,3 +216,40 @@ def test_data_summary_for_the_card():
                            [96_000, 96_000, 44_100], [4, 4, 2])
     assert "| drill | - | normal | 2 | 96 kHz x 4 |" in table
     assert "| pump | 01 | anomaly | 1 | 44.1 kHz x 2 |" in table
+
+
+@pytest.mark.slow
+def test_cli_protocol_score_and_images_on_the_pump_manifest(tmp_path, capsys):
+    """The pump-like set through the CLI: manifest + label map -> asd split -> scores -> decision -> PNGs."""
+    import json
+
+    from dinos import protocols
+    from dinos.cli import main
+    from dinos.synth import folder as synth
+
+    data = tmp_path / "pumps"
+    synth.write(data, kinds=("pump",), pump_seconds=0.5)
+    cache = str(tmp_path / "cache")
+    common = ["--data-dir", str(data), "--cache-dir", cache]
+    assert main(["splits", "make", "--corpus", "folder", *common, "--manifest", "manifest.csv", "--label-map",
+                 '{"cavitation": "anomaly"}', "--protocol", "asd", "--out", str(tmp_path / "asd.json")]) == 0
+    rec = protocols.load(tmp_path / "asd.json")
+    assert rec["options"]["builder"] == {"labels": {"cavitation": "anomaly"}, "manifest": "manifest.csv"}
+    test = protocols.side_clips(rec, "test")
+    assert sorted(test.values()).count("anomaly") == 4 == sorted(test.values()).count("normal")
+    # scores: anomalies high except one; a given threshold (no validation side)
+    scores = tmp_path / "scores.csv"
+    lines = ["clip_id,score"] + [f"{cid},{0.9 if lab == 'anomaly' else 0.1}" for cid, lab in sorted(test.items())]
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",0.5"
+    scores.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["score", "asd", "--scores", str(scores), "--splits", str(tmp_path / "asd.json"),
+                 "--threshold", "0.3", "--out", str(tmp_path / "d.json")]) == 0
+    assert "chosen on given" in capsys.readouterr().out
+    d = json.loads((tmp_path / "d.json").read_text())["test"]
+    assert (d["tp"], d["fp"], d["fn"], d["tn"]) in {(4, 1, 0, 3), (3, 0, 1, 4)}  # the 0.5 clip is one of them
+    assert main(["score", "asd", "--scores", str(scores), "--splits", str(tmp_path / "asd.json")]) == 1
+    assert "validation" in capsys.readouterr().err
+    assert main(["export", "images", "folder", *common, "--splits", str(tmp_path / "asd.json"), "--side", "test",
+                 "--channel", "1", "--out", str(tmp_path / "img")]) == 0
+    assert len(list((tmp_path / "img").rglob("*.png"))) == 8
