@@ -254,7 +254,7 @@ def _card_data(info: CorpusInfo, configs: Mapping[str, Sequence[str]], *, sampli
         license=info.license_id,
         task_categories=["audio-classification"],
         tags=list(tags if tags is not None else info.tags),
-        size_categories=[size_cat or info.size_category],
+        size_categories=[size_cat or info.size_category] if (size_cat or info.size_category) else None,
         configs=entries,
         **({"license_name": "unverified"} if info.license_id == "other" else {}),
     )
@@ -314,7 +314,8 @@ def render_card(corpus: str | CorpusInfo, *, template_dir: str | os.PathLike | N
     """The committed card of a corpus (a name, or any `CorpusInfo`): its Hub configs with data files as
     `dinos export` lays them out, and its template's body. `template_dir` overrides the shipped templates."""
     info = _info(corpus)
-    configs = {name: info.config(name).splits for name in info.hub_configs}
+    # a corpus without Hub configs (a user's own data) describes its configs as the loader offers them
+    configs = {name: info.config(name).splits for name in info.hub_configs or info.config_names}
     body = _render_template_body(info, configs, info.sample_rate, template_dir)
     header = _committed_header(_card_data(info, configs, sampling_rate=info.sample_rate))
     return header + "\n" + join_parts([GENERATED_NOTE, f"# {info.pretty_name}", body])

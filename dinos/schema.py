@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 SENSORS = ("microphone", "stethoscope", "unknown")
 DOMAINS = ("source", "target", "unknown")
 LABELS = ("normal", "anomaly", "unknown")
-ORIGIN_SPLITS = ("train", "test", "supplemental", "pretrain")
+#: `unsplit` (appended last, so the older codes stay): a user's own corpus published without split
+#: folders (`dinos.load_dataset("folder", ...)`); its split files come from `dinos.protocols`.
+ORIGIN_SPLITS = ("train", "test", "supplemental", "pretrain", "unsplit")
 
 #: Benchmark class ids. "none" for clips that belong to no classification task.
 TASK_CLASSES = ("none",) + tuple(f"T{i}" for i in range(1, 26))
@@ -83,7 +85,7 @@ class Clip(BaseModel):
     section: int = Field(ge=-1, le=99, description="DCASE/MIMII section (2020: machine id); -1 where none.")
     domain: Domain = Field(description="DCASE domain; DINOS clips are `source`; `unknown` if hidden.")
     label: Label = Field(description="`normal`/`anomaly`; `unknown` when no ground truth is available.")
-    origin_split: OriginSplit = Field(description="Folder the file was published in (train/test/...).")
+    origin_split: OriginSplit = Field(description="Folder the file was published in (train/test/...); `unsplit` for a corpus without split folders.")
     task_class: TaskClass = Field(description="DINOS benchmark class id (T1-T25), `none` elsewhere.")
     class_name: str = Field(description="Human-readable state, e.g. `CD1.0 MRR25.4 4K chatter`; '' if none.")
     attributes: tuple[Attribute, ...] = Field(default=(), description="Name/value pairs (operating conditions).")
@@ -102,6 +104,10 @@ class Clip(BaseModel):
     channels: int = Field(gt=0, description="Channel count of the source file (decoding picks channels explicitly).")
     provenance: Provenance = Field(default_factory=Provenance, description="Where the row's facts come from (typed).")
     stats: RecordingStats | None = Field(default=None, description="Recording statistics for `normalize=`; null when not built with it.")
+    snr_db: float | None = Field(
+        default=None,
+        description="SNR of the mix in dB where the corpus states one per clip (MIMII 2019 archive folders); null elsewhere.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -142,7 +142,7 @@ BAD = [
     (["splits", "tasks", "--corpus", "mimii"], "unknown corpus 'mimii'"),
     (["push", "{file}", "--repo-id", "org/x", "--dry-run"], "is a file, not a directory"),
     (["cards", "--cards-dir", "{file}"], "is a file, not a directory"),
-    (["synth", "dinos", "--out", "{tmp}/o", "--year", "2023"], "--year applies to `dinos synth dcase` only"),
+    (["synth", "dinos", "--out", "{tmp}/o", "--year", "2023"], "--year does not apply to `dinos synth dinos`"),
 ]
 
 

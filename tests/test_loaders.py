@@ -75,7 +75,7 @@ def test_card_renders_from_corpus_info(corpus):
     assert text.startswith("---\n")
     assert info.pretty_name in text
     assert info.citation().strip().splitlines()[0] in text
-    for name in info.hub_configs:
+    for name in info.hub_configs or info.config_names:
         assert f"config_name: {name}" in text
 
 

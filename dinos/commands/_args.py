@@ -68,6 +68,14 @@ def nonnegative_float(text: str) -> float:
     return value
 
 
+def unit_fraction(text: str) -> float:
+    """A number in (0, 1] (a target recall, a maximum false-positive rate)."""
+    value = _number(text, float)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number in [0, 1)."""
     value = _number(text, float)

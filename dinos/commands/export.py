@@ -7,7 +7,7 @@ import sys
 from ..export import DEFAULT_MAX_SHARD_MB, DEFAULT_ROW_GROUP_MB
 from ._args import (
     UsageError,
-    corpus_name,
+    choice,
     did_you_mean,
     duration,
     existing_dir,
@@ -20,7 +20,10 @@ HELP = "export configs of a corpus as Parquet shards (audio embedded) with a dat
 
 
 def add_arguments(p) -> None:
-    p.add_argument("corpus", type=corpus_name, help="which corpus (dinos, mimii_due, dcase_task2)")
+    from ..loaders import corpus_names
+
+    p.add_argument("corpus", type=choice("corpus", lambda: [*corpus_names(), "images"]),
+                   help="which corpus (images: log-Mel PNGs of a corpus, see `dinos export images --help`)")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config name(s) to export")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--out", required=True, type=out_dir,
@@ -42,9 +45,16 @@ def add_arguments(p) -> None:
                         "are printed")
     p.add_argument("--cache-dir", default=None, type=out_dir, help="datasets cache directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    from ._own import add_export_images_arguments  # `dinos export images CORPUS [CONFIG]` (dinos.images)
+
+    add_export_images_arguments(p)
 
 
 def run(args) -> int:
+    if args.corpus == "images":  # log-Mel PNGs (dinos.images)
+        from ._own import run_export_images
+
+        return run_export_images(args)
     from ..export import export
     from ..loaders import builder_class
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._args import existing_dir, positive_int
+from ._args import UsageError, existing_dir, positive_int
 
 HELP = "score DCASE Task 2 anomaly-score CSVs with the official metrics of a challenge year"
 DESCRIPTION = (
@@ -21,12 +21,12 @@ DESCRIPTION = (
 
 
 def add_arguments(p) -> None:
-    p.add_argument("corpus", choices=["dcase"], help="what to score (DCASE Task 2)")
+    p.add_argument("corpus", choices=["dcase", "asd"], help="what to score (DCASE Task 2; asd: own data, thresholds)")
     p.add_argument(
-        "--year", type=positive_int, required=True, help="challenge year, 2020-2026 (selects the metric rules)"
+        "--year", type=positive_int, default=None, help="dcase: challenge year, 2020-2026 (selects the metric rules; required)"
     )
     p.add_argument("--scores", required=True, help="folder holding the anomaly_score_*.csv files")
-    truth = p.add_mutually_exclusive_group(required=True)
+    truth = p.add_mutually_exclusive_group(required=False)
     truth.add_argument(
         "--data-dir", type=existing_dir, help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
     )
@@ -48,6 +48,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    from ._own import add_score_asd_arguments  # own data (dinos.decisions): `dinos score asd`
+
+    add_score_asd_arguments(p)
 
 
 def _plain(result) -> str:
@@ -71,6 +74,13 @@ def _plain(result) -> str:
 
 def run(args) -> int:
     import json
+
+    if args.corpus == "asd":  # own data (dinos.decisions)
+        from ._own import run_score_asd
+
+        return run_score_asd(args)
+    if args.year is None or (args.data_dir is None and args.ground_truth is None):
+        raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
 
     from dinos import metrics
     from dinos.io import OutputError

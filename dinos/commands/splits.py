@@ -32,6 +32,9 @@ def add_arguments(p) -> None:
     t = sub.add_parser("tasks", help="print the task registry")
     t.add_argument("--corpus", default=None, type=choice("corpus", ("dinos", "mimii_due", "dcase_task2")))
     t.add_argument("--json", action="store_true", help="machine-readable output")
+    from ._own import add_splits_make_parser  # own data (dinos.protocols): `dinos splits make`
+
+    add_splits_make_parser(sub)
 
 
 def _verify(args) -> int:
@@ -77,4 +80,8 @@ def _tasks(args) -> int:
 
 
 def run(args) -> int:
+    if args.action == "make":  # own data (dinos.protocols)
+        from ._own import run_splits_make
+
+        return run_splits_make(args)
     return {"verify": _verify, "list": _list, "tasks": _tasks}[args.action](args)
