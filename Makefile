@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test fuzz lint clean
 
 install: $(STAMP)
 
@@ -22,8 +22,14 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/dinos demo --out .demo --force
 
+# `make test` replays a fixed (derandomized) set of property-test examples: the same result on
+# every machine. `make fuzz` runs the property tests with new random examples on each run, no example
+# database, no deadline (profile `fuzz` in tests/conftest.py; a failure it finds becomes an @example).
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest $(PYTEST_ARGS) -m "not slow" tests/test_fuzz_csv.py tests/test_segment.py tests/test_dinos_grammar.py tests/test_dcase_names.py tests/test_metrics.py tests/test_paths.py tests/test_splits.py
 
 lint: install
 	$(VENV)/bin/ruff check dinos loaders recipes tests benchmarks

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import corpora, decode_audio, load_dataset  # noqa: E402
-from .errors import AudioError, DinosError, LayoutError, ParseError, SplitError  # noqa: E402
+from .api import build_report, corpora, decode_audio, load_dataset  # noqa: E402
+from .errors import AudioError, DinosError, LayoutError, ParseError, SplitError, UnsafePathError  # noqa: E402
 
 __all__ = [
     "AudioError",
@@ -16,7 +16,9 @@ __all__ = [
     "LayoutError",
     "ParseError",
     "SplitError",
+    "UnsafePathError",
     "__version__",
+    "build_report",
     "corpora",
     "decode_audio",
     "load_dataset",
@@ -28,4 +30,6 @@ def __getattr__(name):  # lazy submodules: dinos.splits, dinos.metrics, dinos.ta
 
     if name in {"splits", "metrics", "tasks", "segment", "schema", "audio", "cards", "export", "synth"}:
         return importlib.import_module(f".{name}", __name__)
+    if name in {"to_lhotse", "write_audiofolder"}:
+        return getattr(importlib.import_module(".interop", __name__), name)
     raise AttributeError(name)

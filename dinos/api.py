@@ -14,32 +14,78 @@ _AUDIO_EXTS = {".wav", ".flac", ".ogg", ".csv", ".yaml"}
 
 def corpora() -> list[str]:
     """The corpus names `load_dataset` resolves to the project's builders."""
-    from .loaders import BUILDERS
+    from .loaders import corpus_names
 
-    return list(BUILDERS)
+    return list(corpus_names())
 
 
 def source_fingerprint(data_dir: str | os.PathLike) -> str:
-    """sha256 over (relative path, size, mtime) of every audio/metadata file under `data_dir`.
+    """sha256 over (relative path, size, mtime, ctime, inode) of every audio/metadata file under `data_dir`.
 
     Cheap (one stat per file, no audio read); part of the cache key so that adding, removing or
-    rewriting a source file invalidates a cached build.
+    rewriting a source file invalidates a cached build. mtime alone is not enough: a file rewritten
+    and given back its old mtime (`touch -r`, `cp -p`, `rsync -t`) keeps it, but its ctime (which no
+    tool can set back) and, when replaced by rename, its inode change. Symlinked folders are followed
+    once (loops are cut); a dangling symlink enters as such (the build then names it).
     """
     root = Path(data_dir)
     h = hashlib.sha256()
     entries = []
+    seen_dirs: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st_dir = os.stat(dirpath)
+        if (st_dir.st_dev, st_dir.st_ino) in seen_dirs:  # a symlink loop or a second link to a folder
+            dirnames.clear()
+            continue
+        seen_dirs.add((st_dir.st_dev, st_dir.st_ino))
         dirnames.sort()
         for name in filenames:
             if os.path.splitext(name)[1].lower() not in _AUDIO_EXTS:
                 continue
             full = os.path.join(dirpath, name)
-            st = os.stat(full)
-            entries.append(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}")
+            rel = os.path.relpath(full, root)
+            try:
+                st = os.stat(full)
+            except OSError:  # dangling symlink, or removed while walking
+                entries.append(f"{rel}\0missing")
+                continue
+            entries.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}")
     for e in sorted(entries):
         h.update(e.encode("utf-8", "surrogateescape"))
         h.update(b"\n")
     return h.hexdigest()[:20]
+
+
+def _packaged_builders() -> set[str]:
+    """`datasets`' own builder names (`csv`, `parquet`, `audiofolder`, ...): bare names that pass through."""
+    try:
+        from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+    except ImportError:  # pragma: no cover - a future `datasets` that moved it
+        return {"csv", "json", "parquet", "text", "arrow", "audiofolder", "imagefolder", "webdataset"}
+    return set(_PACKAGED_DATASETS_MODULES)
+
+
+def check_corpus_name(path: str) -> None:
+    """Refuse a name that is neither a corpus, a Hub repo id (`org/name`) nor a path, with a hint.
+
+    `datasets.load_dataset("dino")` would try the Hub and fail with a `ConnectionError`; a typo
+    of a corpus name deserves `unknown corpus 'dino'; did you mean 'dinos'?`.
+    """
+    import difflib
+
+    from .errors import DinosError
+
+    if not isinstance(path, str) or "/" in path or os.sep in path or path.startswith(".") or os.path.exists(path):
+        return
+    names = corpora()
+    if path in names or path in _packaged_builders():
+        return
+    close = difflib.get_close_matches(path.lower(), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise DinosError(
+        f"unknown corpus {path!r}{hint} (corpora: {', '.join(names)}; a Hub dataset is `org/name`, "
+        "a local one a path)"
+    )
 
 
 def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_dir=None, **config_kwargs):
@@ -53,6 +99,7 @@ def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_di
     if not root.is_dir():
         raise LayoutError("data_dir is not a directory", root)
     cls = builder_class(corpus)
+    _check_options(corpus, cls, name, config_kwargs)
     config_kwargs.setdefault("source_fingerprint", source_fingerprint(root))
     return cls(
         config_name=name,
@@ -64,11 +111,58 @@ def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_di
     )
 
 
+def build_report(ds):
+    """The `dinos.buildlog.BuildReport` stored with the cached build `ds` (a `Dataset` or
+    `DatasetDict` returned by `load_dataset`): skipped files, recordings and frames dropped by
+    segmentation, warnings. None for data that was not built by a `dinos` builder (streaming, exports).
+    """
+    from .buildlog import read_report
+
+    parts = ds.values() if hasattr(ds, "values") else [ds]
+    for part in parts:
+        for f in getattr(part, "cache_files", None) or []:
+            report = read_report(Path(f["filename"]).parent)
+            if report is not None:
+                return report
+    return None
+
+
+def _suggest(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
+    """`DinosError` for an unknown config name or builder option, with the closest valid one."""
+    import dataclasses
+
+    from .errors import DinosError
+
+    configs = [c.name for c in cls.BUILDER_CONFIGS]
+    if name is not None and name not in configs:
+        raise DinosError(f"unknown config {name!r} of corpus {corpus!r}{_suggest(name, configs)} (configs: {', '.join(configs)})")
+    known = {f.name for f in dataclasses.fields(cls.BUILDER_CONFIG_CLASS)} - {"name", "version", "data_dir", "data_files"}
+    for key in options:
+        if key not in known:
+            raise DinosError(
+                f"unknown option {key}={options[key]!r} for {corpus!r}{_suggest(key, sorted(known))} "
+                f"(options: {', '.join(sorted(known - {'description', 'source_fingerprint'}))})"
+            )
+
+
 def _select_split(builder, split, streaming: bool):
     """`builder`'s split, resolving the builder's aliases (DCASE `test` = `dev_test` + `eval_test`)."""
     import datasets
 
-    aliases = getattr(builder, "SPLIT_ALIASES", {})
+    from .errors import DinosError
+
+    aliases = builder.INFO.split_aliases
+    plain = isinstance(split, str) and split.isidentifier()  # not `train[:10%]` or `train+test`
+    if plain and split not in aliases and builder.info.splits and split not in builder.info.splits:
+        have = sorted(builder.info.splits)
+        raise DinosError(f"split {split!r} is not in this build{_suggest(split, have)} (splits: {', '.join(have)})")
     if not isinstance(split, str) or split not in aliases:
         return builder.as_streaming_dataset(split=split) if streaming else builder.as_dataset(split=split)
     every = builder.as_streaming_dataset() if streaming else builder.as_dataset()
@@ -111,7 +205,13 @@ def load_dataset(
     `path` in `dinos.corpora()` builds that corpus from `data_dir` (cached; the cache is invalidated
     when source files change); other builder options (`segment`, `hop`, `tail`, `strict`,
     `skip_invalid`) go in `kwargs`. A directory written by `dinos export` loads through stock
-    `datasets`. Anything else passes through to `datasets.load_dataset` unchanged.
+    `datasets`. A Hub id (`org/name`), a path or one of `datasets`' packaged builders (`parquet`,
+    `csv`, `audiofolder`, ...) passes through to `datasets.load_dataset` unchanged; any other bare
+    name is a `DinosError` suggesting the closest corpus (`unknown corpus 'dino'; did you mean 'dinos'?`).
+
+    Build errors are the library's own (`dinos.AudioError`, `LayoutError`, `UnsafePathError`, ...,
+    naming the file), never `datasets`' `DatasetGenerationError`; build warnings are stored with the
+    cache and shown again on every cached load (`dinos.build_report(ds)` returns them).
 
     With `decode=True` the `audio` column decodes with soundfile to
     `{"array": float32, "sampling_rate", "path"}`; `channel` picks channels (None keeps all: 1-D for
@@ -119,14 +219,16 @@ def load_dataset(
     """
     import datasets
 
+    check_corpus_name(path)
     if path in corpora():
+        prepare = {k: kwargs.pop(k) for k in ("download_mode", "verification_mode") if k in kwargs}
         builder = get_builder(path, name, data_dir=data_dir, cache_dir=cache_dir, **kwargs)
         if not streaming:
-            builder.download_and_prepare(num_proc=num_proc)
+            builder.download_and_prepare(num_proc=num_proc, **prepare)
         ds = _select_split(builder, split, streaming)
         return decode_audio(ds, channel=channel, sampling_rate=sampling_rate) if decode else ds
 
-    from .export import is_export_dir
+    from .export_layout import is_export_dir
 
     if is_export_dir(path):
         ds = datasets.load_dataset(

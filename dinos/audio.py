@@ -9,10 +9,12 @@ frames `[start_frame, start_frame + num_frames)` of the file at `path` (zero-pad
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import struct
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +26,10 @@ import soundfile as sf
 from .errors import AudioError
 
 ChannelSpec = int | Sequence[int] | None
+
+#: libsndfile container names that are all WAV audio: plain RIFF/WAVE, WAVE_FORMAT_EXTENSIBLE
+#: (multichannel or 24-bit writers use it) and RF64 (WAV over 4 GiB). `expect_format="WAV"` accepts each.
+WAV_FORMATS = frozenset({"WAV", "WAVEX", "RF64"})
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,8 @@ def probe(path: str | os.PathLike, *, expect_format: str | None = "WAV") -> Audi
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"not a readable audio file ({exc})", path) from None
-    if expect_format is not None and info.format != expect_format:
+    accepted = WAV_FORMATS if expect_format == "WAV" else {expect_format}
+    if expect_format is not None and info.format not in accepted:
         raise AudioError(f"expected {expect_format} audio, found {info.format} ({info.subtype})", path)
     if info.frames <= 0:
         raise AudioError("audio file holds no samples", path)
@@ -128,11 +135,13 @@ def read_window(
     channel: ChannelSpec = None,
     sampling_rate: int | None = None,
     path_for_errors=None,
+    expect: dict | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read frames `[start_frame, start_frame + num_frames)` as float32, zero-padding past the end.
 
     `source` is a path or the bytes of a whole audio file. Resamples (soxr via librosa) only when
     `sampling_rate` is given and differs from the file's rate. Returns `(array, sampling_rate)`.
+    `expect` (`sample_rate`, `channels`): what the row recorded; a file that differs is an `AudioError`.
     """
     where = path_for_errors if path_for_errors is not None else (
         "<bytes>" if isinstance(source, bytes | bytearray) else source
@@ -140,6 +149,8 @@ def read_window(
     target = io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source)
     try:
         with sf.SoundFile(target) as f:
+            if expect:
+                check_row_audio(f, where, start_frame=start_frame, **expect)
             arr, sr = _read_open(f, start_frame, num_frames, channel, where)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"cannot decode audio ({exc})", where) from None
@@ -232,15 +243,60 @@ def encode_wav(array: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> 
     return buf.getvalue()
 
 
+#: Every open-file cache of every decoder in this process, closed at interpreter exit before
+#: soundfile's module state is torn down (otherwise each `SoundFile.__del__` prints a traceback).
+_OPEN_CACHES: weakref.WeakSet = weakref.WeakSet()
+
+
+class _HandleCache(OrderedDict):
+    """path -> open `SoundFile` (LRU order); weak-referenceable so `_OPEN_CACHES` can track it."""
+
+    __hash__ = object.__hash__  # identity: the registry tracks this object, not its contents
+
+    def close_all(self) -> None:
+        while self:
+            try:
+                self.popitem(last=False)[1].close()
+            except Exception:  # noqa: BLE001, S110 - closing at exit: nothing left to report to
+                pass
+
+
+@atexit.register
+def _close_open_files() -> None:
+    for cache in list(_OPEN_CACHES):
+        cache.close_all()
+
+
+def check_row_audio(f, where, *, sample_rate: int | None, channels: int | None, start_frame: int = 0) -> None:
+    """`AudioError` when the file differs from what its row recorded at build time."""
+    found = (int(f.samplerate), int(f.channels))
+    if sample_rate is not None and channels is not None and found != (sample_rate, channels):
+        raise AudioError(
+            f"file changed since the dataset was built: the row says {sample_rate} Hz, {channels} channel(s), "
+            f"the file is {found[0]} Hz, {found[1]} channel(s); rebuild the dataset",
+            where,
+        )
+    if start_frame and start_frame >= f.frames:
+        raise AudioError(
+            f"file changed since the dataset was built: the row's window starts at frame {start_frame}, "
+            f"the file has {f.frames} frames; rebuild the dataset",
+            where,
+        )
+
+
 class AudioDecoder:
     """Batch transform for `Dataset.with_transform` / `IterableDataset.map(batched=True)`.
 
     Replaces each `audio` struct by `{"array": float32 ndarray, "sampling_rate": int, "path": str}`.
     Picklable, so it works in torch `DataLoader` worker processes.
 
-    Rows built with `normalize=` carry their recording's statistics in `attributes`
-    (see `dinos.segment.NORM_ATTRIBUTES`); with `normalize=True` (default) the decoder applies that
+    Rows built with `normalize=` carry their recording's statistics in the typed `stats` column
+    (`dinos.schema.RecordingStats`); with `normalize=True` (default) the decoder applies that
     per-recording normalisation; `normalize=False` returns the raw samples.
+
+    Before decoding, the file is checked against what the row recorded at build time (its
+    `sample_rate` and `channels`, and that the window starts inside the file): a file rewritten
+    since the build is an `AudioError` asking for a rebuild, never a silently different array.
 
     Windows of files on disk are read through up to `open_files` kept-open `SoundFile` handles
     (least recently used closed first; 0 opens the file for every window). Handles belong to one
@@ -279,7 +335,8 @@ class AudioDecoder:
         """An open `SoundFile` for `path` from this thread's LRU (opened on a miss)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():  # new thread, or a forked worker
-            local.pid, local.files = os.getpid(), OrderedDict()
+            local.pid, local.files = os.getpid(), _HandleCache()
+            _OPEN_CACHES.add(local.files)
         files = local.files
         f = files.get(path)
         if f is not None:
@@ -298,9 +355,10 @@ class AudioDecoder:
             files.popitem(last=False)[1].close()
         return f
 
-    def _read_cached(self, path: str, start_frame: int, num_frames: int | None) -> tuple[np.ndarray, int]:
+    def _read_cached(self, path: str, start_frame: int, num_frames: int | None, expect: dict) -> tuple[np.ndarray, int]:
         f = self._handle(path)
         try:
+            check_row_audio(f, path, start_frame=start_frame, **expect)
             return _read_open(f, start_frame, num_frames, self.channel, path)
         except (sf.LibsndfileError, RuntimeError) as exc:
             self._local.files.pop(path, None)
@@ -313,20 +371,29 @@ class AudioDecoder:
         return os.path.join(self.root, path)
 
     def decode_one(
-        self, audio: dict, start_frame: int | None = None, num_frames: int | None = None, attributes=None
+        self,
+        audio: dict,
+        start_frame: int | None = None,
+        num_frames: int | None = None,
+        stats: dict | None = None,
+        *,
+        sample_rate: int | None = None,
+        channels: int | None = None,
     ) -> dict:
+        """Decode one `audio` struct; `stats` is the row's `stats` struct (or None), `sample_rate` and
+        `channels` what the row recorded (checked against the file when given)."""
         if audio is None:
             return None
         data, path = audio.get("bytes"), self._resolve(audio.get("path"))
-        norm = self._affine(attributes, path)
+        norm = self._affine(stats, path)
+        expect = {"sample_rate": sample_rate, "channels": channels}
         if data is not None:
-            arr, sr = read_window(
-                data, channel=self.channel, path_for_errors=path or "<bytes>"
-            )
+            where = path or "<bytes>"
+            arr, sr = read_window(data, channel=self.channel, path_for_errors=where, expect=expect)
         elif path is not None and self.open_files > 0:
-            arr, sr = self._read_cached(path, start_frame or 0, num_frames)
+            arr, sr = self._read_cached(path, start_frame or 0, num_frames, expect)
         elif path is not None:
-            arr, sr = read_window(path, start_frame or 0, num_frames, channel=self.channel)
+            arr, sr = read_window(path, start_frame or 0, num_frames, channel=self.channel, expect=expect)
         else:
             raise AudioError("audio struct has neither bytes nor path")
         if norm is not None:  # before resampling: the statistics are those of the source samples
@@ -335,28 +402,32 @@ class AudioDecoder:
             arr, sr = _resample(arr, sr, self.sampling_rate), self.sampling_rate
         return {"array": arr, "sampling_rate": sr, "path": path}
 
-    def _affine(self, attributes, path) -> tuple[float, float] | None:
-        if not self.normalize or not attributes:
+    def _affine(self, stats: dict | None, path) -> tuple[float, float] | None:
+        """`(scale, shift)` from the row's typed `stats` struct; None without one (or normalize=False)."""
+        if not self.normalize or not stats:
             return None
-        from .errors import DinosError
         from .segment import RecordingStats, normalization_affine
 
         try:
-            found = RecordingStats.from_attributes(attributes)
-        except DinosError as exc:
-            raise AudioError(exc.reason, path) from None
-        return None if found is None else normalization_affine(*found)
+            values = RecordingStats(float(stats["mean"]), float(stats["std"]), float(stats["rms"]))
+            return normalization_affine(stats["mode"], values)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AudioError(f"row asks for normalisation but its `stats` are unreadable ({exc})", path) from None
 
     def __call__(self, batch: dict) -> dict:
         if self.column not in batch:  # e.g. `filter(..., input_columns=[...])` on a decoded dataset
             return batch
         audios = batch[self.column]
-        starts = batch.get("start_frame") or [None] * len(audios)
-        counts = batch.get("num_frames") or [None] * len(audios)
-        attrs = batch.get("attributes") or [None] * len(audios)
+        none = [None] * len(audios)
+        starts = batch.get("start_frame") or none
+        counts = batch.get("num_frames") or none
+        stats = batch.get("stats") or none
+        rates = batch.get("sample_rate") or none
+        chans = batch.get("channels") or none
         out = dict(batch)
         out[self.column] = [
-            self.decode_one(a, s, n, t) for a, s, n, t in zip(audios, starts, counts, attrs, strict=True)
+            self.decode_one(a, s, n, t, sample_rate=r, channels=c)
+            for a, s, n, t, r, c in zip(audios, starts, counts, stats, rates, chans, strict=True)
         ]
         return out
 

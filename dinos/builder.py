@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import datasets
 
 from . import schema
 from .audio import AudioInfo, check_info, probe, read_window, recording_stats
-from .errors import AudioError, LayoutError
+from .corpus import CorpusInfo
+from .errors import AudioError, DinosError, LayoutError, UnsafePathError
+from .paths import check_source, printable
 from .segment import parse_normalize, parse_seconds, window_frames
 
 #: WAV subtypes that can hold NaN/inf; such files are read in full at build time to check.
@@ -43,7 +46,7 @@ class ClipBuilderConfig(datasets.BuilderConfig):
     strict: bool = True  # unknown folder/file names are errors (False: warn and keep raw name)
     skip_invalid: bool = False  # opt-in: skip unreadable audio and record it in the skip report
     source_fingerprint: str = ""  # set by dinos.load_dataset from the files' sizes and mtimes
-    normalize: str | None = None  # None | rms | zscore | rms+zscore: per-recording stats stored in attributes
+    normalize: str | None = None  # None | rms | zscore | rms+zscore: per-recording stats in the `stats` column
     options: dict = field(default_factory=dict)  # corpus-specific options
 
 def builder_configs(descriptions: dict[str, str], version: str = "1.0.0") -> list[ClipBuilderConfig]:
@@ -65,22 +68,22 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     BATCH_ROWS = 1000
 
     BUILDER_CONFIG_CLASS = ClipBuilderConfig
-    CORPUS: str = ""
-    #: requested split -> the builder's splits it stands for (e.g. DCASE "test" = dev_test + eval_test)
-    SPLIT_ALIASES: dict[str, tuple[str, ...]] = {}
-    SAMPLE_RATE: int | None = None
-    DESCRIPTION = ""
-    CITATION = ""
-    HOMEPAGE = ""
-    LICENSE = ""
+    #: the corpus facts (`dinos.corpus.CorpusInfo`); subclasses set it
+    INFO: CorpusInfo
+
+    @property
+    def CORPUS(self) -> str:  # noqa: N802 - kept for callers of the old class attribute
+        return self.INFO.name
 
     def _info(self) -> datasets.DatasetInfo:
+        config = self.config.name if getattr(self, "config", None) is not None else ""
+        year = next((c.year for c in self.INFO.configs if c.name == config), None)
         return datasets.DatasetInfo(
-            description=self.DESCRIPTION,
+            description=self.INFO.description,
             features=schema.features(),
-            citation=self.CITATION,
-            homepage=self.HOMEPAGE,
-            license=self.LICENSE,
+            citation=self.INFO.citation("" if year is None else year),
+            homepage=self.INFO.homepage,
+            license=self.INFO.license,
         )
 
     # -- to implement -------------------------------------------------------------------------
@@ -103,6 +106,14 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         splits = self.scan(root)
         if not any(splits.values()):
             raise LayoutError(f"no audio files for config {self.config.name!r}", root)
+        listed = [f.path for files in splits.values() for f in files]
+        for rel in unlisted_dangling_links(root, listed):  # a scanner's `is_file()` would drop them unseen
+            exc = AudioError(f"dangling symlink: its target {os.readlink(root / rel)!r} does not exist", root / rel)
+            if not self.config.skip_invalid:
+                raise exc
+            self._record_skip(printable(rel), exc.reason)
+        groups = duplicate_groups(root, listed)
+        warn_duplicates([g for g in groups if not self.expected_duplicates(g)])
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"files": files, "root": str(root)})
             for name, files in splits.items()
@@ -116,51 +127,138 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         hop = parse_seconds(self.config.hop)
         return window_frames(info.frames, info.sample_rate, length, hop, self.config.tail)
 
-    def _record_skip(self, path: str, reason: str) -> None:
+    def expected_duplicates(self, group: list[str]) -> bool:
+        """True if the corpus publishes these paths as copies of one recording on purpose (not
+        reported); a loader overrides it. Default: every duplicate is reported."""
+        return False
+
+    # -- trust: every file read stays inside data_dir; events kept with the build -------------
+    def download_and_prepare(self, *args, **kwargs):
+        """`datasets`' build, with the library's own error (never `DatasetGenerationError`) and a
+        build report: warnings, skipped files and dropped windows are stored next to the Arrow files
+        and replayed on every cached load (`dinos.buildlog`)."""
+        import warnings
+
+        from . import buildlog
+
+        events = Path(self._output_dir + ".dinos-events.jsonl")
+        events.unlink(missing_ok=True)
+        self._events_path = str(events)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    super().download_and_prepare(*args, **kwargs)
+                except datasets.exceptions.DatasetGenerationError as exc:
+                    raise unwrap_error(exc) from None
+            report = buildlog.read_report(self._output_dir)
+            if report is None:  # built just now (a cached build always carries its report)
+                mine = [w for w in caught if issubclass(w.category, UserWarning)]
+                report = buildlog.report_from(
+                    [str(w.message) for w in mine],
+                    buildlog.read_events(events),
+                    segment=str(self.config.segment),
+                    tail=self.config.tail,
+                )
+                buildlog.write_report(self._output_dir, report)
+                caught = [w for w in caught if w not in mine]
+            for w in caught:  # other libraries' warnings pass through unchanged
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        finally:
+            self._events_path = None
+            events.unlink(missing_ok=True)
+        self._write_skip_report(report)
+        buildlog.emit(report)
+        self.build_report = report
+
+    def _write_skip_report(self, report) -> None:
+        """The `skip_invalid` report file (`skip_report_path`), rewritten from the build's report."""
+        import json
+
+        from .io import atomic_path
+
+        path = skip_report_path(self)
+        if not report.skipped:
+            path.unlink(missing_ok=True)
+            return
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in report.skipped), encoding="utf-8")
+
+    def _event(self, event: dict, pending: list | None = None) -> None:
+        """Record a skip or drop for the build report. Without one (streaming: no
+        `download_and_prepare`), a skip is appended to the skip report and warned at once, and a
+        drop joins `pending`, warned once when the split's generator ends."""
         import json
         import warnings
 
-        report = skip_report_path(self)
-        report.parent.mkdir(parents=True, exist_ok=True)
-        with open(report, "a", encoding="utf-8") as fh:  # one short line per skip: appends are atomic
-            fh.write(json.dumps({"path": path, "reason": reason}) + "\n")
-        warnings.warn(f"skipped invalid audio {path}: {reason} (listed in {report})", stacklevel=2)
+        from . import buildlog
 
-    def _normalization_fields(self, src: SourceFile, full: str) -> dict:
-        """`src.fields`, plus the recording's statistics when `normalize=` is set (one read of the file)."""
+        path = getattr(self, "_events_path", None)
+        if path:
+            buildlog.record_event(path, event)
+        elif event["kind"] == "skip":
+            report = skip_report_path(self)
+            report.parent.mkdir(parents=True, exist_ok=True)
+            with open(report, "a", encoding="utf-8") as fh:  # one short line per skip: appends are atomic
+                fh.write(json.dumps({"path": event["path"], "reason": event["reason"]}, ensure_ascii=False) + "\n")
+            warnings.warn(
+                f"skipped invalid audio {event['path']}: {event['reason']} (listed in {report})",
+                buildlog.BuildWarning,
+                stacklevel=3,
+            )
+        elif pending is not None:
+            pending.append(event)
+
+    def _record_skip(self, path: str, reason: str) -> None:
+        self._event({"kind": "skip", "path": path, "reason": reason})
+
+    def _stats(self, full: str) -> schema.RecordingStats | None:
+        """The recording's statistics when `normalize=` is set (one read of the file), else None."""
         mode = parse_normalize(self.config.normalize)
         if mode is None:
-            return src.fields
-        attrs = [*src.fields.get("attributes", ()), *recording_stats(full).to_attributes(mode)]
-        return {**src.fields, "attributes": attrs}
+            return None
+        st = recording_stats(full)
+        return schema.RecordingStats(mode=mode, mean=st.mean, std=st.std, rms=st.rms)
 
     def _generate_tables(self, files: list[SourceFile], root: str):
+        from . import buildlog
+
         feats = self.info.features
         batch: list[dict] = []
-        for key, row in self._generate_rows(files, root):
+        pending: list[dict] = []  # drops seen while streaming (no build report to hold them)
+        for key, row in self._generate_rows(files, root, pending):
             batch.append(row)
             if len(batch) >= self.BATCH_ROWS:
                 yield key, schema.rows_to_table(batch, feats)
                 batch = []
         if batch:
             yield "last", schema.rows_to_table(batch, feats)
+        if pending:
+            report = buildlog.report_from([], pending, segment=str(self.config.segment), tail=self.config.tail)
+            buildlog.emit(report)
 
-    def _generate_rows(self, files: list[SourceFile], root: str):
+    def _generate_rows(self, files: list[SourceFile], root: str, pending: list | None = None):
         for src in files:
             full = os.path.join(root, src.path)
             try:
+                check_source(root, src.path)
                 info = probe(full)
                 check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
                 if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
                     read_window(full)
-                fields = self._normalization_fields(src, full)
-            except AudioError as exc:
-                if not self.config.skip_invalid:
+                stats = self._stats(full)
+            except (AudioError, LayoutError) as exc:
+                if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
                     raise
-                self._record_skip(src.path, exc.reason)
+                self._record_skip(printable(src.path), exc.reason)
                 continue
             recording_id = src.path.rsplit(".", 1)[0]
-            for start, n in self._windows(info):
+            windows = self._windows(info)
+            end = max((start + n for start, n in windows), default=0)
+            if end < info.frames:  # only `tail="drop"` leaves frames after the last window
+                drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows}
+                self._event(drop, pending)
+            for start, n in windows:
                 clip = schema.Clip(
                     clip_id=schema.make_clip_id(src.path, start),
                     path=src.path,
@@ -171,9 +269,98 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
                     num_frames=n,
                     sample_rate=info.sample_rate,
                     channels=info.channels,
-                    **fields,
+                    stats=stats,
+                    **src.fields,
                 )
                 yield clip.clip_id, schema.clip_to_row(clip, full)
+
+
+#: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
+DUPLICATE_HASH_MAX_BYTES = 8 << 20
+
+
+def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str]]:
+    """Groups of `paths` (relative to `root`) that are the same audio: one file reached twice (hard
+    link, symlink) or byte-identical copies. Cheap: one stat per file; only files that share a size
+    (and are at most `DUPLICATE_HASH_MAX_BYTES`) are read and hashed. Files that do not resolve
+    inside `root` or do not exist are left to the per-file check of the build."""
+    from .paths import is_within
+
+    by_inode: dict[tuple[int, int], list[str]] = {}
+    for rel in paths:
+        full = os.path.join(root, rel)
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        if is_within(full, root):
+            by_inode.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    by_size: dict[int, list[list[str]]] = {}
+    for group in by_inode.values():  # each group: the paths of one file on disk
+        by_size.setdefault(os.stat(os.path.join(root, group[0])).st_size, []).append(group)
+    merged: list[list[str]] = []
+    for size, groups in by_size.items():
+        if len(groups) < 2 or size > DUPLICATE_HASH_MAX_BYTES:
+            merged += groups
+            continue
+        by_digest: dict[bytes, list[str]] = {}
+        for group in groups:
+            with open(os.path.join(root, group[0]), "rb") as fh:
+                digest = hashlib.blake2b(fh.read(), digest_size=16).digest()
+            by_digest.setdefault(digest, []).extend(group)
+        merged += by_digest.values()
+    return sorted(sorted(g) for g in merged if len(g) > 1)
+
+
+def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[str]:
+    """Dangling audio symlinks (`.wav`/`.flac`) in the folders that hold `paths` but not among them:
+    a corpus scanner that lists files with `is_file()` never sees a link whose target is gone, and
+    the build must not drop it silently. One `scandir` per folder."""
+    listed = set(paths)
+    out = []
+    for folder in sorted({posixpath.dirname(p) for p in paths}):
+        try:
+            entries = list(os.scandir(os.path.join(root, folder)))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = posixpath.join(folder, entry.name) if folder else entry.name
+            if (
+                entry.is_symlink()
+                and os.path.splitext(entry.name)[1].lower() in (".wav", ".flac")
+                and rel not in listed
+                and not os.path.exists(entry.path)
+            ):
+                out.append(rel)
+    return sorted(out)
+
+
+def warn_duplicates(groups: list[list[str]], examples: int = 5) -> None:
+    """One warning naming the groups of paths that are the same audio (each path stays a row)."""
+    import warnings
+
+    if not groups:
+        return
+    shown = "; ".join(" = ".join(printable(p) for p in g) for g in groups[:examples])
+    more = f"; and {len(groups) - examples} more" if len(groups) > examples else ""
+    warnings.warn(
+        f"same audio reachable under several paths ({len(groups)} group(s); hard link, symlink or identical "
+        f"copy), each path is a row of its own: {shown}{more}",
+        stacklevel=3,
+    )
+
+
+def unwrap_error(exc: BaseException) -> BaseException:
+    """The error a `datasets.exceptions.DatasetGenerationError` hides in its chain: the first
+    `DinosError` (naming the file and the reason), else the innermost cause."""
+    seen, cur, last = set(), exc, exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, DinosError):
+            return cur
+        last = cur
+        cur = cur.__cause__ or cur.__context__
+    return last
 
 
 def skip_report_path(builder: datasets.DatasetBuilder) -> Path:
@@ -184,7 +371,7 @@ def skip_report_path(builder: datasets.DatasetBuilder) -> Path:
 def code_hash() -> str:
     """Hash of the library code that shapes rows (schema, builder, audio probing, windowing and every
     corpus loader), so upgrading `dinos` invalidates cached builds."""
-    from . import audio, segment
+    from . import audio, buildlog, paths, segment
 
     loaders_dir = Path(schema.__file__).resolve().parent / "loaders"
     try:
@@ -193,8 +380,8 @@ def code_hash() -> str:
         loaders_dir = Path(_loaders.__file__).resolve().parent
     except ImportError:  # pragma: no cover
         pass
-    files = [Path(m.__file__) for m in (schema, audio, segment)] + [Path(__file__)]
-    files += sorted(loaders_dir.glob("*.py"))
+    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog)] + [Path(__file__)]
+    files += sorted(loaders_dir.rglob("*.py"))  # loader packages too (loaders/dcase_task2/)
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())

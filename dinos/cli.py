@@ -1,10 +1,11 @@
 """The `dinos` command. Each sub-command lives in `dinos/commands/<name>.py` and exposes
 
     HELP: str                       one-line help
-    add_arguments(parser) -> None   its options
+    add_arguments(parser) -> None   its options (validated by `dinos.commands._args` types)
     run(args) -> int | None         the work (exit code; None = 0)
 
-Commands are discovered from the package, so adding one never touches this file.
+Commands are discovered from the package, so adding one never touches this file. The CLI only
+parses arguments and prints; the work is done by the library.
 """
 
 from __future__ import annotations
@@ -13,9 +14,17 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import traceback
 
 from . import __version__
 from .errors import DinosError
+
+EXIT_CODES = """exit status:
+  0    success
+  1    data error: a file is missing, unreadable or not what the corpus documents (the message
+       names the file and the reason), or a check found problems
+  2    usage error: a bad option or argument (the message says which)
+  130  interrupted (Ctrl-C)"""
 
 
 def _commands():
@@ -30,30 +39,73 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dinos",
         description="Loaders, splits, cards and the IMPACT reference model for industrial machine sound corpora.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dinos {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the full traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in sorted(_commands()):
-        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _parser=p)
     return parser
 
 
+def dinos_error(exc: BaseException) -> DinosError | None:
+    """The first `DinosError` in `exc`'s chain of causes (`__cause__`, then `__context__`), or None.
+
+    Libraries such as `datasets` wrap the error raised inside a build (`DatasetGenerationError`
+    from a `dinos.errors.AudioError`); the user needs the inner one, which names the file.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, DinosError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .commands._args import UsageError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)  # usage errors: argparse prints the usage and the reason
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2): returned, not raised
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from .io import cleanup_on_sigterm
+
     try:
-        code = args._run(args)
-    except DinosError as exc:
-        print(f"dinos {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        with cleanup_on_sigterm():  # a terminated run removes its temporary files and folders
+            code = args._run(args)
     except KeyboardInterrupt:
-        print(f"dinos {args.command}: interrupted", file=sys.stderr)
+        print("dinos: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        args._parser.print_usage(sys.stderr)
+        print(f"dinos {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line naming file and reason
+        found = dinos_error(exc)
+        if args.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        if found is not None:
+            message = str(found)
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            message = f"{exc.filename}: {exc.strerror or exc}"
+        elif isinstance(exc, (OSError, MemoryError)):
+            message = f"{type(exc).__name__}: {exc}"
+        else:  # not a data error: a bug -- say so, and how to see where
+            message = (f"unexpected {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+                       + ("" if args.debug else " (run `dinos --debug ...` for the traceback)"))
+        print(f"dinos: error: {message}", file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

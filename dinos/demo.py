@@ -4,12 +4,11 @@ pretraining and benchmark."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
 
-from .errors import DinosError
+from .io import OutputDir
 
 DCASE_DEMO_YEARS = (2020, 2021, 2023, 2026)
 #: size of the demo's synthetic DINOS relative to the paper's class sizes (Table 2): rendering every
@@ -28,7 +27,7 @@ def dinos_summary(data_dir: Path, cache_dir: str | None, progress: bool = True) 
     from .loaders import dinos as D
 
     lines = ["| config | split | rows | hours |", "|---|---|---:|---:|"]
-    for config in D.CONFIG_DESCRIPTIONS:
+    for config in D.INFO.config_names:
         dd = load_dataset("dinos", config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
         for split, ds in dd.items():
             lines.append(f"| {config} | {split} | {len(ds)} | {_hours(ds):.3f} |")
@@ -67,21 +66,22 @@ def corpus_summary(corpus: str, config: str, data_dir: Path, cache_dir: str | No
 
 def run_demo(out: str | Path, *, force: bool = False, model: bool = True, steps: int | None = None,
              cache_dir: str | None = None, progress: bool = True) -> str:
-    """Run the whole main job under `out`; returns the Markdown report (also written to out/summary.md)."""
+    """Run the whole main job under `out`; returns the Markdown report (also written to out/summary.md).
+
+    `out` is guarded (`dinos.io.OutputDir`): a folder holding anything `dinos demo` did not write is
+    refused; `force=True` replaces a previous demo by removing only the entries its marker lists.
+    """
     from .synth import dcase as synth_dcase
     from .synth import dinos as synth_dinos
     from .synth import mimii_due as synth_mimii
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise DinosError("output directory is not empty (use --force to replace a previous demo)", out)
-        if not (out / "summary.md").exists() and not (out / ".dinos-demo").exists():
-            raise DinosError("refusing to replace a directory that was not written by `dinos demo`", out)
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    (out / ".dinos-demo").write_text("written by dinos demo\n")
-    cache_dir = cache_dir or str(out / "cache")
+    guard = OutputDir.open(out, tool="demo", overwrite=force, adopt=_older_demo, flag="--force")
+    guard.remove_previous()  # only what a previous demo recorded in its marker (never the folder itself)
+    out = guard.root
+    for name in ("dinos", "mimii_due", *(f"dcase{y}" for y in DCASE_DEMO_YEARS), "model"):
+        guard.path_for(name)
+    if cache_dir is None:
+        cache_dir = str(guard.path_for("cache"))
     t0 = time.perf_counter()
     report = ["# dinos demo", ""]
 
@@ -116,5 +116,13 @@ def run_demo(out: str | Path, *, force: bool = False, model: bool = True, steps:
             report += ["## IMPACT vs IMPACT (init) and the baseline (synthetic DINOS)", "", str(summary), ""]
     report.append(f"Total wall time: {time.perf_counter() - t0:.1f} s")
     text = "\n".join(report)
-    (out / "summary.md").write_text(text + "\n")
+    guard.write_text("summary.md", text + "\n")
     return text
+
+
+def _older_demo(folder: Path) -> list[str] | None:
+    """The entries of a demo folder written before the output marker existed (it has `.dinos-demo`)."""
+    if not (folder / ".dinos-demo").is_file():
+        return None
+    names = ["dinos", "mimii_due", *(f"dcase{y}" for y in DCASE_DEMO_YEARS), "model", "cache", "summary.md"]
+    return [".dinos-demo", *names]

@@ -1,10 +1,11 @@
 """Hub-ready Parquet export: shards of bounded size, audio embedded, plus a dataset card.
 
-Layout of an export directory::
+Layout of an export directory (names in `dinos.export_layout`)::
 
     README.md                          card whose YAML `configs:` lists every config and split
     dinos_export.json                  manifest: corpus, configs, splits, shards (rows, bytes, sha256)
     data/<config>/<split>-NNNNN.parquet
+    .dinos-output.json                 output-folder marker (`dinos.io.OutputDir`): the files the tool wrote
 
 Stock `datasets.load_dataset(<dir>, <config>, split=...)` loads it with the features of
 `dinos.schema.features(sampling_rate=<corpus rate>)` (the `Audio` column stays `decode=False`);
@@ -12,9 +13,11 @@ Stock `datasets.load_dataset(<dir>, <config>, split=...)` loads it with the feat
 
 Each row's audio is embedded: a whole-file row carries the file's bytes unchanged; a window of a
 longer file carries exactly that window as WAV bytes (same subtype when it is PCM_16/PCM_24/FLOAT).
-The struct's `path` is relative (no local absolute path leaves the machine). Shards are written to a
-hidden temporary name and renamed when complete; the manifest and card are written last, so an
-interrupted export is never mistaken for a finished one.
+The struct's `path` is relative (no local absolute path leaves the machine).
+
+All or nothing: the whole new `data/` is written in a hidden staging folder and published by
+`_publish` in steps that each leave the folder as the old export, the new export, or a folder
+every loader refuses with an error (never a partial or mixed dataset): see `_publish`.
 """
 
 from __future__ import annotations
@@ -24,36 +27,35 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from . import io as dio
 from .errors import AudioError, DinosError, LayoutError, UnsafePathError
+from .export_layout import (  # noqa: F401 - re-exported: part of the export API
+    CARD_NAME,
+    DATA_DIR,
+    EXPORT_MARKER,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    OLD_DATA_DIR,
+    PARTIAL_NAMES,
+    PARTIAL_PREFIX,
+    PENDING_MANIFEST,
+    STAGING_DIR,
+    is_export_dir,
+    shard_glob,
+    shard_name,
+)
 from .paths import check_relative, is_within, safe_join
 
-EXPORT_MARKER = "dinos_export.json"
-FORMAT_NAME = "dinos-export"
-FORMAT_VERSION = 1
-CARD_NAME = "README.md"
-DATA_DIR = "data"
-PARTIAL_PREFIX = ".dinos-partial-"
-STAGING_DIR = PARTIAL_PREFIX + "staging"  # shards wait here until every config is written
-PENDING_MANIFEST = PARTIAL_PREFIX + "manifest.json"  # lists the files while they move out of staging
 DEFAULT_MAX_SHARD_MB = 500.0
 DEFAULT_ROW_GROUP_MB = 64.0
 _ROW_OVERHEAD = 512  # rough bytes of metadata per row, for the shard-size estimate
 _KEEP_SUBTYPES = {"PCM_16", "PCM_24", "FLOAT"}  # exact through float32; anything else becomes FLOAT
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def is_export_dir(path) -> bool:
-    """True for a directory written by `dinos export` (it carries `dinos_export.json`)."""
-    try:
-        return (Path(path) / EXPORT_MARKER).is_file()
-    except (OSError, TypeError, ValueError):
-        return False
-
+TOOL = "export"  # the OutputDir tool name
 
 # --------------------------------------------------------------------------------------------
 # Manifest
@@ -86,6 +88,7 @@ class Manifest:
     dinos_version: str = ""
     format: str = FORMAT_NAME
     version: int = FORMAT_VERSION
+    skipped: dict = field(default_factory=dict, compare=False)  # config -> skipped files; not in the JSON
 
     def shard_paths(self) -> list[str]:
         return [s.path for splits in self.configs.values() for info in splits.values() for s in info.shards]
@@ -95,7 +98,7 @@ class Manifest:
         return self.shard_paths() + [CARD_NAME, EXPORT_MARKER]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+        return json.dumps({k: v for k, v in asdict(self).items() if k != "skipped"}, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str, where=None) -> Manifest:
@@ -147,26 +150,6 @@ def read_manifest(export_dir: str | os.PathLike) -> Manifest:
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
-def _publish(tmp: str, final: Path) -> None:
-    """Give a finished temporary file the usual permissions (mkstemp makes it 0600) and rename it."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-    os.replace(tmp, final)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        _publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in blocks."""
     h = hashlib.sha256()
@@ -176,16 +159,11 @@ def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def shard_glob(config: str, split: str) -> str:
-    """The `data_files` pattern of one config/split (used by the card and by validation)."""
-    return f"{DATA_DIR}/{config}/{split}-*.parquet"
-
-
 class ShardWriter:
     """Writes the rows of one config/split as Parquet shards of at most ~`max_shard_bytes` each.
 
-    Each shard is written under a hidden temporary name and renamed when closed. A row larger
-    than the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`.
+    Each shard is written atomically (`dinos.io.atomic_path`) under `out_dir`. A row larger than
+    the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`.
     """
 
     def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
@@ -198,7 +176,7 @@ class ShardWriter:
         self.row_group_bytes = max(1, min(int(row_group_bytes), self.max_shard_bytes))
         self.shards: list[Shard] = []
         self._writer = None
-        self._tmp: str | None = None
+        self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
         self._buffer: list[dict] = []
         self._buffer_bytes = 0
         self._shard_bytes = 0
@@ -207,11 +185,9 @@ class ShardWriter:
     def _open(self) -> None:
         import pyarrow.parquet as pq
 
-        folder = self.out_dir / DATA_DIR / self.config
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, suffix=".parquet", dir=folder)
-        os.close(fd)
-        self._writer = pq.ParquetWriter(self._tmp, self.schema)
+        self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
+        tmp = self._ctx.__enter__()
+        self._writer = pq.ParquetWriter(str(tmp), self.schema)
 
     def _flush_group(self) -> None:
         import pyarrow as pa
@@ -230,10 +206,10 @@ class ShardWriter:
             return
         self._writer.close()
         self._writer = None
-        rel = f"{DATA_DIR}/{self.config}/{self.split}-{len(self.shards):05d}.parquet"
+        ctx, self._ctx = self._ctx, None
+        ctx.__exit__(None, None, None)  # renames the finished shard into place
+        rel = shard_name(self.config, self.split, len(self.shards))
         final = self.out_dir / rel
-        _publish(self._tmp, final)
-        self._tmp = None
         self.shards.append(Shard(rel, self._shard_rows, final.stat().st_size, sha256_file(final)))
         self._shard_rows = self._shard_bytes = 0
 
@@ -254,16 +230,19 @@ class ShardWriter:
         return self.shards
 
     def abort(self) -> None:
-        """Remove the shard in progress (closed shards stay; the missing manifest marks them unfinished)."""
+        """Remove the shard in progress (closed shards stay in the staging folder)."""
         if self._writer is not None:
             try:
                 self._writer.close()
             except Exception:  # noqa: BLE001 - the file is discarded anyway
                 pass
             self._writer = None
-        if self._tmp and os.path.exists(self._tmp):
-            os.unlink(self._tmp)
-        self._tmp = None
+        if self._ctx is not None:
+            ctx, self._ctx = self._ctx, None
+            try:
+                ctx.__exit__(RuntimeError, RuntimeError("export aborted"), None)  # removes the temp file
+            except RuntimeError:
+                pass
 
 
 class _ProbeCache:
@@ -314,58 +293,71 @@ def _check_name(kind: str, name: str) -> None:
         raise LayoutError(f"{kind} name {name!r} cannot be used as a folder/file name in an export")
 
 
-def _prepare_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse a non-empty directory unless `overwrite`; then remove only what a previous export wrote."""
-    if out.exists() and not out.is_dir():
-        raise LayoutError("output path exists and is not a directory", out)
-    out.mkdir(parents=True, exist_ok=True)
-    entries = sorted(p.name for p in out.iterdir())
-    if not entries:
-        return
-    if not overwrite:
-        raise LayoutError(
-            f"output directory is not empty ({', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''});"
-            " pass --overwrite (overwrite=True) to replace a previous export",
-            out,
-        )
+def _previous_export_files(out: Path) -> list[str] | None:
+    """What an export written before the output marker existed owns (for `OutputDir.open(adopt=)`)."""
+    names = {p.name for p in out.iterdir()}
+    if not names & {EXPORT_MARKER, PENDING_MANIFEST, STAGING_DIR}:
+        return None
+    return [CARD_NAME, EXPORT_MARKER, DATA_DIR, *PARTIAL_NAMES]
+
+
+def _check_previous(out: Path, outdir: dio.OutputDir) -> None:
+    """Before anything changes: the previous export's files are ours and unedited, `data/` holds only them."""
     ours: set[str] = set()
-    if (out / PENDING_MANIFEST).exists():  # killed while moving shards out of staging: those are ours too
-        pending = Manifest.from_json((out / PENDING_MANIFEST).read_text(encoding="utf-8"), out / PENDING_MANIFEST)
-        ours |= set(pending.files()) - {EXPORT_MARKER}
-    if (out / EXPORT_MARKER).exists():
-        old = read_manifest(out)
-        ours |= set(old.files())
-        (out / EXPORT_MARKER).unlink()  # first: the directory stops being a valid export
-    if ours:
-        for rel in sorted(ours - {EXPORT_MARKER}):
-            target = out / rel  # manifest paths are checked relative (Manifest.from_json)
-            if not is_within(target.parent, out):  # e.g. data/ replaced by a symlink to elsewhere
-                raise UnsafePathError(f"{rel!r} lies outside the output directory; nothing removed there", out)
-            if target.is_file():
-                target.unlink()
-    (out / PENDING_MANIFEST).unlink(missing_ok=True)
-    data = out / DATA_DIR
-    for d in (out / STAGING_DIR, data):
+    for name in (EXPORT_MARKER, PENDING_MANIFEST):
+        if (out / name).is_file():  # a manifest naming ../victim raises UnsafePathError here
+            ours |= set(Manifest.from_json((out / name).read_text(encoding="utf-8"), out / name).shard_paths())
+    for name in (DATA_DIR, STAGING_DIR, OLD_DATA_DIR):
+        d = out / name
         if d.is_symlink() or (d.exists() and not is_within(d, out)):
             raise UnsafePathError("is a symlink; dinos export only removes files inside the output directory", d)
-    if (out / STAGING_DIR).is_dir():
-        shutil.rmtree(out / STAGING_DIR)  # left by an interrupted export (ours by name)
+    outdir.check_previous()  # a hand-edited README.md or manifest: refuse, nothing changed
+    data = out / DATA_DIR
     for path in sorted(data.rglob("*")) if data.is_dir() else []:
-        if path.is_file() and path.name.startswith(PARTIAL_PREFIX):
-            path.unlink()  # left by an interrupted export (ours by name)
-        elif path.is_file() and path.suffix == ".parquet":
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and rel not in ours and not path.name.startswith(PARTIAL_PREFIX) \
+                and not dio.is_temp_name(path.name):  # those two: leftovers of a killed run
             raise LayoutError(
-                "Parquet file not written by a previous export would be loaded with this one; "
+                "file not written by a previous export would be removed or loaded with this one; "
                 "move it away first (dinos export never deletes files it did not write)",
                 path,
             )
-    card = out / CARD_NAME
-    if card.exists() and CARD_NAME not in ours:
-        raise LayoutError(
-            "README.md not written by dinos export; move it away first (dinos export never deletes "
-            "files it did not write)",
-            card,
-        )
+
+
+def _publish(out: Path, outdir: dio.OutputDir, stage: Path, manifest: Manifest, card: str) -> None:
+    """Move a staged export into place. After every step a load sees the old export, the new one, or
+    an error (never a partial or mixed dataset):
+
+    1. the pending manifest lists the new shards (a kill from here on leaves files known to be ours);
+    2. the old manifest goes: `dinos.load_dataset` no longer takes the folder for an export;
+    3. the old `data/` is renamed away: the old card points at no files, so stock `datasets` errors;
+    4. the new card is written: it points at no files yet, stock `datasets` still errors;
+    5. the staged `data/` is renamed into place in one step: stock `datasets` loads the new export;
+    6. the new manifest is written: `dinos.load_dataset` loads it; leftovers are removed.
+    """
+    dio.write_text(out / PENDING_MANIFEST, manifest.to_json())
+    _after_step("pending")
+    (out / EXPORT_MARKER).unlink(missing_ok=True)
+    _after_step("manifest removed")
+    if (out / DATA_DIR).exists():
+        os.replace(out / DATA_DIR, out / OLD_DATA_DIR)
+    _after_step("old data removed")
+    outdir.write_text(CARD_NAME, card)
+    _after_step("card written")
+    outdir.path_for(DATA_DIR)
+    os.replace(stage / DATA_DIR, out / DATA_DIR)
+    _after_step("data published")
+    outdir.write_text(EXPORT_MARKER, manifest.to_json())
+    _after_step("manifest written")
+    for name in (OLD_DATA_DIR, STAGING_DIR):
+        if (out / name).exists():
+            shutil.rmtree(out / name)
+    (out / PENDING_MANIFEST).unlink(missing_ok=True)
+    outdir.remove_previous()
+
+
+def _after_step(step: str) -> None:
+    """Called after each publishing step (tests load the folder here to check it is never mixed)."""
 
 
 def write_export(
@@ -388,6 +380,11 @@ def write_export(
     clip schema with `path` relative to `root` (where the audio is read from). Rows are streamed:
     memory holds at most one row group. Each config's rows must share `sampling_rate` (the
     exported `Audio` feature's rate).
+
+    `out` is guarded by `dinos.io.OutputDir`: a folder holding anything the tool did not write is
+    refused, a previous export is replaced only with `overwrite=True` and only if its files were not
+    edited; `out` inside `root` is refused before anything is created. The export is staged and
+    published all or nothing (`_publish`).
     """
     from . import __version__, cards, schema
 
@@ -395,24 +392,32 @@ def write_export(
         raise LayoutError("no configs to export")
     for c in configs:
         _check_name("config", c)
-    out = Path(out)
-    _prepare_out_dir(out, overwrite)
+    for name, value in (("max_shard_mb", max_shard_mb), ("row_group_mb", row_group_mb)):
+        if not (isinstance(value, (int, float)) and value > 0 and value != float("inf")):
+            raise LayoutError(f"{name} must be a positive finite number, got {value!r}")
+    out = dio.OutputDir.check_path(out)
+    if is_within(out, root):
+        raise LayoutError(f"output directory lies inside the data directory {root} (a later build would "
+                          "read it as corpus files); choose a folder outside it (nothing was created)", out)
+    outdir = dio.OutputDir.open(out, tool=TOOL, overwrite=overwrite, adopt=_previous_export_files)
+    out = outdir.root
+    _check_previous(out, outdir)
+    for name in (STAGING_DIR, PENDING_MANIFEST, OLD_DATA_DIR):
+        outdir.path_for(name)  # recorded before it exists: a killed run's leftovers are known to be ours
+    stage = out / STAGING_DIR
+    for leftover in (stage, out / OLD_DATA_DIR):  # of a killed run (checked above: ours, no symlinks)
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    dio.clean_partials(out)
     feats = schema.features(sampling_rate=sampling_rate)
     manifest = Manifest(corpus, sampling_rate, {}, dict(options or {}), __version__)
-    stage = out / STAGING_DIR
     try:
         _write_configs(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb, row_group_mb,
                        progress)
-        _atomic_write_text(out / PENDING_MANIFEST, manifest.to_json())  # a kill from here on: still ours
-        for rel in manifest.shard_paths():  # from the staging area into data/
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / rel, out / rel)
+        _publish(out, outdir, stage, manifest, cards.render_export_card(manifest, source_dir=root))
     finally:
         if stage.exists():
             shutil.rmtree(stage)
-    _atomic_write_text(out / CARD_NAME, cards.render_export_card(manifest))
-    _atomic_write_text(out / EXPORT_MARKER, manifest.to_json())
-    (out / PENDING_MANIFEST).unlink(missing_ok=True)
     return manifest
 
 
@@ -450,11 +455,27 @@ def _write_configs(manifest, stage, rows, configs, root, feats, sampling_rate, m
             raise LayoutError(f"config {config!r} produced no rows", root)
 
 
-def _builder_rows(corpus: str, data_dir, cache_dir, builder_kwargs: dict) -> Callable:
+def read_skip_report(builder) -> list[dict]:
+    """The files a `skip_invalid` build of `builder` skipped: `[{"path", "reason"}, ...]` (empty if none)."""
+    from .builder import skip_report_path
+
+    path = skip_report_path(builder)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _builder_rows(corpus: str, data_dir, cache_dir, builder_kwargs: dict, builders: dict) -> Callable:
     from .api import get_builder
+    from .builder import skip_report_path
 
     def rows(config: str) -> Iterator[tuple[str, Iterable[dict]]]:
         builder = get_builder(corpus, config, data_dir=data_dir, cache_dir=cache_dir, **builder_kwargs)
+        builders[config] = builder
+        if builder_kwargs.get("skip_invalid"):  # the report then lists this build's skips only
+            skip_report_path(builder).unlink(missing_ok=True)
         streams = builder.as_streaming_dataset()
         for split, ds in streams.items():
             yield split, iter(ds)
@@ -477,13 +498,14 @@ def export(
 ) -> Manifest:
     """Export configs of one of the project's corpora (built from `data_dir`) to `out`.
 
-    `builder_kwargs` are the builder options (`segment`, `hop`, `tail`, `strict`, ...); they are
-    recorded in the manifest. Returns the manifest that was written.
+    `builder_kwargs` are the builder options (`segment`, `hop`, `tail`, `strict`, `skip_invalid`,
+    ...); they are recorded in the manifest. Returns the manifest that was written; with
+    `skip_invalid=True` its `skipped` maps each config to the files its build skipped (and why).
     """
-    from .loaders import BUILDERS, builder_class
+    from .loaders import builder_class, corpus_names
 
-    if corpus not in BUILDERS:
-        raise LayoutError(f"unknown corpus {corpus!r} (expected one of {sorted(BUILDERS)})")
+    if corpus not in corpus_names():
+        raise LayoutError(f"unknown corpus {corpus!r} (expected one of {list(corpus_names())})")
     cls = builder_class(corpus)
     known = [c.name for c in cls.BUILDER_CONFIGS]
     for c in configs:
@@ -493,19 +515,22 @@ def export(
     if not root.is_dir():
         raise LayoutError("data_dir is not a directory", root)
     options = {k: v for k, v in sorted(builder_kwargs.items()) if v is not None}
-    return write_export(
+    builders: dict = {}
+    manifest = write_export(
         out,
         corpus,
-        _builder_rows(corpus, root, cache_dir, builder_kwargs),
+        _builder_rows(corpus, root, cache_dir, builder_kwargs, builders),
         list(configs),
         root=root,
-        sampling_rate=getattr(cls, "SAMPLE_RATE", None),
+        sampling_rate=cls.INFO.sample_rate,
         options=options,
         overwrite=overwrite,
         max_shard_mb=max_shard_mb,
         row_group_mb=row_group_mb,
         progress=progress,
     )
+    manifest.skipped = {c: read_skip_report(b) for c, b in builders.items()}
+    return manifest
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,7 +541,8 @@ def validate_export(export_dir: str | os.PathLike, *, checksums: bool = True) ->
 
     Checks the manifest, every shard's presence, size, sha256 (unless `checksums=False`) and row
     count, Parquet files the manifest does not list (a load would pick them up), leftovers of
-    an interrupted export, and that the card's `configs:` match the manifest.
+    an interrupted export, and the whole card against the manifest and shards: its `configs:`
+    block, and its `dataset_info` (features with ClassLabel names, split names, row counts, sizes).
     """
     root = Path(export_dir)
     problems: list[str] = []
@@ -588,6 +614,75 @@ def _check_card(root: Path, manifest: Manifest) -> list[str]:
     for entry in header.get("configs") or []:
         files = entry.get("data_files") or []
         found[entry.get("config_name")] = {f.get("split"): f.get("path") for f in files if isinstance(f, dict)}
+    problems = []
     if found != want:
-        return [f"{card}: `configs:` block does not match {EXPORT_MARKER} (regenerate the export)"]
-    return []
+        problems.append(f"{card}: `configs:` block does not match {EXPORT_MARKER} (regenerate the export)")
+    return problems + _check_card_info(root, card, header, manifest)
+
+
+def _shard_features(root: Path, manifest: Manifest, config: str):
+    """The `datasets.Features` recorded in the first shard of `config` (the shards are the truth:
+    their sha256 is checked against the manifest); None if no shard carries them."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    for info in manifest.configs[config].values():
+        for shard in info.shards:
+            try:
+                meta = pq.read_schema(safe_join(root, shard.path)).metadata or {}
+                return datasets.Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"])
+            except (OSError, KeyError, ValueError, UnsafePathError, TypeError):
+                continue  # missing or broken shards are reported by _check_shard
+    return None
+
+
+def _check_card_info(root: Path, card: Path, header: dict, manifest: Manifest) -> list[str]:
+    """The card's `dataset_info` against the manifest and shards: one entry per exported config,
+    its features (ClassLabel names included) equal to the shards' and its split names, row counts
+    and byte sizes equal to the manifest's. Stock `datasets` trusts these: swapped label names
+    would relabel every row, a wrong `num_examples` breaks every load."""
+    import datasets
+
+    entries = header.get("dataset_info")
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list):
+        return [f"{card}: no `dataset_info` block (regenerate the export)"]
+    by_config = {e.get("config_name", "default"): e for e in entries if isinstance(e, dict)}
+    problems = []
+    for extra in sorted(set(by_config) - set(manifest.configs), key=str):
+        problems.append(f"{card}: `dataset_info` describes config {extra!r}, which {EXPORT_MARKER} does not list")
+    for config, splits in manifest.configs.items():
+        entry = by_config.get(config)
+        if entry is None:
+            problems.append(f"{card}: `dataset_info` has no entry for config {config!r}")
+            continue
+        try:
+            card_feats = datasets.Features._from_yaml_list(entry.get("features") or [])
+        except Exception as exc:  # noqa: BLE001 - any unreadable features block is a problem to report
+            problems.append(f"{card}: `dataset_info` features of {config!r} are unreadable ({exc})")
+        else:
+            want = _shard_features(root, manifest, config)
+            if want is not None and card_feats != want:
+                diff = sorted(k for k in set(want) | set(card_feats) if want.get(k) != card_feats.get(k))
+                problems.append(
+                    f"{card}: `dataset_info` features of {config!r} differ from the shards' in "
+                    f"{', '.join(diff)} (e.g. ClassLabel names edited: labels would be read wrong)"
+                )
+        card_splits = {s.get("name"): s for s in entry.get("splits") or [] if isinstance(s, dict)}
+        if set(card_splits) != set(splits):
+            problems.append(
+                f"{card}: `dataset_info` splits of {config!r} are {sorted(map(str, card_splits))}, "
+                f"{EXPORT_MARKER} lists {sorted(splits)}"
+            )
+        for split, info in splits.items():
+            got = card_splits.get(split)
+            if got is None:
+                continue
+            if got.get("num_examples") != info.num_rows or got.get("num_bytes") != info.num_bytes:
+                problems.append(
+                    f"{card}: {config}/{split} size in `dataset_info` ({got.get('num_examples')} rows, "
+                    f"{got.get('num_bytes')} bytes) differs from {EXPORT_MARKER} ({info.num_rows} rows, "
+                    f"{info.num_bytes} bytes)"
+                )
+    return problems

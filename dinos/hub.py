@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DinosError, LayoutError
-from .export import CARD_NAME, DATA_DIR, EXPORT_MARKER, read_manifest, validate_export
+from .export import read_manifest, validate_export
+from .export_layout import CARD_NAME, DATA_DIR, EXPORT_MARKER
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from .errors import UnsafePathError
+from .errors import AudioError, LayoutError, UnsafePathError
 
 
 def check_relative(relative: str, *, source: str | os.PathLike | None = None) -> str:
@@ -41,3 +41,34 @@ def is_within(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     base = Path(root).resolve()
     resolved = Path(path).resolve()
     return resolved == base or base in resolved.parents
+
+
+def printable(name: str) -> str:
+    """`name` with undecodable bytes (file names that are not UTF-8) shown as `\\xNN` escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_source(root: str | os.PathLike, relative: str) -> Path:
+    """`root / relative` for a file a builder is about to read, after three checks.
+
+    - its name encodes as UTF-8 (a non-UTF-8 name cannot be stored in a row): `LayoutError`;
+    - it exists (a dangling symlink, a file removed since the scan): `AudioError`;
+    - it resolves inside `root`, symlinked files and folders followed: `UnsafePathError`.
+
+    Every builder calls it for every file before reading it, whatever the corpus.
+    """
+    shown = printable(relative)
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LayoutError("file name is not valid UTF-8; rename the file", Path(root) / shown) from None
+    full = Path(root) / relative
+    if not full.exists():
+        if full.is_symlink():
+            raise AudioError(f"dangling symlink: its target {os.readlink(full)!r} does not exist", full)
+        raise AudioError("file does not exist", full)
+    base = Path(root).resolve()
+    resolved = full.resolve()
+    if base not in resolved.parents:
+        raise UnsafePathError(f"resolves to {resolved}, outside data_dir {base} (symlink); refused", full)
+    return full

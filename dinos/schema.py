@@ -4,7 +4,13 @@
 from it, so rows from DINOS, MIMII DUE and DCASE Task 2 share one Arrow schema and concatenate.
 
 Categorical fields use `Literal` types; their ordered arguments become the `ClassLabel` names, so the
-integer codes are fixed and documented here:
+integer codes are fixed and documented here.
+
+`corpus` and `machine` are open strings, not ClassLabels: a user's own corpus (`dinos.load_dataset("folder",
+...)`) brings machine names no fixed list can hold, and rows of every corpus must still concatenate
+(`datasets.concatenate_datasets` needs identical features). The trade-off: no integer codes for these two
+columns (use `ds.class_encode_column("machine")` when a model wants them). Each loader checks the names of
+its own corpus (its machine list is in the loader, the one home of that fact).
 """
 
 from __future__ import annotations
@@ -15,43 +21,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CORPORA = ("dinos", "mimii_due", "dcase_task2")
 SENSORS = ("microphone", "stethoscope", "unknown")
 DOMAINS = ("source", "target", "unknown")
 LABELS = ("normal", "anomaly", "unknown")
-ORIGIN_SPLITS = ("train", "test", "supplemental", "pretrain")
-
-#: Machine names across all corpora. DINOS: benchmark datasets and pretraining categories;
-#: DCASE Task 2 2020-2026 and MIMII DUE: the official machine types (spelling as in the folders).
-MACHINES = (
-    # DINOS benchmark datasets
-    "RenishawL", "VF2", "Yornew", "ColdSpray",
-    # DINOS pretraining categories (Table 1)
-    "SK2540", "RenishawR", "FormAlloy", "ShopFloor",
-    # DCASE 2020-2022 / MIMII DUE
-    "ToyCar", "ToyConveyor", "ToyTrain", "fan", "gearbox", "pump", "slider", "valve", "bearing",
-    # DCASE 2023 additional/eval
-    "ToyDrone", "ToyNscale", "ToyTank", "Vacuum", "bandsaw", "grinder", "shaker",
-    # DCASE 2024 additional/eval
-    "3DPrinter", "AirCompressor", "Scanner", "ToyCircuit", "HoveringDrone", "HairDryer",
-    "ToothBrush", "RoboticArm", "BrushlessMotor",
-    # DCASE 2025 additional/eval
-    "ToyRCCar", "ToyPet", "HomeCamera", "AutoTrash", "Polisher", "ScrewFeeder", "BandSealer",
-    "CoffeeGrinder",
-    # DCASE 2026
-    "ToyCarEmu", "bearingEmu", "gearboxEmu", "sliderEmu", "valveEmu", "SewingMachine",
-    "BlowerDustCollector", "Sander",
-)  # fmt: skip
+#: `unsplit` (appended last, so the older codes stay): a user's own corpus published without split
+#: folders (`dinos.load_dataset("folder", ...)`); its split files come from `dinos.protocols`.
+ORIGIN_SPLITS = ("train", "test", "supplemental", "pretrain", "unsplit")
 
 #: Benchmark class ids. "none" for clips that belong to no classification task.
 TASK_CLASSES = ("none",) + tuple(f"T{i}" for i in range(1, 26))
 
-Corpus = Literal[CORPORA]  # type: ignore[valid-type]
 Sensor = Literal[SENSORS]  # type: ignore[valid-type]
 Domain = Literal[DOMAINS]  # type: ignore[valid-type]
 Label = Literal[LABELS]  # type: ignore[valid-type]
 OriginSplit = Literal[ORIGIN_SPLITS]  # type: ignore[valid-type]
-Machine = Literal[MACHINES]  # type: ignore[valid-type]
 TaskClass = Literal[TASK_CLASSES]  # type: ignore[valid-type]
 
 
@@ -96,13 +79,13 @@ class Clip(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     clip_id: str = Field(description="Stable clip identity: `<path>#<start_frame>`. Used by split files.")
-    corpus: Corpus = Field(description="Which corpus the clip comes from.")
-    machine: Machine = Field(description="Machine type (DCASE/MIMII) or DINOS dataset/category.")
+    corpus: str = Field(min_length=1, description="Which corpus the clip comes from (the loader's name).")
+    machine: str = Field(min_length=1, description="Machine type (DCASE/MIMII), DINOS dataset/category, or a user's machine name.")
     sensor: Sensor = Field(description="`microphone` (air-borne), `stethoscope` (contact), `unknown` if the source does not say.")
     section: int = Field(ge=-1, le=99, description="DCASE/MIMII section (2020: machine id); -1 where none.")
     domain: Domain = Field(description="DCASE domain; DINOS clips are `source`; `unknown` if hidden.")
     label: Label = Field(description="`normal`/`anomaly`; `unknown` when no ground truth is available.")
-    origin_split: OriginSplit = Field(description="Folder the file was published in (train/test/...).")
+    origin_split: OriginSplit = Field(description="Folder the file was published in (train/test/...); `unsplit` for a corpus without split folders.")
     task_class: TaskClass = Field(description="DINOS benchmark class id (T1-T25), `none` elsewhere.")
     class_name: str = Field(description="Human-readable state, e.g. `CD1.0 MRR25.4 4K chatter`; '' if none.")
     attributes: tuple[Attribute, ...] = Field(default=(), description="Name/value pairs (operating conditions).")
@@ -121,6 +104,10 @@ class Clip(BaseModel):
     channels: int = Field(gt=0, description="Channel count of the source file (decoding picks channels explicitly).")
     provenance: Provenance = Field(default_factory=Provenance, description="Where the row's facts come from (typed).")
     stats: RecordingStats | None = Field(default=None, description="Recording statistics for `normalize=`; null when not built with it.")
+    snr_db: float | None = Field(
+        default=None,
+        description="SNR of the mix in dB where the corpus states one per clip (MIMII 2019 archive folders); null elsewhere.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -188,6 +175,16 @@ def categorical_names() -> dict[str, tuple[str, ...]]:
         if names is not None:
             out[k] = names
     return out
+
+
+def decoded_column(ds, column: str) -> list:
+    """The values of `column` of a `datasets.Dataset` as names: ClassLabel codes become their names,
+    other columns are returned as stored. The one place that decodes ClassLabels for consumers."""
+    feat = ds.features[column]
+    values = ds[column]
+    if hasattr(feat, "int2str"):
+        return [feat.int2str(int(v)) if isinstance(v, int) else v for v in values]
+    return list(values)
 
 
 def make_clip_id(path: str, start_frame: int) -> str:

@@ -54,9 +54,6 @@ def window_frames(
 #: Accepted values of the `normalize=` option (None = raw samples, the default).
 NORMALIZATIONS = (None, "rms", "zscore", "rms+zscore")
 
-#: Attribute names under which a build with `normalize=` stores the recording's statistics.
-NORM_ATTRIBUTES = ("normalize", "recording_mean", "recording_std", "recording_rms")
-
 
 def parse_normalize(value: str | None) -> str | None:
     """Validate a `normalize=` option (`None`, `"rms"`, `"zscore"`, `"rms+zscore"`; `"none"` = None)."""
@@ -69,28 +66,14 @@ def parse_normalize(value: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class RecordingStats:
-    """Mean, standard deviation and RMS of every sample of a recording (all channels pooled)."""
+    """Mean, standard deviation and RMS of every sample of a recording (all channels pooled).
+
+    Computed by `dinos.audio.recording_stats`; a build stores them in the typed `stats` column
+    (`dinos.schema.RecordingStats`, with the mode), never in `attributes`."""
 
     mean: float
     std: float
     rms: float
-
-    def to_attributes(self, mode: str) -> list[dict]:
-        """Schema attributes carrying `mode` and these statistics (floats as exact `repr` strings)."""
-        values = (mode, repr(self.mean), repr(self.std), repr(self.rms))
-        return [{"name": n, "value": v, "file_token": ""} for n, v in zip(NORM_ATTRIBUTES, values, strict=True)]
-
-    @classmethod
-    def from_attributes(cls, attributes) -> tuple[str, RecordingStats] | None:
-        """`(mode, stats)` stored by `to_attributes`, or None if the row carries no normalisation."""
-        found = {a["name"]: a["value"] for a in attributes or () if a["name"] in NORM_ATTRIBUTES}
-        if "normalize" not in found:
-            return None
-        try:
-            stats = cls(float(found["recording_mean"]), float(found["recording_std"]), float(found["recording_rms"]))
-        except (KeyError, ValueError) as exc:
-            raise DinosError(f"row asks for normalisation but its statistics are unreadable ({exc})") from None
-        return parse_normalize(found["normalize"]), stats
 
 
 def normalization_affine(mode: str | None, stats: RecordingStats) -> tuple[float, float]:

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import DinosError, LayoutError, SplitError, UnsafePathError
+from .io import write_text
 from .paths import check_relative
 from .tasks import REPEATS, TRAIN_FRACTION, Task, get_task, split_file_tasks
 
@@ -223,8 +223,12 @@ def build_split_record(
     source: dict | None = None,
     repeats: int = REPEATS,
     train_fraction=TRAIN_FRACTION,
+    missing_classes: Sequence[str] = (),
 ) -> dict:
-    """The full content of a split file (without its `content_sha256`, added when written)."""
+    """The full content of a split file (without its `content_sha256`, added when written).
+
+    `missing_classes`: task classes knowingly absent from the data (recorded, so that validation
+    accepts this file; any other absent class makes `check_split_files` report it)."""
     if variant not in VARIANTS:
         raise SplitError(f"variant must be one of {VARIANTS}, got {variant!r}")
     _fraction(train_fraction)
@@ -266,6 +270,7 @@ def build_split_record(
             "class_counts": dict(sorted(Counter(labels).items())),
         },
         "repeats": out_reps,
+        **({"missing_classes": sorted(missing_classes)} if missing_classes else {}),
     }
 
 
@@ -351,23 +356,12 @@ def content_checksum(record: dict) -> str:
 
 
 def write_split_file(path: str | os.PathLike, record: dict) -> Path:
-    """Write `record` canonically with its content checksum, atomically (temp file + os.replace)."""
+    """Write `record` canonically with its content checksum, atomically (`dinos.io.write_text`)."""
     path = Path(path)
     check_split_record(record, path)
     rec = {k: v for k, v in record.items() if k != "content_sha256"}
     rec["content_sha256"] = content_checksum(rec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(canonical_json(rec))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; split files are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text(path, canonical_json(rec))  # umask permissions, like any file the user creates
 
 
 def load_split_file(path: str | os.PathLike) -> dict:
@@ -435,8 +429,13 @@ class TaskData:
         return manifest_checksum(self.clip_ids, self.labels)
 
 
-def task_manifest(task: str | Task, data_dir, *, cache_dir: str | None = None, **builder_kwargs) -> TaskData:
-    """Build a task's dataset with `dinos.load_dataset` (decode=False) and read its manifest."""
+def task_manifest(
+    task: str | Task, data_dir, *, cache_dir: str | None = None, allow_missing_class: bool = False, **builder_kwargs
+) -> TaskData:
+    """Build a task's dataset with `dinos.load_dataset` (decode=False) and read its manifest.
+
+    A task class with no row in the data is a `SplitError` (a split without it would still look
+    complete to `dinos validate splits`) unless `allow_missing_class=True`; `missing_classes` says which."""
     import datasets
 
     from .api import load_dataset
@@ -455,7 +454,21 @@ def task_manifest(task: str | Task, data_dir, *, cache_dir: str | None = None, *
         bad = sorted({lab for lab in labels if lab not in t.class_ids})
         if bad:
             raise SplitError(f"task {t.name}: rows of classes {bad} that the task does not know", data_dir)
+    missing = missing_classes(t, labels)
+    if missing and not allow_missing_class:
+        raise SplitError(
+            f"task {t.name}: no rows of class(es) {', '.join(missing)} in the data (of {', '.join(t.class_ids)}); "
+            "refusing to write a split without them (allow_missing_class=True / --allow-missing-class to do so "
+            "anyway; the file then lists them under `missing_classes`)",
+            data_dir,
+        )
     return TaskData(t, ds, list(ds["clip_id"]), labels, list(ds[t.group_column]))
+
+
+def missing_classes(task: Task, labels: Sequence[str]) -> list[str]:
+    """The task's classes (`task.class_ids`: T-classes, or normal/anomaly) with no row among `labels`."""
+    present = set(labels)
+    return [c for c in task.class_ids if c not in present]
 
 
 def _decoded_columns(ds, cols: list[str]) -> list[dict]:
@@ -476,14 +489,17 @@ def make_split_files(
     source: dict | None = None,
     tasks: Sequence[str] | None = None,
     cache_dir: str | None = None,
+    allow_missing_class: bool = False,
 ) -> list[Path]:
-    """Regenerate the split files of `corpus` from `data_dir` into `out_dir/<variant>/<corpus>/`."""
+    """Regenerate the split files of `corpus` from `data_dir` into `out_dir/<variant>/<corpus>/`.
+
+    A task class absent from the data is a `SplitError` unless `allow_missing_class=True`."""
     wanted = [get_task(n) for n in tasks] if tasks else split_file_tasks(corpus)
     written = []
     for t in wanted:
         if not t.has_split_files:
             raise SplitError(f"task {t.name} uses the official train/test split; it has no split file")
-        data = task_manifest(t, data_dir, cache_dir=cache_dir)
+        data = task_manifest(t, data_dir, cache_dir=cache_dir, allow_missing_class=allow_missing_class)
         record = build_split_record(
             t.name,
             data.clip_ids,
@@ -497,6 +513,7 @@ def make_split_files(
             source=source,
             repeats=t.repeats,
             train_fraction=t.train_fraction,
+            missing_classes=missing_classes(t, data.labels),
         )
         written.append(write_split_file(split_file_path(t, variant, out_dir), record))
     return written
@@ -660,10 +677,27 @@ def check_split_files(root=None) -> list[tuple[Path, str | None]]:
             rel = path.relative_to(root).parts
             if len(rel) == 3 and (rec["variant"], rec["corpus"]) != (rel[0], rel[1]):
                 raise SplitError(f"lies under {rel[0]}/{rel[1]} but says {rec['variant']}/{rec['corpus']}", path)
+            _check_classes(rec, path)
             out.append((path, None))
         except SplitError as exc:
             out.append((path, str(exc)))
     return out
+
+
+def _check_classes(record: dict, path) -> None:
+    """`SplitError` when a task class has no clip in the file and the file does not say so."""
+    try:
+        task = get_task(record["task"])
+    except (DinosError, KeyError):
+        return  # a task this version does not know: the checksum and invariants still apply
+    counts = record.get("manifest", {}).get("class_counts", {})
+    missing = [c for c in missing_classes(task, list(counts)) if c not in record.get("missing_classes", ())]
+    if missing:
+        raise SplitError(
+            f"task {task.name} has no clip of class(es) {', '.join(missing)} (of {', '.join(task.class_ids)}); "
+            "regenerate it from a complete corpus",
+            path,
+        )
 
 
 def compare_split_dirs(expected, actual) -> list[str]:

@@ -1,27 +1,44 @@
-"""One module per corpus: pure parsing of its names and CSVs plus its `GeneratorBasedBuilder`.
+"""One module (or package) per corpus: pure parsing of its names and CSVs, its `INFO` (a
+`dinos.corpus.CorpusInfo`) and its builder (a `dinos.builder.ClipBuilder` subclass).
 
-Shipped inside the wheel as `dinos.loaders`. `BUILDERS` maps the project's corpus names to the
-module and builder class; modules are imported lazily so a missing optional corpus never breaks
-`import dinos`.
+Shipped inside the wheel as `dinos.loaders`. Corpora are discovered: a module `dinos.loaders.<name>`
+whose `INFO.name == <name>` is the corpus `<name>`, so adding a corpus never edits this file. Modules
+are imported lazily, so `import dinos` stays light.
 """
 
 from __future__ import annotations
 
 import importlib
-
-#: corpus name -> (module, builder class name)
-BUILDERS = {
-    "dinos": ("dinos.loaders.dinos", "Dinos"),
-    "mimii_due": ("dinos.loaders.mimii_due", "MimiiDue"),
-    "dcase_task2": ("dinos.loaders.dcase_task2", "DcaseTask2"),
-}
+import pkgutil
+from functools import lru_cache
 
 
-def builder_class(corpus: str):
-    """The builder class of a corpus name (`dinos`, `mimii_due`, `dcase_task2`)."""
-    module, cls = BUILDERS[corpus]
-    return getattr(importlib.import_module(module), cls)
+@lru_cache(maxsize=1)
+def corpus_names() -> tuple[str, ...]:
+    """Names of the corpora shipped with the package (module names, nothing imported)."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 
 
 def corpus_module(corpus: str):
-    return importlib.import_module(BUILDERS[corpus][0])
+    """The loader module of a corpus; `DinosError` naming the known corpora otherwise."""
+    if corpus not in corpus_names():
+        from dinos.errors import DinosError
+
+        raise DinosError(f"unknown corpus {corpus!r}; known: {', '.join(corpus_names())}")
+    return importlib.import_module(f"{__name__}.{corpus}")
+
+
+def corpus_info(corpus: str):
+    """The `CorpusInfo` of a corpus."""
+    return corpus_module(corpus).INFO
+
+
+def builder_class(corpus: str):
+    """The builder class of a corpus (the `ClipBuilder` subclass of its module whose INFO is the module's)."""
+    mod = corpus_module(corpus)
+    for value in vars(mod).values():
+        if isinstance(value, type) and getattr(value, "INFO", None) is mod.INFO and value.__module__.startswith(mod.__name__):
+            return value
+    from dinos.errors import DinosError
+
+    raise DinosError(f"loader module {mod.__name__} defines no builder class for its INFO")  # pragma: no cover

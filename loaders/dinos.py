@@ -24,6 +24,7 @@ from pathlib import Path
 import datasets
 
 from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 
 CORPUS = "dinos"
@@ -383,7 +384,11 @@ def group_key(dataset: str, class_folder: str, file_name: str) -> str:
 # --------------------------------------------------------------------------------------------
 def _wavs(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".wav")
+        # symlinks too, dangling ones included: the builder refuses those that leave data_dir or
+        # point nowhere (`dinos.paths.check_source`) instead of this listing dropping them silently
+        return sorted(
+            p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav"
+        )
     except PermissionError as exc:
         raise LayoutError(f"folder is not readable ({exc.strerror})", exc.filename or folder) from None
 
@@ -451,8 +456,10 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
         except ParseError as exc:
             if strict:
                 raise
-            warnings.warn(f"{exc} -- skipped folder kept out of the build because strict=False", stacklevel=2)
-            continue
+            # README: strict=False warns and keeps the raw name (machine `unknown`), never drops files
+            warnings.warn(f"{exc} -- kept with machine='unknown' because strict=False", stacklevel=2)
+            sensor = sensor_from_file_name(folder.name) or "unknown"
+            cat = PretrainCategory("unknown", folder.name, sensor, 0, 0, (), folder.name)
         attrs = [
             {"name": "category", "value": cat.title, "file_token": ""},
             {"name": "category_folder", "value": folder.name, "file_token": ""},
@@ -464,7 +471,7 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
                 "sensor": cat.sensor,
                 "section": -1,
                 "domain": "source",
-                "label": "normal",
+                "label": "normal" if cat.name != "unknown" else "unknown",
                 "origin_split": "pretrain",
                 "task_class": "none",
                 "class_name": cat.title,
@@ -495,30 +502,85 @@ def scan(root: Path, config: str, strict: bool = True) -> dict[str, list[SourceF
 # --------------------------------------------------------------------------------------------
 # Builder
 # --------------------------------------------------------------------------------------------
-CONFIG_DESCRIPTIONS = {
-    "renishaw_l": "RenishawL (AM-LPBF, stethoscope): T1 On / T2 Off.",
-    "vf2": "Haas VF-2 CNC (stethoscope): T3 On / T4 Off / T5 Warm-up.",
-    "yornew": "Yornew VMC-300 CNC (both sensors pooled): 12 cutting states T6-T17.",
-    "cold_spray": "ColdSpray CSM 108.2 (microphone and stethoscope): 8 classes T18-T25.",
-    "yornew_anomaly": "Yornew anomaly detection (T26): chatter = anomaly.",
-    "cold_spray_anomaly": "ColdSpray anomaly detection (T27): the three faults = anomaly.",
-    "pretraining": "DINOS_Pretrain: 59-s recordings of four categories (Table 1); split `train`.",
-    "all": "Every downstream dataset (train/test) plus the pretraining recordings (split `pretrain`).",
-}
+_CONFIGS = (
+    ("renishaw_l", "RenishawL (AM-LPBF, stethoscope): T1 On / T2 Off."),
+    ("vf2", "Haas VF-2 CNC (stethoscope): T3 On / T4 Off / T5 Warm-up."),
+    ("yornew", "Yornew VMC-300 CNC (both sensors pooled): 12 cutting states T6-T17."),
+    ("cold_spray", "ColdSpray CSM 108.2 (microphone and stethoscope): 8 classes T18-T25."),
+    ("yornew_anomaly", "Yornew anomaly detection (T26): chatter = anomaly."),
+    ("cold_spray_anomaly", "ColdSpray anomaly detection (T27): the three faults = anomaly."),
+    ("pretraining", "DINOS_Pretrain: 59-s recordings of four categories (Table 1); split `train`."),
+    ("all", "Every downstream dataset (train/test) plus the pretraining recordings (split `pretrain`)."),
+)
+
+
+def _config_splits(name: str) -> tuple[str, ...]:
+    if name == "pretraining":
+        return ("train",)
+    return (*DOWNSTREAM_DIRS, "pretrain") if name == "all" else tuple(DOWNSTREAM_DIRS)
+
+
+#: The corpus facts (dinos.corpus.CorpusInfo): the one home of what DINOS is.
+INFO = CorpusInfo(
+    name=CORPUS,
+    pretty_name="DINOS (Diverse INdustrial Operation Sounds)",
+    description="DINOS: Diverse INdustrial Operation Sounds (48 kHz, microphone and stethoscope).",
+    sample_rate=SAMPLE_RATE,
+    channels=CHANNELS,
+    license=LICENSE,
+    license_id="unknown",
+    homepage=HOMEPAGE,
+    citations={"": CITATION},
+    configs=tuple(ConfigInfo(n, d, _config_splits(n)) for n, d in _CONFIGS),
+    default_config="yornew",
+    split_roles={"train": "train", "test": "test", "pretrain": "pretrain"},
+    hub_configs=tuple(n for n, _ in _CONFIGS if n != "all"),
+    tags=("audio", "industrial", "machine-sound", "anomaly-detection", "manufacturing", "stethoscope"),
+    size_category="10K<n<100K",
+    synth_module="dinos.synth.dinos",
+)
 
 
 class Dinos(ClipBuilder):
     """Hugging Face builder for DINOS over the published folder layout."""
 
-    CORPUS = CORPUS
-    SAMPLE_RATE = SAMPLE_RATE
-    DESCRIPTION = "DINOS: Diverse INdustrial Operation Sounds (48 kHz, microphone and stethoscope)."
-    CITATION = CITATION
-    HOMEPAGE = HOMEPAGE
-    LICENSE = LICENSE
+    INFO = INFO
     VERSION = datasets.Version("1.0.0")
-    BUILDER_CONFIGS = builder_configs(CONFIG_DESCRIPTIONS)
-    DEFAULT_CONFIG_NAME = "yornew"
+    BUILDER_CONFIGS = builder_configs({c.name: c.description for c in INFO.configs})
+    DEFAULT_CONFIG_NAME = INFO.default_config
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         return scan(data_dir, self.config.name, strict=self.config.strict)
+
+    def expected_duplicates(self, group: list[str]) -> bool:
+        return anomaly_copies(group)
+
+
+def anomaly_copies(group: list[str]) -> bool:
+    """True if `group` is one clip published in a dataset and in its `_anomaly` twin (T26/T27 relabel
+    the Yornew/ColdSpray clips), in the same split folder: a copy by design, not a user's duplicate."""
+    keys = set()
+    datasets_seen = []
+    for path in group:
+        parts = path.split("/")
+        if len(parts) < 3 or parts[0] not in DOWNSTREAM_DIRS.values() or parts[1] not in DATASET_MACHINE:
+            return False
+        keys.add((parts[0], parts[1].removesuffix("_anomaly")))
+        datasets_seen.append(parts[1])
+    return len(keys) == 1 and len(set(datasets_seen)) == len(datasets_seen)
+
+
+def name_round_trips():
+    """(value, parse(format(value))) pairs of this corpus' grammars, for the generic loader test:
+    class folders of every Table 2 class, pretraining category folders, sensor tokens of file names."""
+    for cls in CLASSES:
+        info = parse_class_folder(cls.dataset, cls.folder)
+        yield (cls.task, cls.label), (info.task_class, info.label)
+    for task in ASD_TASKS.values():
+        for label in ("normal", "abnormal"):
+            info = parse_class_folder(task["dataset"], f"1-{label}")
+            yield ("normal" if label == "normal" else "anomaly"), info.label
+    for cat in PRETRAIN_CATEGORIES:
+        yield cat.name, parse_pretrain_category(cat.folder).name
+    for token, sensor in (("mic", "microphone"), ("stethoscope", "stethoscope")):
+        yield sensor, sensor_from_file_name(f"{token}_0001.wav")

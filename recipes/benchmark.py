@@ -5,6 +5,7 @@
     python recipes/benchmark.py --demo --data-dir SYNTH --out demo/                         # the CPU demo
 
 Writes results.json, results.csv, table3.md, table4.md and plots/ under --out (see docs/benchmark.md).
+The recipe runs `dinos pretrain` and `dinos benchmark` (same options, checks and exit codes).
 """
 
 from __future__ import annotations
@@ -29,28 +30,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", default=None)
     args = p.parse_args(argv)
 
-    from dinos.model.benchmark import run_benchmark, run_demo
+    from dinos.cli import main as dinos
 
     out = Path(args.out)
-    if args.demo:
+    if args.demo:  # the short CPU demo of the model (no CLI command of its own: `dinos demo` runs it too)
+        from dinos.model.benchmark import run_demo
+
         print(run_demo(args.data_dir, out, steps=args.steps, cache_dir=args.cache_dir, splits_dir=args.splits_dir))
         return 0
+    common = [*(["--cache-dir", args.cache_dir] if args.cache_dir else [])]
     run = args.run
     if args.pretrain:
-        from dinos.model.impact import ImpactConfig
-        from dinos.model.train import Source, TrainConfig, pretrain, pretraining_dataset
+        run = str(out / "run")
+        code = dinos(["pretrain", "--corpus", "dinos", "--config", "pretraining", "--data-dir", args.data_dir,
+                      "--out", run, "--preset", args.preset, "--device", args.device, *common,
+                      *(["--max-steps", str(args.max_steps)] if args.max_steps else [])])
+        if code:
+            return code
+    device = args.device
+    if device == "auto":
+        from dinos.model.train import resolve_device
 
-        ds = pretraining_dataset([Source("dinos", "pretraining", args.data_dir)], cache_dir=args.cache_dir)
-        cfg = ImpactConfig.paper() if args.preset == "paper" else ImpactConfig.tiny()
-        print(pretrain(ds, out / "run", cfg, TrainConfig(max_steps=args.max_steps, device=args.device)))
-        run = out / "run"
-    from dinos.model.train import resolve_device
-
-    res = run_benchmark(args.data_dir, out, run_dir=run, models=("baseline", "impact") if run else ("baseline",),
-                        device=str(resolve_device(args.device)), cache_dir=args.cache_dir,
-                        splits_dir=args.splits_dir)
-    print((res.out_dir / "table3.md").read_text())
-    return 0
+        device = str(resolve_device(device))
+    return dinos(["benchmark", *([str(run)] if run else []), "--data-dir", args.data_dir, "--out", str(out),
+                  "--device", device, *common, *(["--splits-dir", args.splits_dir] if args.splits_dir else [])])
 
 
 if __name__ == "__main__":

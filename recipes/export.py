@@ -4,6 +4,8 @@
         [--segment 1] [--max-shard-mb 500] [--overwrite] [--push ORG/NAME [--dry-run]]
 
 Default configs: `dinos.cards.hub_configs(corpus)` (every distinct config, no union duplicating them).
+The recipe only chooses the configs: it runs `dinos export`, `dinos validate export` and `dinos push`
+(same options, checks and exit codes as the commands).
 """
 
 from __future__ import annotations
@@ -11,42 +13,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dinos.cards import hub_configs
-from dinos.errors import DinosError
-from dinos.export import DEFAULT_MAX_SHARD_MB, export, validate_export
-from dinos.loaders import BUILDERS
+from dinos.cli import main as dinos
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dinos.cards import hub_configs
+    from dinos.commands._args import corpus_name
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("corpus", choices=sorted(BUILDERS))
+    p.add_argument("corpus", type=corpus_name)
     p.add_argument("--data-dir", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--configs", nargs="*", default=None)
     p.add_argument("--segment", default=None)
-    p.add_argument("--max-shard-mb", type=float, default=DEFAULT_MAX_SHARD_MB)
+    p.add_argument("--max-shard-mb", default=None)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--push", metavar="REPO_ID", default=None, help="push the export to this dataset repo")
     p.add_argument("--dry-run", action="store_true", help="with --push: only list what would be uploaded")
     args = p.parse_args(argv)
-    configs = args.configs or hub_configs(args.corpus)
-    kwargs = {"segment": args.segment} if args.segment else {}
-    try:
-        export(args.corpus, configs, data_dir=args.data_dir, out=args.out, overwrite=args.overwrite,
-               max_shard_mb=args.max_shard_mb, progress=lambda line: print(line, file=sys.stderr), **kwargs)
-        problems = validate_export(args.out)
-        if problems:
-            print("\n".join(problems), file=sys.stderr)
-            return 1
-        if args.push:
-            from dinos.hub import push_export
-
-            result = push_export(args.out, args.push, dry_run=args.dry_run)
-            print(result.plan.describe())
-    except DinosError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    cmd = ["export", args.corpus, *(args.configs or hub_configs(args.corpus)), "--data-dir", args.data_dir,
+           "--out", args.out]
+    cmd += ["--segment", args.segment] if args.segment else []
+    cmd += ["--max-shard-mb", args.max_shard_mb] if args.max_shard_mb else []
+    cmd += ["--overwrite"] if args.overwrite else []
+    code = dinos(cmd) or dinos(["validate", "export", args.out])
+    if code or not args.push:
+        return code
+    return dinos(["push", args.out, "--repo-id", args.push, *(["--dry-run"] if args.dry_run else [])])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Regenerate the dataset cards: `python recipes/make_cards.py [--check]`.
 
-Writes cards/<corpus>/README.md for DINOS, MIMII DUE and DCASE Task 2 from the schema, the class
-tables and the loaders. `--check` writes nothing and exits 1 with a unified diff when a committed
-card differs from the regenerated one (CI runs it).
+Writes cards/<corpus>/README.md for every corpus in `dinos.loaders`: its template
+(`dinos/card_templates/<corpus>.md`) filled from its `CorpusInfo`, the schema and the loaders' tables
+(see docs/cards.md). `--check` writes nothing and exits 1 with a unified diff when a committed card
+differs from the regenerated one (CI runs it).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def blocks() -> dict[str, str]:
     for k, names in schema.categorical_names().items():
         shown = ", ".join(f"`{n}`" for n in names)
         cats.append(f"| `{k}` | {shown} |")
-    configs = ["| config | contents |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in D.CONFIG_DESCRIPTIONS.items()]
+    configs = ["| config | contents |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in ((c.name, c.description) for c in D.INFO.configs)]
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     cli = ["| command | what it does |", "|---|---|"] + [
@@ -61,9 +61,9 @@ def main(argv=None) -> int:
             return 1
         return 0
     if new != old:
-        tmp = README.with_suffix(".md.tmp")
-        tmp.write_text(new)
-        tmp.replace(README)
+        from dinos.io import write_text
+
+        write_text(README, new)
     return 0
 
 

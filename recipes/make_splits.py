@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     p.add_argument("--check", action="store_true",
                    help="regenerate into a temp dir and compare with the files under --out; write nothing")
+    p.add_argument("--allow-missing-class", action="store_true",
+                   help="write a task's file even when some of its classes have no rows (listed in the file)")
     p.add_argument("--cache-dir", default=None, help="datasets cache (default: a temp dir, removed afterwards)")
     return p
 
@@ -47,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from dinos import splits
     from dinos.errors import DinosError
+    from dinos.io import cleanup_on_sigterm, scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix="make_splits_") as tmp:
-        tmp = Path(tmp)
+    # scratch folder removed on exit and on SIGTERM; one left by a SIGKILLed run is removed by the next
+    with cleanup_on_sigterm(), scratch_dir("dinos-make-splits") as tmp:
         try:
             if args.data_dir is None:
                 from dinos.synth.dinos import write
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             out = tmp / "regenerated" if args.check else Path(args.out)
             written = splits.make_split_files(
                 args.corpus, data_dir, out, variant=variant, source=source, tasks=args.task,
-                cache_dir=args.cache_dir or str(tmp / "cache"),
+                cache_dir=args.cache_dir or str(tmp / "cache"), allow_missing_class=args.allow_missing_class,
             )
         except DinosError as exc:
             print(f"make_splits: error: {exc}", file=sys.stderr)

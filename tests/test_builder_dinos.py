@@ -15,7 +15,7 @@ from .conftest import write_tone
 
 
 def names(ds, col):
-    return [ds.features[col].int2str(v) for v in ds[col]]
+    return schema.decoded_column(ds, col)
 
 
 def test_yornew_rows_are_typed_and_decodable(dinos_tree, cache_dir):

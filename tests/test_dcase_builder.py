@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import dinos
+from dinos import schema
 from dinos.errors import LayoutError, ParseError
 from dinos.loaders import dcase_task2 as dc
 from dinos.synth import dcase as synth
@@ -48,7 +49,7 @@ def _load(data_dir, name, tmp_path, **kw):
 
 
 def _names(d, col):
-    return [d.features[col].int2str(v) for v in d[col]]
+    return schema.decoded_column(d, col)
 
 
 def _attrs(row) -> dict:
@@ -59,12 +60,13 @@ def _attrs(row) -> dict:
 def test_synthetic_year_builds_and_decodes(trees, tmp_path, year):
     ds = _load(trees[year], f"{year}-all", tmp_path, channel=0)
     expected = {"dev_train", "dev_test", "eval_train"} | (
-        set() if year in synth.NO_EVAL_TEST else {"eval_test"}
+        {"eval_test"} if dc.year_info(year).eval_test_published else set()
     )
     assert expected <= set(ds) and (("dev_supplemental" in ds) == (year == 2025))
     for split, d in ds.items():
         assert set(_names(d, "corpus")) == {"dcase_task2"}
-        assert all(a["value"] == str(year) for r in d for a in r["attributes"] if a["name"] == "year")
+        assert {r["provenance"]["year"] for r in d} == {year}
+        assert not {"year", "part", "file_name", "full_file_name"} & {a["name"] for r in d for a in r["attributes"]}
         assert set(d["sample_rate"]) == {16000} and set(d["channels"]) == {2 if year == 2026 else 1}
         row = d[0]
         assert row["audio"]["array"].shape == (32000,) and row["audio"]["sampling_rate"] == 16000
@@ -87,7 +89,8 @@ def test_eval_labels_follow_ground_truth(trees, tmp_path):
         truth = gt.evaluator[("bandsaw", Path(row["path"]).name)]
         assert (label, domain) == (truth.label, truth.domain)
         a = _attrs(row)
-        assert a["ground_truth"] == "evaluator" and a["full_file_name"] == truth.full_name and "vel" in a
+        assert row["provenance"]["truth"] == "evaluator" and "vel" in a
+        assert row["provenance"]["full_file_name"] == truth.full_name
     assert set(ds) == {"eval_train", "eval_test"}  # config restricted to one machine
 
 
@@ -104,15 +107,15 @@ def test_hidden_attributes_resolved_through_correspondence(trees, tmp_path):
     ds = _load(trees[2024], "2024-all", tmp_path, decode=False)
     dev = ds["dev_train"]
     gear = [r for r, m in zip(dev, _names(dev, "machine"), strict=True) if m == "gearbox"]
-    assert gear and all(_attrs(r)["attributes_hidden"] == "true" and "pro" in _attrs(r) for r in gear)
-    assert all(_attrs(r)["file_name"].endswith("_noAttribute.wav") for r in gear)
+    assert gear and all(r["provenance"]["attributes_hidden"] and "pro" in _attrs(r) for r in gear)
+    assert all(r["path"].endswith("_noAttribute.wav") for r in gear)
+    assert all(r["provenance"]["full_file_name"].endswith(f"_{_attrs(r)['wt']}.wav") for r in gear)
     ev = ds["eval_test"]
     rows = dict(zip(_names(ev, "machine"), ev, strict=False))
     assert "fl" in _attrs(rows["AirCompressor"])  # blind -> noAttribute -> full name
-    arm = _attrs(rows["RoboticArm"])
-    assert arm["name_quirk"].startswith("missing train/test token") and arm["file_attributes"].startswith(
-        "weight15_"
-    )
+    arm = rows["RoboticArm"]
+    assert arm["provenance"]["quirks"][0].startswith("missing train/test token")
+    assert _attrs(arm)["file_attributes"].startswith("weight15_")
 
 
 def test_supplemental_and_csv_value_forms_2025(trees, tmp_path):
@@ -161,7 +164,7 @@ def test_eval_list_alone_gives_labels(trees, tmp_path):
         shutil.rmtree(p)
     ev = _load(root, "2022-all", tmp_path, decode=False)["eval_test"]
     assert "unknown" not in _names(ev, "label")
-    assert {_attrs(r)["ground_truth"] for r in ev} == {"eval_data_list"}
+    assert {r["provenance"]["truth"] for r in ev} == {"eval_data_list"}
 
 
 def test_ground_truth_naming_missing_clip_is_an_error(trees, tmp_path):

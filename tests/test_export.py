@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import datasets
@@ -24,6 +25,7 @@ from dinos.export import (
     validate_export,
     write_export,
 )
+from dinos.io import OutputError
 
 from .conftest import REAL_SAMPLES, make_dinos_tree
 
@@ -166,14 +168,20 @@ def test_real_dcase_clip_windows_round_trip(tmp_path):
     np.testing.assert_array_equal(got, full)
 
 
-def test_refuses_non_empty_dir_and_overwrite_keeps_foreign_files(dinos_export, tmp_path):
+def test_refuses_a_users_folder_and_overwrite_keeps_foreign_files(dinos_export, tmp_path):
     tree, _, cache, _ = dinos_export
     out = tmp_path / "hub"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(LayoutError, match="not empty"):
+    for overwrite in (False, True):  # a folder the tool did not create is never written into
+        with pytest.raises(OutputError, match="not empty"):
+            export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=overwrite)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    (out / "notes.txt").unlink()
+    first = export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache)
+    (out / "notes.txt").write_text("mine")  # the user adds a file to the export folder
+    with pytest.raises(OutputError, match="--overwrite"):
         export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache)
-    first = export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=True)
     second = export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=True, max_shard_mb=0.1)
     assert (out / "notes.txt").read_text() == "mine"
     assert len(second.configs["vf2"]["test"].shards) > len(first.configs["vf2"]["test"].shards)
@@ -191,9 +199,42 @@ def test_foreign_readme_is_never_overwritten(dinos_export, tmp_path):
     out = tmp_path / "hub"
     out.mkdir()
     (out / "README.md").write_text("hand-written")
-    with pytest.raises(LayoutError, match="README.md not written by dinos export"):
+    with pytest.raises(OutputError, match="not written by `dinos export`"):
         export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=True)
     assert (out / "README.md").read_text() == "hand-written"
+
+
+def test_overwrite_refuses_a_hand_edited_card_and_says_so(dinos_export, tmp_path):
+    tree, _, cache, _ = dinos_export
+    out = tmp_path / "hub"
+    export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache)
+    card = out / "README.md"
+    card.write_text(card.read_text() + "\nMy notes on the recording campaign.\n")
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    with pytest.raises(OutputError, match="README.md: was edited after `dinos export` wrote it"):
+        export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=True)
+    assert card.read_text().endswith("My notes on the recording campaign.\n")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before  # nothing changed
+
+
+def test_out_inside_data_dir_is_refused_before_creating_anything(tmp_path):
+    tree = make_dinos_tree(tmp_path / "tree", datasets=("VF2",), per_class=1)
+    before = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*"))
+    with pytest.raises(LayoutError, match="inside the data directory"):
+        export("dinos", ["vf2"], data_dir=tree, out=tree / "hub", cache_dir=str(tmp_path / "c"))
+    assert sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*")) == before
+    assert len(dinos.load_dataset("dinos", "vf2", data_dir=tree, cache_dir=str(tmp_path / "c"), decode=False)) == 2
+
+
+def test_export_files_get_umask_permissions(dinos_export, tmp_path):
+    tree, _, cache, _ = dinos_export
+    old = os.umask(0o027)
+    try:
+        export("dinos", ["vf2"], data_dir=tree, out=tmp_path / "hub", cache_dir=cache)
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "hub").rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o640}, modes
 
 
 def test_interrupted_export_leaves_nothing_loadable(dinos_export, tmp_path, monkeypatch):
@@ -257,4 +298,110 @@ def test_cli_export(dinos_export, tmp_path, capsys):
                  "--quiet"]) == 0
     assert "vf2/train" in capsys.readouterr().out
     assert main(["export", "dinos", "vf2", "--data-dir", str(tree), "--out", str(out), "--quiet"]) == 1
-    assert "not empty" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("dinos: error: ") and "not empty" in err and err.count("\n") == 1
+
+
+def test_a_load_during_overwrite_sees_old_or_new_or_an_error(dinos_export, tmp_path, monkeypatch):
+    """At every publishing step of `export --overwrite`, stock `datasets` and `dinos.load_dataset` return
+    the old export, the new one, or raise: never a partial or mixed dataset."""
+    import dinos.export as E
+
+    tree, _, cache, _ = dinos_export
+    out = tmp_path / "hub"
+    old = export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache)
+    seen = []
+
+    def load_now(step: str) -> None:
+        for split in ("train", "test"):
+            for loader in ("stock", "dinos"):
+                try:
+                    if loader == "stock":
+                        n = len(datasets.load_dataset(str(out), "vf2", split=split,
+                                                      cache_dir=str(tmp_path / f"c{len(seen)}")))
+                    else:
+                        n = len(dinos.load_dataset(str(out), "vf2", split=split, decode=False,
+                                                   cache_dir=str(tmp_path / f"d{len(seen)}")))
+                except Exception as exc:  # noqa: BLE001 - any clear error is acceptable
+                    n = type(exc).__name__
+                seen.append((step, loader, split, n))
+
+    monkeypatch.setattr(E, "_after_step", load_now)
+    new = export("dinos", ["vf2"], data_dir=tree, out=out, cache_dir=cache, overwrite=True, segment="0.5")
+    counts = {(s, "old"): old.configs["vf2"][s].num_rows for s in ("train", "test")}
+    counts |= {(s, "new"): new.configs["vf2"][s].num_rows for s in ("train", "test")}
+    assert counts[("train", "old")] != counts[("train", "new")]
+    assert len({step for step, *_ in seen}) == 6
+    for step, loader, split, n in seen:
+        assert n in (counts[(split, "old")], counts[(split, "new")]) or isinstance(n, str), (step, loader, split, n)
+    final = [n for step, _, _, n in seen if step == "manifest written"]
+    assert final == [counts[("train", "new")]] * 2 + [counts[("test", "new")]] * 2
+    assert validate_export(out) == []
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """dinos.<module> -> dinos modules it imports (at any level, function-local imports included)."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(dinos.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in pkg.glob("*.py"):
+        name = path.stem
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dinos."):
+                deps.add(node.module.split(".")[1])
+        graph[name] = {d for d in deps if (pkg / f"{d}.py").exists() and d != name}
+    return graph
+
+
+def test_no_import_circle_through_the_export_modules():
+    """api -> export -> api and export -> cards -> export are broken by the leaf module export_layout."""
+    graph = _import_graph()
+    assert graph["export_layout"] == set()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), [start]
+        while stack:
+            m = stack.pop()
+            if m == goal:
+                return True
+            if m not in seen:
+                seen.add(m)
+                stack.extend(graph.get(m, ()))
+        return False
+
+    for mod in graph["export"]:
+        assert not reaches(mod, "export"), f"export -> {mod} -> ... -> export"
+
+
+def test_recipe_runs_the_export_validate_commands(dinos_export, tmp_path, capsys):
+    """recipes/export.py re-implements nothing: it runs `dinos export` and `dinos validate export`."""
+    import importlib.util
+    from pathlib import Path
+
+    tree, _, cache, _ = dinos_export
+    path = Path(__file__).resolve().parents[1] / "recipes" / "export.py"
+    spec = importlib.util.spec_from_file_location("export_recipe", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    calls = []
+    monkey_main = recipe.dinos
+
+    def spy(argv):
+        calls.append(argv[:2])
+        return monkey_main([*argv, "--cache-dir", cache, "--quiet"] if argv[0] == "export" else argv)
+
+    recipe.dinos = spy
+    out = tmp_path / "hub"
+    assert recipe.main(["dinos", "--data-dir", str(tree), "--out", str(out), "--configs", "vf2"]) == 0
+    assert calls == [["export", "dinos"], ["validate", "export"]]
+    assert validate_export(out) == [] and f"{out}: ok." in capsys.readouterr().out
+    assert recipe.main(["dinos", "--data-dir", str(tree), "--out", str(out), "--configs", "vf2"]) == 1
+    assert "pass --overwrite" in capsys.readouterr().err

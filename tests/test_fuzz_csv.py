@@ -1,5 +1,5 @@
 """Fuzz and property tests for every CSV/JSON reader: DCASE attribute, correspondence, ground-truth and
-eval-list CSVs (loaders/dcase_task2.py, also used by loaders/mimii_due.py), submission and ground-truth
+eval-list CSVs (loaders/dcase_task2/csvs.py, also used by loaders/mimii_due.py), submission and ground-truth
 readers (dinos/metrics.py), split files (dinos/splits.py) and export manifests (dinos/export.py).
 
 Inputs are real files from shared/real-samples, mutated (dropped/extra columns, empty lines, BOM,
@@ -54,6 +54,13 @@ SEEDS = {
     "gt_data": _seed(EVAL24 / "ground_truth_data" / "ground_truth_Scanner_section_00_test.csv"),
     "gt_domain": _seed(EVAL24 / "ground_truth_domain" / "ground_truth_Scanner_section_00_test.csv"),
     "gt_attributes": _seed(EVAL24 / "ground_truth_attributes" / "ground_truth_Scanner_section_00_test.csv"),
+    # 2022 evaluator ground_truth_attributes/<m>/attributes_0X.csv: verbatim first rows of the two real shapes
+    "attributes_eval22": (
+        "file_name,d1p,d1v,d2p,d2v,file_name_with_full_attributes\n"
+        "valve/test/section_05_0001.wav,v1pat,05,valve/test/section_05_source_test_normal_0001_v2pat_05.wav\n"
+        "ToyCar/test/section_03_0000.wav,car,G2,"
+        "ToyCar/test/section_03_target_test_anomaly_0011_car_G2_spd_34V_mic_1_noise_6.wav\n"
+    ),
     "scores": _seed(META / "excerpts" / "softwind520_MIMII-DUE_anomaly_score_fan_section_00_source_test.EXCERPT.csv"),
 }
 
@@ -148,6 +155,21 @@ def test_attributes_csv(text):
     for stem, rec in out.items():
         assert rec.file_name == listed[stem][0]
         assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in rec.pairs)
+        assert all(k in listed[stem] and v in listed[stem] for k, v in rec.pairs)
+
+
+@FUZZ
+@given(texts("attributes_eval22"))
+def test_evaluator_attributes_csv(text):
+    """The 2022 evaluator shape: a record per row, its full name (when any) the row's last cell."""
+    out = _own_error(lambda: dc.parse_attributes_csv(text, "valve/attributes_05.csv"), "attributes_05.csv")
+    if out is None:
+        return
+    rows = _data_rows(text)[1:]
+    listed = {_stem(r[0]): r for r in rows}
+    assert len(out) == len(rows) and set(out) == set(listed)
+    for stem, rec in out.items():
+        assert rec.full_name in ("", listed[stem][-1])
         assert all(k in listed[stem] and v in listed[stem] for k, v in rec.pairs)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dinos
+from dinos import schema
 from dinos.errors import LayoutError
 from dinos.loaders import mimii_due as md
 from dinos.synth import mimii_due as synth
@@ -29,7 +30,7 @@ def _load(root, name, tmp_path, **kw):
 
 
 def _names(d, col):
-    return [d.features[col].int2str(v) for v in d[col]]
+    return schema.decoded_column(d, col)
 
 
 def test_section_table_matches_paper():
@@ -60,7 +61,8 @@ def test_synthetic_tree_builds_with_table_metadata(tree, tmp_path):
         info = md.SECTION_BY_KEY[(machine, row["section"])]
         assert a["domain_shift"] == info.domain_shift
         assert a["section_snr_db"] == (info.snr_source_db if domain == "source" else info.snr_target_db)
-        assert a["part"] == ("dev" if row["section"] < 3 else "eval")
+        assert row["provenance"]["part"] == ("dev" if row["section"] < 3 else "eval")
+        assert row["provenance"]["year"] == 2021 and "part" not in a
     assert test[0]["audio"]["array"].shape == (32000,)
 
 

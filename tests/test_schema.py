@@ -36,8 +36,8 @@ def test_every_field_is_documented():
 
 @pytest.mark.parametrize(
     "field,value",
-    [("corpus", "audioset"), ("label", "broken"), ("domain", "both"), ("task_class", "T26"),
-     ("machine", "toaster"), ("duration", 0.0), ("section", -2)],
+    [("corpus", ""), ("label", "broken"), ("domain", "both"), ("task_class", "T26"),
+     ("machine", ""), ("duration", 0.0), ("section", -2)],
 )
 def test_invalid_values_are_rejected(field, value):
     with pytest.raises(ValidationError):
@@ -58,5 +58,5 @@ def test_rows_from_different_corpora_concatenate():
     ds_b = schema.dataset_from_rows([schema.clip_to_row(b, "/x/b.wav")])
     both = datasets.concatenate_datasets([ds_a, ds_b])
     assert both.features == feats
-    assert [both.features["corpus"].int2str(c) for c in both["corpus"]] == ["dinos", "dcase_task2"]
+    assert both["corpus"] == ["dinos", "dcase_task2"]
     assert both[1]["attributes"] == [{"name": "rpm", "value": "8000", "file_token": ""}]

@@ -59,9 +59,18 @@ def test_cli_scores_2024_against_evaluator_ground_truth(tmp_path, capsys):
     assert f"official score: {expected.official_score:.4f}" in printed
     assert "RoboticArm" in printed and "precision (source)" in printed
     data = json.loads(out.read_text())
-    assert data["summary"]["official score"] == pytest.approx(expected.official_score, abs=1e-12)
-    assert len(data["sections"]) == 9
-    assert not list(out.parent.glob(".*.tmp"))
+    assert list(data["parts"]) == ["eval"]  # organisers' ground truth = the eval part
+    assert data["parts"]["eval"]["summary"]["official score"] == expected.official_score
+    assert len(data["parts"]["eval"]["sections"]) == 9
+    assert "official score ci95" not in data["parts"]["eval"]["summary"]  # only with --ci95
+    assert not list(out.parent.glob(".*.part"))
+    # an existing --out is never replaced without --overwrite, and is refused before any work
+    before = out.read_text()
+    args = ["score", "dcase", "--year", "2024", "--scores", str(tmp_path / "sub"),
+            "--ground-truth", str(EVAL_2024), "--out", str(out)]  # fmt: skip
+    assert main(args) == 1
+    assert "pass --overwrite" in capsys.readouterr().err and out.read_text() == before
+    assert main([*args, "--overwrite"]) == 0
 
 
 @needs_real
@@ -72,7 +81,7 @@ def test_cli_markdown_and_machine_filter(tmp_path, capsys):
                  "--markdown", "--machine", "Scanner", "--machine", "ToyCircuit"])  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
-    assert text.startswith("### DCASE 2024 Task 2: per section")
+    assert text.startswith("### DCASE 2024 Task 2, eval: per section")
     assert "| Scanner | 00 |" in text and "| ToyCircuit | 00 |" in text and "| 3DPrinter |" not in text
     assert "not scored" in text  # the other seven CSVs are named, not silently ignored
 
@@ -123,6 +132,28 @@ def test_cli_bad_input_exits_nonzero_with_reason(tmp_path, capsys):
     assert main(["score", "dcase", "--year", "2024", "--scores", str(tmp_path / "nope"),
                  "--ground-truth", str(EVAL_2024)]) == 1  # fmt: skip
     assert "submission folder not found" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    # checked before the ground truth is read (a --data-dir that is no DCASE tree is never built)
+    assert main(["score", "dcase", "--year", "2024", "--scores", str(empty), "--data-dir", str(tmp_path)]) == 1
+    assert "no anomaly_score_*.csv files" in capsys.readouterr().err
+    assert main([*base, "--year", "2024", "--part", "dev", "--machine", "Scanner"]) == 1
+    assert "no 'dev' part" in capsys.readouterr().err
+
+
+@needs_real
+def test_cli_names_the_unexpected_csv_name_and_the_clip_without_a_score(tmp_path, capsys):
+    truth = M.read_ground_truth(EVAL_2024, 2024)
+    sub = tmp_path / "sub"
+    _write_submission(sub, 2024, truth[truth["machine"] == "Scanner"])
+    path = sub / "anomaly_score_Scanner_section_00_test.csv"
+    path.write_text(path.read_text().replace("section_00_0007.wav", "section_00_0007.WAV"))
+    assert main(["score", "dcase", "--year", "2024", "--scores", str(sub), "--ground-truth", str(EVAL_2024),
+                 "--machine", "Scanner"]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "1 ground-truth clip(s) without a score: section_00_0007.wav" in err
+    assert "1 unexpected name(s) in the CSV, not in the ground truth of this section: section_00_0007.WAV" in err
 
 
 def _loader_ready() -> str | None:
@@ -157,9 +188,8 @@ def test_cli_end_to_end_with_loader(tmp_path, capsys):
         pytest.skip(reason)
     data = tmp_path / "dcase2023"
     _make_dcase2023_tree(data)
-    from dinos.commands.score import load_truth
-
-    truth = load_truth(2023, data_dir=data, cache_dir=str(tmp_path / "cache"))
+    truth = M.truth_from_corpus(2023, data, cache_dir=str(tmp_path / "cache"))
+    assert set(truth["part"]) == {"dev"}
     assert sorted(set(truth["machine"])) == ["fan", "valve"] and len(truth) == 20
     assert truth.groupby(["domain", "label"]).size().to_dict() == {
         ("source", "anomaly"): 4, ("source", "normal"): 6, ("target", "anomaly"): 4, ("target", "normal"): 6,
@@ -168,4 +198,24 @@ def test_cli_end_to_end_with_loader(tmp_path, capsys):
     code = main(["score", "dcase", "--year", "2023", "--scores", str(tmp_path / "sub"), "--data-dir", str(data),
                  "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
     assert code == 0
-    assert f"official score: {M.evaluate(2023, frame).official_score:.4f}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DCASE 2023 Task 2, dev part, per section" in out
+    assert f"official score: {M.evaluate(2023, frame).official_score:.4f}" in out
+    code = main(["score", "dcase", "--year", "2023", "--scores", str(tmp_path / "sub"), "--data-dir", str(data),
+                 "--cache-dir", str(tmp_path / "cache"), "--part", "eval"])  # fmt: skip
+    assert code == 1 and "no eval test split" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # the jackknife: 2 N roc_auc_score calls
+def test_cli_ci95_equals_the_pinned_evaluator_value(tmp_path, capsys):
+    from tests.evaluator_sets import make_set
+
+    s = make_set(2026, "synth_ties")
+    gt = s.write_ground_truth(tmp_path / "gt")
+    sub = s.write_submission(tmp_path / "sub")
+    out = tmp_path / "r.json"
+    assert main(["score", "dcase", "--year", "2026", "--scores", str(sub), "--ground-truth", str(gt),
+                 "--ci95", "--out", str(out)]) == 0  # fmt: skip
+    pin = json.loads((Path(__file__).parent / "resources/evaluator_pins/2026_synth_ties.json").read_text())
+    want = float(next(r[2] for r in pin["result_csv"] if r[:1] == ["official score ci95"]))
+    assert json.loads(out.read_text())["parts"]["eval"]["summary"]["official score ci95"] == want

@@ -179,14 +179,17 @@ def test_per_recording_normalisation(dinos_tree, cache_dir, mode):
     want = x / np.sqrt(np.mean(x**2)) if mode == "rms" else (x - x.mean()) / x.std()
     for i in range(3):
         np.testing.assert_allclose(rec[i]["audio"]["array"], want[i * SR:(i + 1) * SR], rtol=1e-4, atol=1e-5)
-    attrs = {a["name"]: a["value"] for a in rec[0]["attributes"]}
-    assert attrs["normalize"] == mode and float(attrs["recording_std"]) == pytest.approx(x.std(), rel=1e-6)
+    stats = rec[0]["stats"]  # typed struct (issue 13), nothing in the free-form attributes
+    assert stats["mode"] == mode and stats["std"] == pytest.approx(x.std(), rel=1e-6)
+    assert stats["rms"] == pytest.approx(np.sqrt(np.mean(x**2)), rel=1e-6)
+    assert not any(a["name"].startswith(("normalize", "recording_")) for a in rec[0]["attributes"])
     # statistics are per recording, not per window: window 0 alone is not zero-mean/unit-std
     plain = dinos.load_dataset("dinos", "pretraining", data_dir=dinos_tree, split="train", segment="1s",
                                cache_dir=cache_dir, decode=False)
     row = plain.filter(lambda p: "FormAlloy" in p, input_columns=["path"])[0]
+    assert row["stats"] is None  # built without normalize=: a null struct
     np.testing.assert_array_equal(
-        AudioDecoder().decode_one(row["audio"], row["start_frame"], row["num_frames"], row["attributes"])["array"],
+        AudioDecoder().decode_one(row["audio"], row["start_frame"], row["num_frames"], row["stats"])["array"],
         x[:SR].astype(np.float32),
     )
 
@@ -195,8 +198,9 @@ def test_decoder_without_normalisation_returns_raw(dinos_tree, cache_dir):
     ds = dinos.load_dataset("dinos", "pretraining", data_dir=dinos_tree, split="train", segment="1s",
                             normalize="zscore", cache_dir=cache_dir, decode=False)
     row = ds[0]
+    assert row["stats"]["mode"] == "zscore"
     raw = AudioDecoder(normalize=False).decode_one(row["audio"], row["start_frame"], row["num_frames"],
-                                                   row["attributes"])["array"]
+                                                   row["stats"])["array"]
     x = sf.read(str(dinos_tree / row["path"]), dtype="float32")[0][:SR]
     np.testing.assert_array_equal(raw, x)
 

@@ -15,7 +15,7 @@ from dinos.audio import probe
 from dinos.errors import AudioError, DinosError
 from dinos.loaders import dinos as D
 from dinos.synth import dinos as SD
-from dinos.synth._write import prepare_out_dir, to_pcm, write_wav_atomic
+from dinos.synth._write import SYNTHETIC_MARKER, prepare_out_dir, to_pcm, write_wav_atomic
 
 SCALE = 0.03  # 3 % of the paper's class sizes: 8-39 clips per class
 SEED = 0
@@ -111,7 +111,7 @@ def test_anomaly_datasets_are_byte_identical_copies_of_their_base(tree):
 
 def test_tree_holds_exactly_the_planned_files_in_48k_mono_pcm16(tree, planned):
     on_disk = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
-    assert on_disk == sorted(p for f in planned for p in f.paths)  # no temp files, nothing extra
+    assert on_disk == sorted([SYNTHETIC_MARKER, *(p for f in planned for p in f.paths)])  # nothing extra
     for f in planned:
         info = probe(tree / f.paths[0])
         assert (info.sample_rate, info.channels, info.subtype) == (SR, 1, "PCM_16")
@@ -251,12 +251,12 @@ def _loaded(ds_dict) -> Counter:
     return out
 
 
-@pytest.mark.parametrize("config", list(D.CONFIG_DESCRIPTIONS))
+@pytest.mark.parametrize("config", list(D.INFO.config_names))
 def test_every_config_loads_with_the_counts_written(tree, planned, tmp_path, config):
     ds = dinos.load_dataset("dinos", config, data_dir=tree, cache_dir=str(tmp_path / "cache"), decode=False)
     if config == "pretraining":
         want = Counter({("train", "none"): len(D.PRETRAIN_CATEGORIES)})
-        assert set(ds["train"].features["machine"].int2str(ds["train"]["machine"])) == {
+        assert set(ds["train"]["machine"]) == {
             c.name for c in D.PRETRAIN_CATEGORIES
         }
         assert ds["train"][0]["duration"] == PRE_SECONDS

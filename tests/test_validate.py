@@ -11,7 +11,7 @@ import pytest
 
 from dinos import splits
 from dinos.cli import main
-from dinos.commands.validate import check_dinos
+from dinos.conformance import check_dinos
 
 from .conftest import make_dinos_tree
 
@@ -76,6 +76,9 @@ def test_validate_dinos_corrupt_file_fails(small_tree, capsys):
 
 
 def test_validate_dinos_bad_layout(tmp_path, small_tree, capsys):
+    assert main(["validate", "dinos", "--data-dir", str(tmp_path / "missing")]) == 2  # usage error
+    assert "no such directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
     assert main(["validate", "dinos", "--data-dir", str(tmp_path / "empty")]) == 1
     assert "not a DINOS tree" in capsys.readouterr().err
     (small_tree / "DINOS_Downstreams_train" / "VF2" / "9-exploded").mkdir()
@@ -103,15 +106,14 @@ def test_validate_splits_cli(tmp_path, capsys):
 
 
 def test_validate_export_target(tmp_path, capsys):
-    from dinos import export
-
-    if not hasattr(export, "validate_export"):
-        assert main(["validate", "export", str(tmp_path)]) == 2
-        assert "skipped" in capsys.readouterr().err
-        return
-    code = main(["validate", "export", str(tmp_path / "nothing-here")])
+    assert main(["validate", "export", str(tmp_path / "nothing-here")]) == 2  # usage error: no such folder
+    assert "nothing-here: no such directory" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")
+    assert main(["validate", "export", str(tmp_path / "a-file")]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    code = main(["validate", "export", str(tmp_path)])  # a folder that is not an export: a data error
     captured = capsys.readouterr()
-    assert code == 1 and "nothing-here" in captured.out + captured.err
+    assert code == 1 and "no export manifest" in captured.out
 
 
 # --------------------------------------------------------------------------------------------

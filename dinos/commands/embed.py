@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._args import device, existing_dir, out_dir, positive_int
+
 HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs dinos[model])"
 
 
@@ -9,14 +11,14 @@ def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit with --model baseline)")
     p.add_argument("--corpus", required=True, help="dinos, dcase_task2 or mimii_due")
     p.add_argument("--config", required=True, help="builder config, e.g. yornew or 2023-all")
-    p.add_argument("--data-dir", required=True)
+    p.add_argument("--data-dir", required=True, type=existing_dir)
     p.add_argument("--split", action="append", default=None, help="split(s) to embed (default: all)")
-    p.add_argument("--out", required=True, help="output folder: <corpus>_<config>.npz/.csv/.json")
+    p.add_argument("--out", required=True, type=out_dir, help="output folder: <corpus>_<config>.npz/.csv/.json")
     p.add_argument("--model", choices=["impact", "baseline"], default="impact")
     p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean")
     p.add_argument("--branch", choices=["student", "teacher"], default="student")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu", type=device)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--cache-dir", default=None, help="datasets cache and embedding cache folder")
     p.add_argument("--quiet", action="store_true")
 

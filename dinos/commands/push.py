@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._args import existing_dir
+
 HELP = "upload a `dinos export` directory to a Hugging Face dataset repository"
 DESCRIPTION = (
     "Upload an export directory in one commit. The token comes from HF_TOKEN or `huggingface-cli login`"
@@ -10,7 +12,7 @@ DESCRIPTION = (
 
 
 def add_arguments(p) -> None:
-    p.add_argument("export_dir", help="directory written by `dinos export`")
+    p.add_argument("export_dir", type=existing_dir, help="directory written by `dinos export`")
     p.add_argument("--repo-id", required=True, help="dataset repository, ORG/NAME")
     p.add_argument("--dry-run", action="store_true", help="list what would be uploaded; no network access")
     p.add_argument("--private", action="store_true", help="create the repository as private if it does not exist")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+from ._args import choice, existing_dir, out_dir
+
 HELP = "verify a local copy against the fixed split files; list split files and tasks"
 DESCRIPTION = __doc__
 
@@ -18,17 +20,21 @@ DESCRIPTION = __doc__
 def add_arguments(p) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     v = sub.add_parser("verify", help="check that every clip named in the split files exists and manifests match")
-    v.add_argument("--data-dir", required=True, help="the unpacked DINOS folder")
+    v.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked DINOS folder")
     v.add_argument("--variant", choices=("synthetic", "real"), default=None,
                    help="which split files to check against (default: whichever matches)")
-    v.add_argument("--splits-dir", default=None, help="split-file root (default: the shipped files)")
+    v.add_argument("--splits-dir", default=None, type=existing_dir, help="split-file root (default: the shipped files)")
     v.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
-    v.add_argument("--cache-dir", default=None, help="datasets cache for building the task rows")
+    v.add_argument("--cache-dir", default=None, type=out_dir, help="datasets cache for building the task rows")
     ls = sub.add_parser("list", help="list the split files with their manifests")
-    ls.add_argument("--splits-dir", default=None)
+    ls.add_argument("--splits-dir", default=None, type=existing_dir,
+                    help="split-file root (default: the shipped files)")
     t = sub.add_parser("tasks", help="print the task registry")
-    t.add_argument("--corpus", default=None, choices=("dinos", "mimii_due", "dcase_task2"))
+    t.add_argument("--corpus", default=None, type=choice("corpus", ("dinos", "mimii_due", "dcase_task2")))
     t.add_argument("--json", action="store_true", help="machine-readable output")
+    from ._own import add_splits_make_parser  # own data (dinos.protocols): `dinos splits make`
+
+    add_splits_make_parser(sub)
 
 
 def _verify(args) -> int:
@@ -74,4 +80,8 @@ def _tasks(args) -> int:
 
 
 def run(args) -> int:
+    if args.action == "make":  # own data (dinos.protocols)
+        from ._own import run_splits_make
+
+        return run_splits_make(args)
     return {"verify": _verify, "list": _list, "tasks": _tasks}[args.action](args)

@@ -1,30 +1,47 @@
-"""`dinos synth CORPUS --out DIR`: write a miniature, physically plausible copy of a corpus."""
+"""`dinos synth CORPUS --out DIR`: write a miniature, physically plausible copy of a corpus.
+
+The generator of a corpus is named by its `CorpusInfo.synth_module`; every registered corpus has one.
+`dcase` is accepted as a short name of `dcase_task2`.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 
-HELP = "write a miniature synthetic corpus (dinos, mimii_due, dcase) in its published layout"
-SYNTH_MODULES = {"dinos": "dinos.synth.dinos", "mimii_due": "dinos.synth.mimii_due", "dcase": "dinos.synth.dcase"}
+from ._args import UsageError, choice, nonnegative_int, out_dir, positive_float, positive_int
+
+HELP = "write a miniature synthetic corpus of any registered corpus in its published layout"
+ALIASES = {"dcase": "dcase_task2"}
+
+
+def _names() -> list[str]:
+    from ..loaders import corpus_names
+
+    return sorted([*corpus_names(), *ALIASES])
 
 
 def add_arguments(p) -> None:
-    p.add_argument("corpus", choices=sorted(SYNTH_MODULES), help="which corpus layout to write")
-    p.add_argument("--out", required=True, help="output directory (must be empty or absent)")
-    p.add_argument("--scale", type=float, default=None, help="size relative to the default miniature")
-    p.add_argument("--seed", type=int, default=0, help="random seed (output is deterministic per seed)")
-    p.add_argument("--year", type=int, default=None, help="DCASE challenge year (dcase only)")
+    p.add_argument("corpus", type=choice("corpus", _names), help="which corpus layout to write")
+    p.add_argument("--out", required=True, type=out_dir, help="output directory (must be empty or absent)")
+    p.add_argument("--scale", type=positive_float, default=None, help="size relative to the default miniature")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (output is deterministic per seed)")
+    p.add_argument("--year", type=positive_int, default=None, help="challenge year (per-year corpora, e.g. dcase)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    mod = importlib.import_module(SYNTH_MODULES[args.corpus])
+    from ..loaders import corpus_info
+
+    corpus = ALIASES.get(args.corpus, args.corpus)
+    mod = importlib.import_module(corpus_info(corpus).synth_module)
+    params = inspect.signature(mod.write).parameters
     opts = {"seed": args.seed, "progress": not args.quiet}
     if args.scale is not None:
         opts["scale"] = args.scale
     if args.year is not None:
-        if args.corpus != "dcase":
-            raise SystemExit("--year applies to `dinos synth dcase` only")
+        if "year" not in params:
+            raise UsageError(f"--year does not apply to `dinos synth {args.corpus}`")
         opts["year"] = args.year
     summary = mod.write(args.out, **opts)
     print(summary)

@@ -187,14 +187,9 @@ def cached_embeddings(
         except (OSError, KeyError, ValueError) as exc:
             raise DinosError(f"corrupt embedding cache file ({exc}); delete it to recompute", path) from None
     ids, X = embed_dataset(ds, embedder, batch_size=batch_size, progress=progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.stem}.tmp-{os.getpid()}.npz"
-    try:
-        np.savez(tmp, clip_id=np.array(ids, dtype=str), X=X)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from ..io import write_with
+
+    write_with(path, lambda tmp: np.savez(tmp, clip_id=np.array(ids, dtype=str), X=X))
     return ids, X
 
 
@@ -244,17 +239,9 @@ def write_embeddings(out_dir, name: str, ids: list[str], X: np.ndarray, meta, in
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    npz = out / f"{name}.npz"
-    tmp = out / f".{name}.tmp-{os.getpid()}.npz"
-    try:
-        np.savez(tmp, clip_id=np.array(ids, dtype=str), X=X)
-        os.replace(tmp, npz)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    csv = out / f"{name}.csv"
-    tmpc = out / f".{name}.tmp-{os.getpid()}.csv"
-    meta.to_csv(tmpc, index=False)
-    os.replace(tmpc, csv)
+    from ..io import write_with
+
+    npz = write_with(out / f"{name}.npz", lambda tmp: np.savez(tmp, clip_id=np.array(ids, dtype=str), X=X))
+    write_with(out / f"{name}.csv", lambda tmp: meta.to_csv(tmp, index=False))
     write_json(out / f"{name}.json", {**info, "rows": len(ids), "dim": int(X.shape[1])})
     return npz

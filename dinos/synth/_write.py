@@ -9,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from dinos.errors import AudioError, DinosError
+from dinos.io import OutputDir, atomic_open
 
 _PCM_MAX = {"PCM_16": 32767, "PCM_24": 8388607, "PCM_32": 2147483647}
 
@@ -19,15 +20,14 @@ def prepare_out_dir(out: str | os.PathLike) -> Path:
     A generator never writes into a folder that already holds something, so it can neither mix two
     corpora nor overwrite a user's files.
     """
-    path = Path(out).expanduser()
-    if path.exists() and not path.is_dir():
-        raise DinosError("output path exists and is not a directory", path)
+    path = OutputDir.check_path(out)
     if path.is_dir() and any(path.iterdir()):
         raise DinosError("output directory is not empty; choose a new or empty directory", path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DinosError(f"cannot create output directory ({exc.strerror})", path) from None
+    write_synthetic_marker(path)
     return path.resolve()
 
 
@@ -62,8 +62,8 @@ def write_wav_atomic(
 ) -> Path:
     """Write `array` ((frames,) or (channels, frames), float in [-1, 1]) as a WAV file at `path`.
 
-    The file appears complete or not at all: it is written under a temporary name in the same folder
-    and moved into place with `os.replace`. Parent folders are created. Returns the path.
+    The file appears complete or not at all (`dinos.io.atomic_open`). Parent folders are created.
+    Returns the path.
     """
     path = Path(path)
     x = np.asarray(array)
@@ -74,16 +74,21 @@ def write_wav_atomic(
     data = to_pcm(x, subtype, clip=clip, path=path)
     if data.ndim == 2:
         data = data.T
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "xb") as fh:  # honours the umask, unlike mkstemp's 0600
-            sf.write(fh, data, int(sample_rate), format="WAV", subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path, "wb") as fh:  # umask permissions, temp file removed on failure
+        sf.write(fh, data, int(sample_rate), format="WAV", subtype=subtype)
     return path
+
+
+#: Left in the root of every tree `prepare_out_dir` creates; `dinos export` reads it to label its card synthetic.
+SYNTHETIC_MARKER = ".dinos-synthetic.json"
+
+
+def write_synthetic_marker(root: str | os.PathLike, generator: str = "dinos synth") -> Path:
+    """Write `SYNTHETIC_MARKER` (generator, dinos version) into `root`: its audio is synthetic."""
+    import json
+
+    from dinos import __version__
+    from dinos.io import write_with
+
+    text = json.dumps({"synthetic": True, "generator": generator, "dinos_version": __version__}, indent=2) + "\n"
+    return write_with(Path(root) / SYNTHETIC_MARKER, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

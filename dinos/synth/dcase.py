@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from dinos.io import write_text
 from dinos.loaders import dcase_task2 as dc
 from dinos.synth import signals as sg
 from dinos.synth._write import prepare_out_dir, write_wav_atomic
@@ -121,7 +122,6 @@ class SynthMachine:
     csv_keys: dict = field(default_factory=dict)  # file key -> CSV key where they differ
     csv_unpad: bool = False  # CSV writes `0` where the name says `00`
     csv_bare: bool = False  # CSV lists bare stems (no folder, no .wav)
-    hidden: bool = False  # `noAttribute` names + correspondence CSVs
     malformed_full_names: bool = False  # eval full names without the train/test token (2024 RoboticArm)
     supplemental: str = ""  # noise | machine (2025+)
 
@@ -138,7 +138,10 @@ _VALVE25 = SynthMachine(
     supplemental="machine",
 )
 
-#: year -> part -> machines; sections are the first of each part in `dc.YEAR_TABLE`.
+_FAN26 = replace(_FAN25, supplemental="")  # 2026 supplemental data: not verified, not written
+
+#: year -> part -> machines; sections are the first of each part in `dc.YEAR_TABLE`; a machine the year
+#: lists in `hidden_attributes` gets `noAttribute` names and correspondence CSVs.
 PLAN: dict[int, dict[str, tuple[SynthMachine, ...]]] = {
     2020: {"dev": (SynthMachine("fan", 50.0, "speed"), SynthMachine("ToyCar", 95.0, "speed")),
            "eval": (SynthMachine("fan", 50.0, "speed"), SynthMachine("ToyCar", 95.0, "speed"))},
@@ -152,22 +155,20 @@ PLAN: dict[int, dict[str, tuple[SynthMachine, ...]]] = {
            "eval": (SynthMachine("bandsaw", 60.0, "speed", (("vel", "13", "12"),)),
                     SynthMachine("ToyDrone", 120.0, "speed", (("car", "A1", "C1"), ("spd", "3", "1"), ("mic", "1", "2")),
                                  csv_keys={"spd": "speed"}, csv_bare=True))},
-    2024: {"dev": (_FAN, SynthMachine("gearbox", 30.0, "load", (("pro", "A", "B"), ("wt", "200", "20")), hidden=True)),
-           "eval": (SynthMachine("AirCompressor", 45.0, "load", (("fl", "0", "2"), ("nos", "3", "1")), hidden=True),
+    2024: {"dev": (_FAN, SynthMachine("gearbox", 30.0, "load", (("pro", "A", "B"), ("wt", "200", "20")))),
+           "eval": (SynthMachine("AirCompressor", 45.0, "load", (("fl", "0", "2"), ("nos", "3", "1"))),
                     SynthMachine("RoboticArm", 25.0, "load", (("weight15", "BckgA", "BckgE"),),
                                  malformed_full_names=True))},
     2025: {"dev": (_FAN25, _VALVE25,
-                   SynthMachine("bearing", 40.0, "speed", (("vel", "8", "16"), ("loc", "B", "G")), hidden=True,
+                   SynthMachine("bearing", 40.0, "speed", (("vel", "8", "16"), ("loc", "B", "G")),
                                 supplemental="machine")),
-           "eval": (SynthMachine("Polisher", 70.0, "load", (("pow", "1", "2"), ("n", "A", "C")), hidden=True),
+           "eval": (SynthMachine("Polisher", 70.0, "load", (("pow", "1", "2"), ("n", "A", "C"))),
                     SynthMachine("ToyRCCar", 110.0, "speed", (("id", "A1", "C1"), ("spd", "1", "2"))))},
-    2026: {"dev": (_FAN25, SynthMachine("ToyCarEmu", 95.0, "speed", (("car", "A1", "C1"), ("spd", "28V", "31V")))),
+    2026: {"dev": (_FAN26, SynthMachine("ToyCarEmu", 95.0, "speed", (("car", "A1", "C1"), ("spd", "28V", "31V")))),
            "eval": (SynthMachine("SewingMachine", 35.0, "speed", (("spd", "1", "3"),)),
                     SynthMachine("Sander", 80.0, "load", (("pres", "1", "2"),)))},
 }  # fmt: skip
 
-#: 2026 evaluation test data is not published yet: only dev and the additional training set.
-NO_EVAL_TEST = {2026}
 COUNTS = {"train_source": 3, "train_target": 2, "test_per_label": 2, "supplemental": 2}
 
 
@@ -192,9 +193,7 @@ class _Tree:
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(rows)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, buf.getvalue())
         self.csvs.append(rel)
 
 
@@ -235,6 +234,7 @@ def _labelled_items(scale: float) -> list[tuple[str, str, str]]:
 def _write_machine(tree: _Tree, part: str, m: SynthMachine, scale: float, gt: dict) -> None:
     year = tree.year
     info = dc.year_info(year)
+    hidden_attrs = info.hides_attributes(m.name) and bool(m.attrs)
     sec = info.sections(part, m.name)[0]
     mdir = f"{dc.PART_DIRS[part]}/raw/{m.name}"
     counters: dict[tuple, int] = {}
@@ -243,32 +243,26 @@ def _write_machine(tree: _Tree, part: str, m: SynthMachine, scale: float, gt: di
     eval_test = part == "eval"
     blind: list[tuple[str, str, str, str]] = []  # (full name, domain, label, attribute-hidden name)
     for domain, split, label in _labelled_items(scale):
-        if eval_test and split == "test" and year in NO_EVAL_TEST:
+        if eval_test and split == "test" and not info.eval_test_published:
             continue
-        if year == 2020 and domain == "target":
-            continue  # 2020 has no target domain
+        if domain not in info.domains:
+            continue
         key = (domain, split, label)
         num = counters[key] = counters.get(key, -1) + 1
-        if year == 2020:
-            full = dc.format_dcase_name(2020, section=sec, number=num, label=label)
-        else:
-            with_attrs = not (year == 2021 and split == "test")
-            tail = _tail(m, domain) if with_attrs else ""
-            full = _name(year, sec, domain, split, label, num, tail)
-            if m.malformed_full_names and eval_test and split == "test":
-                full = full.replace(f"_{domain}_test_", f"_{domain}_")
-        hidden = (
-            f"{full.rsplit('_' + _tail(m, domain), 1)[0]}_noAttribute.wav" if m.hidden and m.attrs else full
-        )
+        with_attrs = info.test_name_attributes or split != "test"
+        full = _name(year, sec, domain, split, label, num, _tail(m, domain) if with_attrs else "")
+        if m.malformed_full_names and eval_test and split == "test":
+            full = full.replace(f"_{domain}_test_", f"_{domain}_")
+        hidden = f"{full.rsplit('_' + _tail(m, domain), 1)[0]}_noAttribute.wav" if hidden_attrs else full
         if eval_test and split == "test":
             blind.append((full, domain, label, hidden))
             continue
-        folder = split if year != 2021 or split == "train" else f"{domain}_test"
-        dist = hidden if m.hidden else full
+        folder = split if split == "train" else info.test_folder(domain)
+        dist = hidden if hidden_attrs else full
         tree.wav(f"{mdir}/{folder}/{dist}", m, domain, label == "anomaly")
-        if m.hidden:
+        if hidden_attrs:
             corr[split].append([full, dist])
-        elif year >= 2022 and m.attrs:
+        elif info.attribute_csvs and m.attrs:
             attr_rows.append(_csv_row(m, f"{folder}/{full}", _pairs(m, domain)))
     if blind:
         order = np.argsort(
@@ -277,22 +271,20 @@ def _write_machine(tree: _Tree, part: str, m: SynthMachine, scale: float, gt: di
         for idx, j in enumerate(order):
             full, domain, label, hidden = blind[j]
             bname = dc.format_dcase_name(year, section=sec, number=idx, domain=domain, blind=True)
-            folder = f"{domain}_test" if year == 2021 else "test"
-            tree.wav(f"{mdir}/{folder}/{bname}", m, domain, label == "anomaly")
+            tree.wav(f"{mdir}/{info.test_folder(domain)}/{bname}", m, domain, label == "anomaly")
             gt.setdefault(m.name, []).append((sec, bname, full, domain, label, hidden))
-            if m.hidden and year >= 2025:
-                corr["test"].append([full, bname])
-            elif m.hidden:
-                corr["test"].append([full, hidden])
-    if m.supplemental and year == 2025 and part == "dev":  # 2026 supplemental data: unverified
+            if hidden_attrs:
+                corr["test"].append([full, bname if info.test_correspondence_to_blind else hidden])
+    if m.supplemental and info.supplemental_folder and part in info.supplemental_parts:
+        sup = f"{mdir}/{info.supplemental_folder}"
         for i in range(max(1, round(COUNTS["supplemental"] * scale))):
-            tail = "noAttribute" if m.hidden else _tail(m, "source")
+            tail = dc.NO_ATTRIBUTE if hidden_attrs else _tail(m, "source")
             if m.supplemental == "noise":
                 name = f"section_{sec:02d}_noise_{i:04d}_{tail}.wav"
-                tree.wav(f"{mdir}/supplemental/{name}", m, "source", False, with_machine=False)
+                tree.wav(f"{sup}/{name}", m, "source", False, with_machine=False)
             else:
                 name = f"section_{sec:02d}_machine_source_{i:04d}_{tail}.wav"
-                tree.wav(f"{mdir}/supplemental/{name}", m, "source", False, with_noise=False)
+                tree.wav(f"{sup}/{name}", m, "source", False, with_noise=False)
     if attr_rows:
         width = max(len(r) for r in attr_rows)
         header = ["file_name"] + [f"d{i}{c}" for i in range(1, (width - 1) // 2 + 1) for c in "pv"]
@@ -307,21 +299,22 @@ def _write_machine(tree: _Tree, part: str, m: SynthMachine, scale: float, gt: di
 
 def _write_ground_truth(tree: _Tree, gt: dict) -> None:
     year = tree.year
+    info = dc.year_info(year)
     for machine, rows in gt.items():
         by_sec: dict[int, list] = {}
         for r in rows:
             by_sec.setdefault(r[0], []).append(r)
         for sec, items in by_sec.items():
-            base = f"ground_truth_{machine}_section_{sec:02d}"
-            if year == 2021:
-                for dom in ("source", "target"):
+            base = f"ground_truth_{machine}_{info.section_keyword}_{sec:02d}"
+            if not info.evaluator_ground_truth_public:
+                continue  # e.g. the 2020 evaluator's ground-truth files: eval list only
+            if info.ground_truth_per_domain:
+                for dom in info.domains:
                     tree.csv(
                         f"ground_truth_data/{base}_{dom}_test.csv",
                         [[b, "1" if lab == "anomaly" else "0"] for _, b, _, d, lab, _ in items if d == dom],
                     )
                 continue
-            if year == 2020:
-                continue  # the 2020 evaluator's ground-truth files are not public: eval list only
             tree.csv(
                 f"ground_truth_data/{base}_test.csv",
                 [[b, "1" if lab == "anomaly" else "0"] for _, b, _, _, lab, _ in items],
@@ -330,6 +323,16 @@ def _write_ground_truth(tree: _Tree, gt: dict) -> None:
                 f"ground_truth_domain/{base}_test.csv",
                 [[b, "1" if d == "target" else "0"] for _, b, _, d, _, _ in items],
             )
+            if info.evaluator_attribute_csvs:  # 2022: <machine>/attributes_SS.csv with the full name last
+                body = []
+                for _, b, full, _, _, _ in items:
+                    pairs = [c for a in dc.parse_dcase_name(year, full, "test").attributes for c in (a.name, a.value)]
+                    body.append([f"{machine}/test/{b}", *pairs, f"{machine}/test/{full}"])
+                width = max(len(r) for r in body) - 2
+                header = ["file_name"] + [f"d{i}{c}" for i in range(1, width // 2 + 1) for c in "pv"]
+                tree.csv(f"ground_truth_attributes/{machine}/attributes_{sec:02d}.csv",
+                         [header + ["file_name_with_full_attributes"]] + body)  # fmt: skip
+                continue
             attr = []
             for _, b, full, _, _, hidden in items:
                 stem = full[:-4]
@@ -339,8 +342,8 @@ def _write_ground_truth(tree: _Tree, gt: dict) -> None:
     for machine, items in gt.items():
         rows.append([machine])
         for _, b, full, _, lab, hidden in items:
-            listed = hidden if year == 2024 else full
-            rows.append([b, listed] + (["1" if lab == "anomaly" else "0"] if year == 2020 else []))
+            listed = hidden if info.eval_list_hides_attributes else full
+            rows.append([b, listed] + (["1" if lab == "anomaly" else "0"] if info.eval_list_label_column else []))
     if rows:
         tree.csv(f"eval_data_list_{year}.csv", rows)
 
@@ -368,3 +371,7 @@ def write(
         f"{SAMPLE_RATE} Hz, {DURATION_S:g} s), dev {machines['dev']}, eval {machines['eval']}, "
         f"{len(tree.csvs)} CSV files. Load with dinos.load_dataset('dcase_task2', '{info.year}-all', data_dir=...)."
     )
+
+
+#: Tiny trees for the generic loader test (tests/test_loaders.py): one per challenge year.
+TINY_VARIANTS = [{"year": y, "scale": 0.5} for y in dc.YEARS]

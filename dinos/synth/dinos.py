@@ -630,3 +630,7 @@ def write(
         if bar is not None:
             bar.close()
     return summary
+
+
+#: Tiny tree for the generic loader test (tests/test_loaders.py).
+TINY_VARIANTS = [{"scale": 0.05, "pretrain_recordings": 1, "pretrain_seconds": 3.0}]

@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from dinos.io import write_text
 from dinos.loaders import dcase_task2 as dc
 from dinos.loaders import mimii_due as md
 from dinos.synth import signals as sg
@@ -49,15 +50,13 @@ def section_condition(machine: str, section: int, domain: str) -> Condition:
 
 
 def _csv(path, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text("".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, "".join(",".join(r) + "\n" for r in rows))
 
 
 def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress: bool = False) -> str:
     """Write the miniature MIMII DUE tree into `out` (new or empty); returns a summary."""
     root = prepare_out_dir(out)
+    info = dc.year_info(md.YEAR)
     c = {k: max(1, round(v * scale)) for k, v in COUNTS.items()}
     n_files = 0
     eval_list: list[list[str]] = []
@@ -78,12 +77,12 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                 kind = shift_kind(md.SECTION_BY_KEY[(machine, sec)].domain_shift)
                 tail = f"{kind}_{'A' if domain == 'source' else 'B'}" if split == "train" else ""
                 full = dc.format_dcase_name(
-                    2021, section=sec, number=num, domain=domain, split=split, label=label, attributes=tail
+                    md.YEAR, section=sec, number=num, domain=domain, split=split, label=label, attributes=tail
                 )
                 if part == "eval" and split == "test":
                     blind[domain].append((full, label))
                     continue
-                folder = "train" if split == "train" else f"{domain}_test"
+                folder = "train" if split == "train" else info.test_folder(domain)
                 cond = section_condition(machine, sec, domain)
                 x = render(seed, f"mimii/{machine}/{full}", f0, cond, label == "anomaly")
                 write_wav_atomic(mdir / folder / full, x, SAMPLE_RATE)
@@ -95,10 +94,10 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                 gt_rows = []
                 for idx, j in enumerate(order):
                     full, label = entries[j]
-                    bname = dc.format_dcase_name(2021, section=sec, number=idx, domain=domain, blind=True)
+                    bname = dc.format_dcase_name(md.YEAR, section=sec, number=idx, domain=domain, blind=True)
                     cond = section_condition(machine, sec, domain)
                     x = render(seed, f"mimii/{machine}/{full}", f0, cond, label == "anomaly")
-                    write_wav_atomic(mdir / f"{domain}_test" / bname, x, SAMPLE_RATE)
+                    write_wav_atomic(mdir / info.test_folder(domain) / bname, x, SAMPLE_RATE)
                     n_files += 1
                     eval_list.append([bname, full])
                     gt_rows.append([bname, "1" if label == "anomaly" else "0"])
@@ -110,9 +109,13 @@ def write(out: str | os.PathLike, *, seed: int = 0, scale: float = 1.0, progress
                     / f"ground_truth_{machine}_section_{sec:02d}_{domain}_test.csv",
                     gt_rows,
                 )
-    _csv(root / "eval_data_list_2021.csv", eval_list)
+    _csv(root / f"eval_data_list_{md.YEAR}.csv", eval_list)
     return (
         f"MIMII DUE miniature in {root}: {n_files} WAV files (16 kHz mono, 2 s) for {list(PLAN)}, sections "
         f"{sorted({s for v in PLAN.values() for s in v[1:]})}, with eval_data_list_2021.csv and per-domain ground "
         "truth. Load with dinos.load_dataset('mimii_due', 'all', data_dir=...)."
     )
+
+
+#: Tiny tree for the generic loader test (tests/test_loaders.py).
+TINY_VARIANTS = [{"scale": 0.5}]

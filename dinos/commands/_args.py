@@ -1,0 +1,170 @@
+"""Shared `argparse` validators: every option is checked by the parser, so bad arguments are usage
+errors (exit 2, with the usage line) before any work starts. Each is a `type=` callable that raises
+`argparse.ArgumentTypeError` with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..errors import DinosError
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class UsageError(DinosError):
+    """A combination of arguments the parser cannot check on its own; the CLI exits 2 with the usage."""
+
+
+def _number(text: str, kind: type) -> float | int:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer > 0."""
+    value = _number(text, int)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (no nan/inf)."""
+    return _number(text, float)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def unit_fraction(text: str) -> float:
+    """A number in (0, 1] (a target recall, a maximum false-positive rate)."""
+    value = _number(text, float)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1)."""
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def device(text: str) -> str:
+    """A PyTorch device name: auto, cpu, mps, cuda or cuda:N."""
+    if not _DEVICE_RE.match(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r} (expected auto, cpu, mps, cuda or cuda:N)")
+    return text
+
+
+def existing_dir(text: str) -> str:
+    """A folder that exists."""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such directory")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a file, not a directory")
+    return text
+
+
+def out_dir(text: str) -> str:
+    """An output folder: absent (it will be created) or a folder; never an existing file (or under one)."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty output path")
+    path = Path(text).expanduser()
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {'is' if p == path else f'{p} is'} a file, not a directory")
+            break
+    return text
+
+
+def out_file(text: str) -> str:
+    """An output file: its parent folder is not a file and it is not a folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a directory, not a file")
+    out_dir(str(path.parent) if str(path.parent) else ".")
+    return text
+
+
+def duration(text: str) -> str:
+    """A window length or hop (`1`, `1s`, `500ms`), > 0; kept as given (the builder records it)."""
+    from ..segment import parse_seconds
+
+    try:
+        seconds = parse_seconds(text)
+    except DinosError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+    if not seconds or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text!r}")
+    return text
+
+
+def normalization(text: str) -> str:
+    """A `normalize=` option of the builder (rms, zscore, rms+zscore, none)."""
+    from ..segment import NORMALIZATIONS
+
+    return choice("normalization", [n for n in NORMALIZATIONS if n] + ["none"])(text)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest known name, or ''."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def choice(what: str, names: Callable[[], Iterable[str]] | Iterable[str]) -> Callable[[str], str]:
+    """A `type=` accepting one of `names` (a list, or a function giving it), with a did-you-mean hint."""
+
+    def check(text: str) -> str:
+        known = list(names() if callable(names) else names)
+        if text not in known:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}{did_you_mean(text, known)} (known: {', '.join(known)})")
+        return text
+
+    check.__name__ = what  # argparse names the type in its messages
+    return check
+
+
+def corpus_name(text: str) -> str:
+    """One of the project's corpora (`dinos.loaders.corpus_names()`), with a did-you-mean hint."""
+    from ..loaders import corpus_names
+
+    return choice("corpus", corpus_names)(text)

@@ -1,0 +1,27 @@
+"""`dinos env` and `dinos cite`."""
+
+from __future__ import annotations
+
+import json
+
+from dinos import cli
+from dinos.loaders import corpus_info, corpus_names
+
+
+def test_env_lists_versions(capsys):
+    assert cli.main(["env", "--json"]) == 0
+    env = json.loads(capsys.readouterr().out)
+    import dinos
+
+    assert env["dinos"] == dinos.__version__ and env["python"] and env["datasets"] != "not installed"
+
+
+def test_cite_every_corpus_and_per_year_for_dcase(capsys):
+    for name in corpus_names():
+        assert cli.main(["cite", name]) == 0
+        assert capsys.readouterr().out.lstrip("% \n").strip()
+    assert cli.main(["cite", "dcase_task2", "--year", "2021"]) == 0
+    out = capsys.readouterr().out
+    assert "DCASE} 2021 Challenge Task 2" in out and corpus_info("dcase_task2").citations["2021"].strip() in out
+    assert cli.main(["cite", "dcase_task2", "--year", "2019"]) == 1
+    assert "known years" in capsys.readouterr().err
