@@ -45,7 +45,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.pt"
 LOG_FILE = "log.jsonl"
-TOOL = "dinos pretrain"
+TOOL = "pretrain"  # the `dinos pretrain` command, as dinos.io.OutputDir names it
 #: a collapse warning fires when recon_std or embed_std drops below this fraction of its step-0 value
 COLLAPSE_FRACTION = 0.2
 #: clips in the fixed batch the collapse metrics are computed on
@@ -369,10 +369,10 @@ def pretrain(
     if ctx.main:
         out.write_text(CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
         # the log keeps only what the checkpoint covers: a step is never listed twice after a resume
-        kept = read_log(run / LOG_FILE, up_to_step=step)
+        log_records = read_log(run / LOG_FILE, up_to_step=step)
         if previous is None:
-            kept = [{"step": 0, "epoch": 0, **initial}]
-        out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in kept))
+            log_records = [{"step": 0, "epoch": 0, **initial}]
+        out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in log_records))
     step_module: torch.nn.Module = _LossModule(model)
     if ctx.world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -394,7 +394,9 @@ def pretrain(
         }
         with atomic_path(out.path_for(CHECKPOINT_FILE)) as tmp:
             torch.save(state, tmp)
+        out.record(CHECKPOINT_FILE)
         save_weights(model, out.path_for(WEIGHTS_FILE), step)  # derived copy for embedding
+        out.record(WEIGHTS_FILE)
 
     t0 = time.perf_counter()
     last = float("nan")
@@ -404,7 +406,6 @@ def pretrain(
     collapse: list[str] = []
     bar = tqdm(total=total, initial=step, desc="pretrain", unit="step", disable=not progress or not ctx.main)
     model.student.train()
-    log = open(run / LOG_FILE, "a", encoding="utf-8") if ctx.main else None
     try:
         while step < total:
             epoch, pos = divmod(step, steps_per_epoch)
@@ -437,8 +438,8 @@ def pretrain(
                 metrics = model.diagnostics(probe_spec)
                 rec = {"step": step, "epoch": epoch, "loss": last, "frame_loss": float(losses[1]),
                        "utterance_loss": float(losses[2]), **metrics}
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
+                log_records.append(rec)  # the whole log is rewritten atomically: never half a line
+                out.write_text(LOG_FILE, "".join(json.dumps(r) + "\n" for r in log_records))
                 for msg in collapse_warnings(metrics, initial, keys=watched):
                     key = msg.split(" ", 1)[0]
                     if key not in warned:
@@ -448,9 +449,7 @@ def pretrain(
             if step % tc.checkpoint_every == 0 or step == total:
                 checkpoint()
     finally:
-        if log is not None:
-            log.close()
-    bar.close()
+        bar.close()
     if ctx.main and (not (run / CHECKPOINT_FILE).is_file() or not (run / WEIGHTS_FILE).is_file()):
         checkpoint()  # 0 steps requested
     _barrier(ctx)

@@ -593,6 +593,13 @@ class Summary:
         return "\n".join(lines)
 
 
+def _marker_silence(k: int, seconds: float) -> np.ndarray:
+    """Zeros with one non-zero 16-bit sample whose position and value encode `k` (unique per file)."""
+    x = np.zeros(int(round(seconds * SAMPLE_RATE)))
+    x[(k // 32767) % x.size] = ((k % 32767) + 1) / 32768.0
+    return x
+
+
 def write(
     out: str | os.PathLike,
     *,
@@ -606,8 +613,9 @@ def write(
     """Write the synthetic DINOS tree into `out` (absent or empty) and return a `Summary`.
 
     48 kHz 16-bit mono WAVs; byte-identical for the same (seed, scale, pretraining options).
-    `silent=True` writes the same tree with all-zero audio, in a fraction of the time: for what
-    depends on names only (the committed split files: clip ids, labels and groups come from paths).
+    `silent=True` writes the same tree with near-silent audio (zeros and one marker sample that makes
+    every file distinct, so no build reports duplicates), in a fraction of the time: for what depends on
+    names only (the committed split files: clip ids, labels and groups come from paths).
     """
     files = plan(scale, seed, pretrain_recordings, pretrain_seconds)
     root = prepare_out_dir(out)
@@ -618,8 +626,8 @@ def write(
 
         bar = tqdm(total=len(files), unit="file", desc="synth dinos")
     try:
-        for item in files:
-            audio = np.zeros(int(round(item.seconds * SAMPLE_RATE))) if silent else render(item, seed)
+        for k, item in enumerate(files):
+            audio = _marker_silence(k, item.seconds) if silent else render(item, seed)
             if np.max(np.abs(audio)) > 1.0:
                 summary.clipped_files.append(item.paths[0])
             for rel in item.paths:

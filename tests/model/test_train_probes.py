@@ -31,7 +31,8 @@ def _weights(run):
 
 
 def _tc(steps, **kw):
-    return TrainConfig(lr=1e-3, batch_size=4, max_steps=steps, seed=7, checkpoint_every=2, device="cpu", **kw)
+    return TrainConfig(**{"lr": 1e-3, "batch_size": 4, "max_steps": steps, "seed": 7, "checkpoint_every": 2,
+                          "device": "cpu", **kw})
 
 
 def test_pretraining_data_is_one_second_windows(pre_ds):
@@ -77,24 +78,38 @@ def test_resume_log_checkpoint_unit_and_refusals(pre_ds, tmp_path):
     from dinos.io import OutputError
     from dinos.model.train import CHECKPOINT_FILE, read_log
 
+    class KilledAt:  # a data set whose 7th read fails: a crash in step 6 (the 1st read is the probe batch)
+        def __init__(self, ds, reads):
+            self.ds, self.reads = ds, reads
+
+        def __len__(self):
+            return len(self.ds)
+
+        def __getitem__(self, idx):
+            self.reads -= 1
+            if self.reads < 0:
+                raise RuntimeError("killed")
+            return self.ds[idx]
+
     run = tmp_path / "r"
-    pretrain(pre_ds, run, ImpactConfig.tiny(), _tc(4, log_every=1), progress=False)
+    with pytest.raises(RuntimeError, match="killed"):  # steps 1-5 logged, checkpoint at step 4
+        pretrain(KilledAt(pre_ds, 6), run, ImpactConfig.tiny(), _tc(6, log_every=1, checkpoint_every=4),
+                 progress=False)
+    assert [r["step"] for r in read_log(run / "log.jsonl")] == [0, 1, 2, 3, 4, 5]
     state = torch.load(run / CHECKPOINT_FILE, weights_only=True)
     assert int(state["step"]) == 4 and set(state) >= {"model", "optimizer", "step", "mask_rng"}
     assert not (run / "state.pt").exists()  # one resume unit, not two files
-    # a kill after step 6 was logged but before its checkpoint: simulate the stale log lines
-    with open(run / "log.jsonl", "a") as fh:
-        fh.write(json.dumps({"step": 5, "loss": 1.0}) + "\n" + json.dumps({"step": 6, "loss": 1.0}) + "\n{broken")
-    pretrain(pre_ds, run, None, _tc(6, log_every=1), progress=False)
+    pretrain(pre_ds, run, None, _tc(6, log_every=1, checkpoint_every=4), progress=False)
     steps = [r["step"] for r in read_log(run / "log.jsonl")]
     assert steps == [0, 1, 2, 3, 4, 5, 6]  # resumed at 4: every step once
     # a different data set (row count) or training setting is refused, --force continues
     with pytest.raises(DinosError, match="dataset_rows"):
-        pretrain(pre_ds.select(range(8)), run, None, _tc(7), progress=False)
+        pretrain(pre_ds.select(range(8)), run, None, _tc(7, log_every=1, checkpoint_every=4), progress=False)
     with pytest.raises(DinosError, match="lr"):
         pretrain(pre_ds, run, None, TrainConfig(lr=5e-4, batch_size=4, max_steps=7, seed=7, checkpoint_every=2,
                                                  device="cpu"), progress=False)
-    res = pretrain(pre_ds.select(range(8)), run, None, _tc(7), force=True, progress=False)
+    res = pretrain(pre_ds.select(range(8)), run, None, _tc(7, log_every=1, checkpoint_every=4), force=True,
+                   progress=False)
     assert res.steps == 7
     # a folder with the user's own files is never written into
     user = tmp_path / "user"
