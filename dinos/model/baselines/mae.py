@@ -293,7 +293,7 @@ class ErrorMapClassifier(_ImageModel):
         super().__init__(mae.config)
         if mae.sample_rate is None:
             raise ValueError("the MAE must be fitted before the error-map CNN")
-        self.mae = mae.requires_grad_(False)
+        self.mae = mae.mae.requires_grad_(False)  # the frozen MaeViT
         self.sample_rate = mae.sample_rate
         self.cnn = ErrorMapCNN(self.config.image.image, self.config.cnn_channels, self.config.cnn_hidden)
         self.register_buffer("pos_weight", torch.tensor(1.0))

@@ -172,4 +172,4 @@ class SectionClassifier(ClipModel):
     def example_scores(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         logp = torch.log_softmax(self(x), dim=1)
         lp = logp.gather(1, y[:, None])[:, 0]
-        return torch.log(-torch.expm1(lp).clamp_min(1e-38)) - lp  # log(1 - p) - log(p)
+        return torch.log((-torch.expm1(lp)).clamp_min(1e-38)) - lp  # log(1 - p) - log(p)
