@@ -15,7 +15,7 @@ _EXPORTS = {
     "Clip": "trainer", "ClipModel": "trainer", "FitConfig": "trainer", "fit": "trainer", "score": "trainer",
     "parameter_count": "trainer",
     "AEConfig": "autoencoder", "FrameAutoencoder": "autoencoder", "AE_PRESETS": "autoencoder",
-    "MODELS": "asd", "build_model": "asd", "load_clips": "asd", "run_asd_benchmark": "asd",
+    "MODELS": "registry", "build_model": "registry", "load_clips": "asd", "run_asd_benchmark": "asd",
     "AsdReport": "asd",
 }  # fmt: skip
 

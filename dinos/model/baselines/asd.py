@@ -15,7 +15,7 @@ classes; it scores the same sections as the other models.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,70 +23,8 @@ import numpy as np
 
 from dinos.errors import DinosError
 
-from .trainer import Clip, ClipModel, FitConfig, fit, score
-
-
-# ------------------------------------------------------------------------------------------------
-# Model registry: name -> (preset -> model)
-# ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    label: str
-    build: Callable[[str], ClipModel]
-    presets: tuple[str, ...]
-    needs_sections: bool = False  # a section classifier: trains on every section of the machine
-
-
-def _ae(preset_name: str) -> Callable[[str], ClipModel]:
-    def build(preset: str) -> ClipModel:
-        from .autoencoder import FrameAutoencoder
-
-        return FrameAutoencoder("tiny" if preset == "tiny" else preset_name)
-
-    return build
-
-
-def _mobilenet(preset: str) -> ClipModel:
-    from .mobilenet import SectionClassifier
-
-    return SectionClassifier(preset)
-
-
-def _mae(preset: str) -> ClipModel:
-    from .mae import MaeAnomaly
-
-    return MaeAnomaly(preset)
-
-
-def _cae(preset: str) -> ClipModel:
-    from .mae import CaeAnomaly
-
-    return CaeAnomaly(preset)
-
-
-MODELS: dict[str, ModelSpec] = {
-    "mimii_due_ae": ModelSpec("mimii_due_ae", "MIMII DUE AE", _ae("mimii_due_ae"), ("paper", "tiny")),
-    "blog_ae": ModelSpec("blog_ae", "AWS blog AE", _ae("blog_ae"), ("paper", "tiny")),
-    "mobilenetv2": ModelSpec("mobilenetv2", "MobileNetV2 (section classifier)", _mobilenet,
-                             ("paper", "cpu", "tiny"), needs_sections=True),
-    "mae_vit": ModelSpec("mae_vit", "MAE-ViT (summed error map)", _mae, ("paper", "cpu", "tiny")),
-    "cae": ModelSpec("cae", "Conv. autoencoder (reconstruction error)", _cae, ("paper", "cpu", "tiny")),
-}
-
-
-def build_model(name: str, preset: str = "paper", seed: int = 0) -> ClipModel:
-    """A freshly initialised model (weights drawn from `seed`, the global RNG left untouched)."""
-    import torch
-
-    spec = MODELS.get(name)
-    if spec is None:
-        raise DinosError(f"unknown baseline {name!r}; known: {', '.join(MODELS)}")
-    if preset not in spec.presets:
-        raise DinosError(f"baseline {name} has no preset {preset!r}; presets: {', '.join(spec.presets)}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return spec.build(preset)
+from .registry import MODELS, build_model
+from .trainer import Clip, FitConfig, fit, score
 
 
 # ------------------------------------------------------------------------------------------------
@@ -238,6 +176,8 @@ def run_asd_benchmark(
     for m in models:
         if m not in MODELS:
             raise DinosError(f"unknown baseline {m!r}; known: {', '.join(MODELS)}")
+        if preset not in MODELS[m].presets:
+            raise DinosError(f"baseline {m} has no preset {preset!r}; presets: {', '.join(MODELS[m].presets)}")
     year = challenge_year(corpus, config)
     clips = load_clips(corpus, config, data_dir, cache_dir=cache_dir)
     wanted = tuple(sections) if sections is not None else default_sections(corpus)
@@ -252,7 +192,7 @@ def run_asd_benchmark(
     machines = sorted({c.machine for c in test})
     for m in models:
         spec = MODELS[m]
-        rows, seconds, n_epochs = [], 0.0, 0
+        rows, seconds, n_epochs, rates = [], 0.0, 0, set()
         for machine in machines:
             train = [c for c in clips["train"] if c.machine == machine and c.label == "normal"
                      and (spec.needs_sections or wanted is None or c.section in wanted)]
@@ -263,6 +203,7 @@ def run_asd_benchmark(
             cfg = FitConfig(epochs=base.epochs if epochs is None else int(epochs), batch_size=base.batch_size,
                             lr=base.lr, weight_decay=base.weight_decay, seed=seed)
             fit_report = fit(model, train, cfg, progress=progress)
+            rates.add(model.sample_rate)
             seconds += sum(fit_report.epoch_seconds)
             n_epochs += len(fit_report.epoch_seconds)
             mine = [c for c in test if c.machine == machine]
@@ -274,7 +215,7 @@ def run_asd_benchmark(
         report.results[m] = result
         report.frames[m] = frame
         report.timing[m] = {"seconds": round(seconds, 3), "epochs": n_epochs, "machines": len(machines),
-                            "seconds_per_epoch": seconds / max(n_epochs, 1)}
+                            "seconds_per_epoch": seconds / max(n_epochs, 1), "sample_rates": sorted(rates)}
         if corpus == "mimii_due":
             report.comparison += _comparison(m, result)
     if out_dir is not None:
@@ -306,3 +247,18 @@ def _atomic_text(path: Path, text: str) -> None:
 
     with io.atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def run_from_args(args) -> int:
+    """`dinos benchmark --model NAME ...` (the CLI hunk in dinos/commands/benchmark.py calls this)."""
+    if args.corpus not in ("dcase_task2", "mimii_due"):
+        raise SystemExit("--model (a seed baseline) needs --corpus dcase_task2 or mimii_due")
+    config = args.config or ("all" if args.corpus == "mimii_due" else None)
+    if config is None:
+        raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
+    report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
+                               preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
+                               cache_dir=args.cache_dir, progress=not args.quiet)
+    print(report.to_markdown())
+    print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
+    return 0

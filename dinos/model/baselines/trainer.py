@@ -134,7 +134,7 @@ def fit(model: ClipModel, clips: Sequence[Clip], config: FitConfig | None = None
                 count += len(idx)
             report.losses.append(total / max(count, 1))
             report.epoch_seconds.append(time.perf_counter() - t0)
-            if progress:
+            if progress and (epoch + 1 == cfg.epochs or (epoch + 1) % max(1, cfg.epochs // 10) == 0):
                 print(f"{model.name} epoch {epoch + 1}/{cfg.epochs} loss {report.losses[-1]:.5g}", flush=True)
     model.eval()
     return report
