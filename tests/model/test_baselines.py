@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from dinos.model.baselines import features as F  # noqa: E402
 from dinos.model.baselines.autoencoder import AE_PRESETS, FrameAutoencoder  # noqa: E402
-from dinos.model.baselines.trainer import Clip, fit, parameter_count, score  # noqa: E402
+from dinos.model.baselines.trainer import Clip, FitConfig, fit, parameter_count, score  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +129,7 @@ def test_ae_fit_score_deterministic_and_separates():
     for _ in range(2):
         torch.manual_seed(0)
         ae = FrameAutoencoder("tiny")
-        rep = fit(ae, train, ae.config.fit.__class__(epochs=30, batch_size=64, lr=3e-3, seed=3))
+        rep = fit(ae, train, FitConfig(epochs=30, batch_size=64, lr=3e-3, seed=3))
         runs.append(score(ae, train[:2] + odd))
     np.testing.assert_array_equal(runs[0], runs[1])
     assert rep.losses[-1] < rep.losses[0]
@@ -284,3 +284,59 @@ def test_thesis_pipeline_tiny_fit():
     assert score(cae, normal).shape == (4,)
     with pytest.raises(ValueError, match="both classes"):
         fit(CaeAnomaly("tiny", supervised=True), normal)
+
+
+# ------------------------------------------------------------------------------------------------
+# The drill study (seed 002): waveform VAE and the AlexNet stand-in
+# ------------------------------------------------------------------------------------------------
+def test_wave_vae_paper_sizes():
+    """1,999 samples padded to 2,000 (a multiple of 2^4): code 128 x 125 = 16,000; latent 2.
+
+    encoder (Conv1d k4 + residual block of two k3 convs with affine InstanceNorm, 2c each):
+      1->16: 80 + 2*(16*16*3 + 16) + 64 = 1,712;  16->32: 2,080 + 6,336 = 8,416
+      32->64: 8,256 + 24,960 = 33,216;            64->128: 32,896 + 99,072 = 131,968  -> 175,312
+    to mean/log-variance 16,000 * 4 + 4 = 64,004; from latent 2 * 16,000 + 16,000 = 48,000
+    decoder (residual block with BN, then ConvTranspose1d k4): 99,072 + 32,832 + 24,960 + 8,224
+      + 6,336 + 2,064 + 1,632 + 65 = 175,185.   Total 462,501.
+    """
+    from dinos.model.baselines.drill import WaveVAE
+
+    vae = WaveVAE("paper")
+    assert vae.code == (128, 125) and vae.config.latent == 2
+    assert parameter_count(vae) == 462_501
+    with torch.no_grad():
+        recon, mu, logvar = vae(torch.rand(2, 1999))
+    assert recon.shape == (2, 1999) and mu.shape == logvar.shape == (2, 2)
+    assert float(recon.min()) > 0 and float(recon.max()) < 1
+
+
+def test_wave_vae_fit_and_synthesize():
+    from dinos.model.baselines.drill import WaveVAE, synthesize
+
+    clips = tone_clips(6, seconds=0.05)
+    vae = WaveVAE("tiny")
+    rep = fit(vae, clips, FitConfig(epochs=5, batch_size=4, lr=3e-3))
+    assert rep.losses[-1] < rep.losses[0]
+    new = synthesize(vae, 3, seed=1)
+    assert len(new) == 3 and new[0].shape == (256,) and all(np.abs(w).max() <= 1 for w in new)
+    np.testing.assert_array_equal(new[0], synthesize(vae, 3, seed=1)[0])
+    with pytest.raises(ValueError, match="fit the VAE"):
+        synthesize(WaveVAE("tiny"), 1)
+
+
+def test_mel_image_cnn_and_user_backbone():
+    """3 x [conv 3x3 (no bias) + BN + ReLU + max-pool] 16/32/64 + linear 64 -> 2:
+    144 + 32 + 4,608 + 64 + 18,432 + 128 + 130 = 23,538."""
+    from dinos.model.baselines.drill import MelImageClassifier, MelImageCNN
+
+    assert parameter_count(MelImageCNN(2)) == 23_538
+    clips = tone_clips(3, label="normal") + tone_clips(3, freq=2500.0, seed=4, label="anomaly")
+    cnn = MelImageClassifier(image=32, fit_config=FitConfig(epochs=3, batch_size=6, lr=1e-2))
+    fit(cnn, clips)
+    assert cnn.classes == ["anomaly", "normal"]
+    s = score(cnn, clips)
+    assert s.shape == (6,) and np.all((s >= 0) & (s <= 1))
+    own = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32 * 32, 2))
+    mine = MelImageClassifier(image=32, backbone=own)
+    fit(mine, clips, FitConfig(epochs=1))
+    assert mine.net is own

@@ -3,6 +3,7 @@
 Modules: `features` (frame log-Mel front end), `trainer` (`Clip`, `ClipModel`, `fit`, `score`),
 `autoencoder` (`FrameAutoencoder`: MIMII DUE AE and the AWS blog AE), `mobilenet` (MobileNetV2 section
 classifier), `mae` (MAE-ViT, error-map CNN, convolutional autoencoder), `reference` (the papers' figures),
+`drill` (waveform VAE + log-Mel image CNN of the drill study), `registry` (names, presets),
 `asd` (`run_asd_benchmark`: the DCASE / MIMII DUE protocol). See docs/baselines.md.
 """
 
@@ -17,6 +18,9 @@ _EXPORTS = {
     "AEConfig": "autoencoder", "FrameAutoencoder": "autoencoder", "AE_PRESETS": "autoencoder",
     "MODELS": "registry", "build_model": "registry", "load_clips": "asd", "run_asd_benchmark": "asd",
     "AsdReport": "asd",
+    "SectionClassifier": "mobilenet", "MobileNetV2": "mobilenet",
+    "MaeViT": "mae", "MaeAnomaly": "mae", "ErrorMapClassifier": "mae", "CaeAnomaly": "mae",
+    "WaveVAE": "drill", "synthesize": "drill", "MelImageClassifier": "drill",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)
