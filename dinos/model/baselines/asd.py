@@ -15,8 +15,8 @@ classes; it scores the same sections as the other models.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +38,13 @@ def _names(ds, column: str) -> list:
     return list(values)
 
 
-def load_clips(corpus: str, config: str, data_dir, *, cache_dir=None) -> dict[str, list[Clip]]:
-    """`{"train": [...], "test": [...]}` clips of a DCASE-style corpus config, native rate, channel 0.
-
-    Every builder split whose name ends in `train` / `test` joins that side (`dev_train` ...).
-    """
+def _clips(dd, keep: Callable[[Clip], bool] | None = None, *, decode: bool = True) -> dict[str, list[Clip]]:
+    """Clips of a loaded DatasetDict; only rows `keep` accepts (judged on metadata) are decoded.
+    With `decode=False` the clips carry metadata only (an empty `wave`)."""
     import dinos
 
-    dd = dinos.load_dataset(corpus, config, data_dir=data_dir, decode=False, cache_dir=cache_dir)
     out: dict[str, list[Clip]] = {"train": [], "test": []}
+    empty = np.zeros(0, dtype=np.float32)
     for split, ds in dd.items():
         side = split.rsplit("_", 1)[-1]
         if side not in out or not len(ds):
@@ -54,14 +52,36 @@ def load_clips(corpus: str, config: str, data_dir, *, cache_dir=None) -> dict[st
         meta = ds.with_format(None)
         cols = {c: _names(meta, c) for c in ("machine", "section", "domain", "label")}
         paths = list(meta["path"])
-        decoded = dinos.decode_audio(ds, channel=0)
-        for i in range(len(ds)):
-            audio = decoded[i]["audio"]
-            out[side].append(Clip(
-                wave=np.asarray(audio["array"], dtype=np.float32), sample_rate=int(audio["sampling_rate"]),
-                machine=str(cols["machine"][i]), section=int(cols["section"][i]), domain=str(cols["domain"][i]),
-                label=str(cols["label"][i]), file=Path(paths[i]).name,
-            ))
+        rows = [Clip(wave=empty, sample_rate=0, machine=str(cols["machine"][i]), section=int(cols["section"][i]),
+                     domain=str(cols["domain"][i]), label=str(cols["label"][i]), file=Path(paths[i]).name)
+                for i in range(len(ds))]
+        idx = [i for i, c in enumerate(rows) if keep is None or keep(c)]
+        if not decode:
+            out[side] += [rows[i] for i in idx]
+            continue
+        decoded = dinos.decode_audio(ds.select(idx), channel=0)
+        for j, i in enumerate(idx):
+            audio = decoded[j]["audio"]
+            out[side].append(replace(rows[i], wave=np.asarray(audio["array"], dtype=np.float32),
+                                     sample_rate=int(audio["sampling_rate"])))
+    return out
+
+
+def _load(corpus: str, config: str, data_dir, cache_dir=None):
+    import dinos
+
+    return dinos.load_dataset(corpus, config, data_dir=data_dir, decode=False, cache_dir=cache_dir)
+
+
+def load_clips(corpus: str, config: str, data_dir, *, cache_dir=None,
+               keep: Callable[[Clip], bool] | None = None) -> dict[str, list[Clip]]:
+    """`{"train": [...], "test": [...]}` clips of a DCASE-style corpus config, native rate, channel 0.
+
+    Every builder split whose name ends in `train` / `test` joins that side (`dev_train` ...). `keep`
+    (called with a metadata-only clip) selects the rows to decode; the others are left out.
+    """
+    dd = _load(corpus, config, data_dir, cache_dir)
+    out = _clips(dd, keep)
     if not out["train"] or not out["test"]:
         raise DinosError(f"{corpus}/{config} needs train and test clips; has splits {sorted(dd)}", data_dir)
     return out
@@ -179,22 +199,32 @@ def run_asd_benchmark(
         if preset not in MODELS[m].presets:
             raise DinosError(f"baseline {m} has no preset {preset!r}; presets: {', '.join(MODELS[m].presets)}")
     year = challenge_year(corpus, config)
-    clips = load_clips(corpus, config, data_dir, cache_dir=cache_dir)
+    dd = _load(corpus, config, data_dir, cache_dir)
+    meta = _clips(dd, decode=False)  # metadata only: audio is decoded one machine type at a time
+    if not meta["train"] or not meta["test"]:
+        raise DinosError(f"{corpus}/{config} needs train and test clips; has splits {sorted(dd)}", data_dir)
     wanted = tuple(sections) if sections is not None else default_sections(corpus)
     report = AsdReport(corpus, config, year)
-    unknown = sum(c.label not in ("normal", "anomaly") for c in clips["test"])
+    unknown = sum(c.label not in ("normal", "anomaly") for c in meta["test"])
     if unknown:
         report.notes.append(f"{unknown} test clip(s) without ground truth (blind evaluation) are not scored")
-    test = [c for c in clips["test"] if c.label in ("normal", "anomaly")
-            and (wanted is None or c.section in wanted)]
-    if not test:
+
+    def scored(c: Clip) -> bool:
+        return c.label in ("normal", "anomaly") and (wanted is None or c.section in wanted)
+
+    machines = sorted({c.machine for c in meta["test"] if scored(c)})
+    if not machines:
         raise DinosError(f"{corpus}/{config}: no labelled test clips in sections {wanted}", data_dir)
-    machines = sorted({c.machine for c in test})
-    for m in models:
-        spec = MODELS[m]
-        rows, seconds, n_epochs, rates = [], 0.0, 0, set()
-        for machine in machines:
-            train = [c for c in clips["train"] if c.machine == machine and c.label == "normal"
+    rows: dict[str, list[dict]] = {m: [] for m in models}
+    seconds = dict.fromkeys(models, 0.0)
+    n_epochs = dict.fromkeys(models, 0)
+    rates: dict[str, set] = {m: set() for m in models}
+    for machine in machines:
+        clips = _clips(dd, lambda c, mt=machine: c.machine == mt and (c.label == "normal" or scored(c)))
+        test = [c for c in clips["test"] if scored(c)]
+        for m in models:
+            spec = MODELS[m]
+            train = [c for c in clips["train"] if c.label == "normal"
                      and (spec.needs_sections or wanted is None or c.section in wanted)]
             if not train:
                 raise DinosError(f"{m}: no normal training clips for {machine}", data_dir)
@@ -203,19 +233,19 @@ def run_asd_benchmark(
             cfg = FitConfig(epochs=base.epochs if epochs is None else int(epochs), batch_size=base.batch_size,
                             lr=base.lr, weight_decay=base.weight_decay, seed=seed)
             fit_report = fit(model, train, cfg, progress=progress)
-            rates.add(model.sample_rate)
-            seconds += sum(fit_report.epoch_seconds)
-            n_epochs += len(fit_report.epoch_seconds)
-            mine = [c for c in test if c.machine == machine]
-            for c, s in zip(mine, score(model, mine, seed=seed), strict=True):
-                rows.append({"machine": machine, "section": c.section, "domain": c.domain, "label": c.label,
-                             "file": c.file, "score": float(s)})
-        frame = pd.DataFrame(rows)
+            rates[m].add(model.sample_rate)
+            seconds[m] += sum(fit_report.epoch_seconds)
+            n_epochs[m] += len(fit_report.epoch_seconds)
+            for c, s in zip(test, score(model, test, seed=seed), strict=True):
+                rows[m].append({"machine": machine, "section": c.section, "domain": c.domain, "label": c.label,
+                                "file": c.file, "score": float(s)})
+    for m in models:
+        frame = pd.DataFrame(rows[m])
         result = M.evaluate(year, frame)
         report.results[m] = result
         report.frames[m] = frame
-        report.timing[m] = {"seconds": round(seconds, 3), "epochs": n_epochs, "machines": len(machines),
-                            "seconds_per_epoch": seconds / max(n_epochs, 1), "sample_rates": sorted(rates)}
+        report.timing[m] = {"seconds": round(seconds[m], 3), "epochs": n_epochs[m], "machines": len(machines),
+                            "seconds_per_epoch": seconds[m] / max(n_epochs[m], 1), "sample_rates": sorted(rates[m])}
         if corpus == "mimii_due":
             report.comparison += _comparison(m, result)
     if out_dir is not None:
