@@ -340,3 +340,13 @@ def test_mel_image_cnn_and_user_backbone():
     mine = MelImageClassifier(image=32, backbone=own)
     fit(mine, clips, FitConfig(epochs=1))
     assert mine.net is own
+
+
+def test_training_batches_never_hold_one_example():
+    """A trailing batch of one is merged into the one before (BatchNorm cannot train on it)."""
+    from dinos.model.baselines.trainer import _batches
+
+    sizes = [len(b) for b in _batches(65, 32, torch.Generator().manual_seed(0))]
+    assert sizes == [32, 33]
+    assert sorted(torch.cat(_batches(65, 32, torch.Generator().manual_seed(0))).tolist()) == list(range(65))
+    assert [len(b) for b in _batches(65, 32, None)] == [32, 32, 1]  # scoring keeps them as they are

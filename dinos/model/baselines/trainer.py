@@ -100,7 +100,10 @@ class ClipModel(nn.Module):
 
 def _batches(n: int, batch_size: int, gen: torch.Generator | None) -> list[torch.Tensor]:
     order = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
-    return list(order.split(max(1, int(batch_size))))
+    parts = list(order.split(max(1, int(batch_size))))
+    if gen is not None and len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]  # BatchNorm cannot train on a batch of one
+    return parts
 
 
 def fit(model: ClipModel, clips: Sequence[Clip], config: FitConfig | None = None, *,
