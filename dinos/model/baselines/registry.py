@@ -21,7 +21,7 @@ class ModelSpec:
     label: str
     build: Callable[[str], ClipModel]
     presets: tuple[str, ...]
-    needs_sections: bool = False  # a section classifier: trains on every section of the machine
+    needs_sections: bool = False  # a section classifier: needs >= 2 training sections per machine type
 
 
 def _ae(preset_name: str) -> Callable[[str], ClipModel]:
