@@ -199,11 +199,14 @@ def run_asd_benchmark(
     seed: int = 0,
     cache_dir=None,
     progress: bool = False,
+    device: str = "cpu",
 ) -> AsdReport:
     """Train and score each baseline on `corpus/config` (see the module docstring); writes
     `baselines.json`, `baselines.md` and `submissions/<model>/anomaly_score_*.csv` to `out_dir` if given.
 
-    `epochs` overrides every model's preset epoch count; `sections` the scored (and AE-trained) sections.
+    `epochs` overrides every model's preset epoch count; `sections` the scored (and AE-trained) sections;
+    `device` (`cpu`, `cuda[:n]`, `auto`) where the models train and score (features are computed on
+    the CPU). Only the CPU path is tested.
     """
     import pandas as pd
 
@@ -214,6 +217,10 @@ def run_asd_benchmark(
             raise DinosError(f"unknown baseline {m!r}; known: {', '.join(MODELS)}")
         if preset not in MODELS[m].presets:
             raise DinosError(f"baseline {m} has no preset {preset!r}; presets: {', '.join(MODELS[m].presets)}")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     year = challenge_year(corpus, config)
     dd = _load(corpus, config, data_dir, cache_dir)
     meta = _clips(dd, decode=False)  # metadata only: audio is decoded one machine type at a time
@@ -253,7 +260,7 @@ def run_asd_benchmark(
             base = model.default_fit()
             cfg = FitConfig(epochs=base.epochs if epochs is None else int(epochs), batch_size=base.batch_size,
                             lr=base.lr, weight_decay=base.weight_decay, seed=seed)
-            fit_report = fit(model, train, cfg, progress=progress)
+            fit_report = fit(model, train, cfg, progress=progress, device=device)
             rates[m].add(model.sample_rate)
             seconds[m] += sum(fit_report.epoch_seconds)
             n_epochs[m] += len(fit_report.epoch_seconds)
@@ -309,7 +316,7 @@ def run_from_args(args) -> int:
         raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
     report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
                                preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
-                               cache_dir=args.cache_dir, progress=not args.quiet)
+                               cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
     print(report.to_markdown())
     print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
     return 0

@@ -107,8 +107,11 @@ def _batches(n: int, batch_size: int, gen: torch.Generator | None) -> list[torch
 
 
 def fit(model: ClipModel, clips: Sequence[Clip], config: FitConfig | None = None, *,
-        progress: bool = False) -> FitReport:
-    """Train `model` on `clips` (Adam, `config` or the model's own defaults); returns the epoch losses."""
+        progress: bool = False, device: str | torch.device = "cpu") -> FitReport:
+    """Train `model` on `clips` (Adam, `config` or the model's own defaults); returns the epoch losses.
+
+    Examples are computed on the CPU; with `device` the model and each mini-batch are moved there for
+    training (the model stays there; `score` follows it)."""
     if not clips:
         raise ValueError(f"{model.name}: no training clips")
     cfg = config or model.default_fit()
@@ -117,9 +120,10 @@ def fit(model: ClipModel, clips: Sequence[Clip], config: FitConfig | None = None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model.prepare(clips)
-        model.train()
+        model.cpu().train()
         with torch.no_grad():
             ex = model.examples(clips, train=True)
+        model.to(device)
         report.examples = len(ex.x)
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -128,8 +132,8 @@ def fit(model: ClipModel, clips: Sequence[Clip], config: FitConfig | None = None
             t0 = time.perf_counter()
             total, count = 0.0, 0
             for idx in _batches(len(ex.x), cfg.batch_size, gen):
-                yb = None if ex.y is None else ex.y[idx]
-                loss = model.loss(ex.x[idx], yb)
+                yb = None if ex.y is None else ex.y[idx].to(device)
+                loss = model.loss(ex.x[idx].to(device), yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -152,10 +156,12 @@ def score(model: ClipModel, clips: Sequence[Clip], *, batch_size: int = 512, see
         raise ValueError(f"{model.name} is not trained (fit it first)")
     model.bind(clip_rate(clips))
     model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        ex = model.examples(clips, train=False)
-        parts = [model.example_scores(ex.x[i], None if ex.y is None else ex.y[i])
+        ex = model.cpu().examples(clips, train=False)  # examples on the CPU, scores where the model lives
+        model.to(device)
+        parts = [model.example_scores(ex.x[i].to(device), None if ex.y is None else ex.y[i].to(device)).cpu()
                  for i in _batches(len(ex.x), batch_size, None)]
     per_example = torch.cat(parts).double()
     sums = torch.zeros(len(clips), dtype=torch.float64).index_add_(0, ex.owner, per_example)
