@@ -180,6 +180,7 @@ def _mimii_slots(info: CorpusInfo) -> dict:
         "table:sections": sections,
         "value:train_source": fmt_int(sum(s.train_source for s in M.SECTION_TABLE)),
         "value:train_target": fmt_int(sum(s.train_target for s in M.SECTION_TABLE)),
+        "list:known_issues": lambda: "\n".join(f"- {line}" for line in M.known_issues()),
     }
 
 

@@ -199,6 +199,17 @@ def _configs() -> tuple[ConfigInfo, ...]:
     return tuple(out)
 
 
+#: md5 sums of the twelve archives as published beside the data (datasets-mila/datasets--mimii `md5sums`,
+#: copied in shared/real-samples/meta/).
+ARCHIVE_MD5 = {
+    "-6_dB_fan.zip": "f02ae808a58d84b6815b7ec38ff30879", "-6_dB_pump.zip": "d20b783a0ff9c93d58f452f98c37b112",
+    "-6_dB_slider.zip": "49913eda7d37f182cbf8ed5c984140e0", "-6_dB_valve.zip": "fdfaf185fea61b21e11952a070a4ada7",
+    "0_dB_fan.zip": "6354d1cc2165c52168f9ef1bcd9c7c52", "0_dB_pump.zip": "488748295c3f60b25de07b58fe75b049",
+    "0_dB_slider.zip": "4d674c21474f0646ecd75546db6c0c4e", "0_dB_valve.zip": "178478eb0d11c79080a35562bfdeee71",
+    "6_dB_fan.zip": "0890f7d3c2fd8448634e69ff1d66dd47", "6_dB_pump.zip": "a09ba6060c10fc09cd4c8770213b0b9f",
+    "6_dB_slider.zip": "838c2b3441858359c4704ef13a1b27ff", "6_dB_valve.zip": "fe5fb7c337cd701b1d31dc641e621892",
+}  # fmt: skip
+
 #: The corpus facts: the one home of what MIMII (2019) is.
 INFO = CorpusInfo(
     name=CORPUS,
@@ -222,6 +233,7 @@ INFO = CorpusInfo(
             url=f"https://zenodo.org/record/{ZENODO_RECORD}/files/{format_archive_folder(s, m)}.zip",
             filename=f"{format_archive_folder(s, m)}.zip",
             machine=m,
+            md5=ARCHIVE_MD5[f"{format_archive_folder(s, m)}.zip"],
             unpack_to=format_archive_folder(s, m),
         )
         for s in SNRS_DB

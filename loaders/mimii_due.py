@@ -338,6 +338,9 @@ INFO = CorpusInfo(
     hub_configs=MACHINES,
     tags=("audio", "industrial", "machine-sound", "anomaly-detection", "domain-shift", "dcase"),
     size_category="10K<n<100K",
+    # MIMII DUE was released as the DCASE 2021 Task 2 data of these five machine types; the archives are
+    # those records (Zenodo 4740355, the MIMII DUE record itself, could not be listed offline)
+    archives=dc.archives_of(MACHINES, year=YEAR),
     synth_module="dinos.synth.mimii_due",
 )
 

@@ -238,5 +238,16 @@ def test_real_corpora_list_their_archives():
     from dinos.loaders import corpus_info, corpus_names
 
     for name in corpus_names():
-        for a in corpus_info(name).archives:
+        info = corpus_info(name)
+        if name != "folder":  # a user's own recordings have no published archives
+            assert info.archives, name
+        for a in info.archives:
             assert a.url.startswith("https://") and a.filename and Path(a.filename).name == a.filename
+            assert not a.md5 or len(a.md5) == 32
+    dcase = corpus_info("dcase_task2")
+    for year in (2020, 2023, 2026):  # every machine type of a year has its development archive
+        from dinos.loaders.dcase_task2 import year_info
+
+        dev = {a.machine for a in select(dcase, year=year, parts=["dev"])}
+        assert dev == set(year_info(year).dev), year
+    assert all(a.md5 for a in corpus_info("mimii").archives)  # published md5 sums

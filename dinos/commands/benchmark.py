@@ -43,12 +43,23 @@ def add_arguments(p) -> None:
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--quiet", action="store_true")
+    # the seeds' own models (dinos.model.baselines; DCASE / MIMII DUE only): see docs/baselines.md
+    from dinos.model.baselines.registry import MODELS as BASELINES
+
+    p.add_argument("--model", action="append", default=None, choices=list(BASELINES),
+                   help="train and score a seed baseline instead (repeatable; needs --corpus dcase_task2|mimii_due)")
+    p.add_argument("--model-preset", default="paper", help="baseline preset: paper (default), cpu, tiny")
+    p.add_argument("--model-epochs", type=positive_int, default=None, help="override the baseline preset's epochs")
 
 
 def run(args) -> int:
     from dinos.model.benchmark import init_verdict, run_benchmark, run_dcase_benchmark
     from dinos.model.external import load_embedder
 
+    if args.model:
+        from dinos.model.baselines.asd import run_from_args
+
+        return run_from_args(args)
     models = ["baseline"] + ((["impact"] if args.no_init_control else ["impact_init", "impact"]) if args.run else [])
     custom = {e.name: e for e in (load_embedder(spec) for spec in args.embedder)}
     models += list(custom)

@@ -28,6 +28,9 @@ def add_arguments(p) -> None:
     d.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked DINOS folder")
     d.add_argument("--strict", action="store_true", help="exit 1 on any difference from the paper")
     d.add_argument("--quick", action="store_true", help="count files only; do not read audio headers")
+    m = sub.add_parser("mimii_due", help="compare a local MIMII DUE copy's clip counts with the paper's Table 1")
+    m.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked MIMII DUE folder")
+    m.add_argument("--strict", action="store_true", help="exit 1 on any difference that is not a known one")
     s = sub.add_parser("splits", help="check every split file's checksum and invariants")
     s.add_argument("--splits-dir", default=None, type=existing_dir, help="split-file root (default: the shipped files)")
     e = sub.add_parser("export", help="check an export directory's shards and checksums")
@@ -46,6 +49,18 @@ def _run_dinos(args) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 1 if (args.strict and n) else 0
+
+
+def _run_mimii_due(args) -> int:
+    from ..conformance import check_mimii_due, format_count_checks
+
+    checks = check_mimii_due(args.data_dir)
+    print(format_count_checks(checks))
+    differ = [c for c in checks if c.status == "differs"]
+    known = [c for c in checks if c.status not in ("ok", "differs")]
+    print(f"\n{len(checks)} figures compared: {len(differ)} differ from Table 1 (marked *), "
+          f"{len(known)} match a known discrepancy of the source (the paper is wrong there, not your copy).")
+    return 1 if (args.strict and differ) else 0
 
 
 def _run_splits(args) -> int:
@@ -71,4 +86,5 @@ def _run_export(args) -> int:
 
 def run(args) -> int:
     """Layout and grammar faults raise `DinosError`; the CLI prints file and reason and exits 1."""
-    return {"dinos": _run_dinos, "splits": _run_splits, "export": _run_export}[args.target](args)
+    runs = {"dinos": _run_dinos, "mimii_due": _run_mimii_due, "splits": _run_splits, "export": _run_export}
+    return runs[args.target](args)

@@ -22,6 +22,7 @@ Layout (the official baseline's; `raw/` optional)::
 
 from __future__ import annotations
 
+from .archives import ARCHIVES, archives_of
 from .builder import INFO, DcaseTask2, config_names, markdown_tables, name_round_trips, parse_config_name
 from .csvs import (
     FULL_NAME_COLUMNS,
@@ -85,6 +86,7 @@ from .years import (
 )
 
 __all__ = [
+    "ARCHIVES", "archives_of",
     "CITATIONS", "CORPUS", "FULL_NAME_COLUMNS", "GT_KINDS", "HOMEPAGE", "INFO", "LICENSE", "NO_ATTRIBUTE",
     "PARTS", "PART_DIRS", "RAW_ATTRIBUTES", "SAMPLE_RATE", "SUBMISSION_KINDS", "SUPPLEMENTAL_FROM", "YEARS", "YEAR_TABLE",
     "AttributeRow", "CardNotes", "DcaseName", "DcaseTask2", "Disagreement", "EvalListEntry", "Evidence",

@@ -10,6 +10,7 @@ from dinos.builder import ClipBuilder, SourceFile, builder_configs
 from dinos.corpus import ConfigInfo, CorpusInfo
 from dinos.errors import ParseError
 
+from .archives import ARCHIVES
 from .names import format_dcase_name, parse_dcase_name
 from .scan import scan
 from .truth import GroundTruthReport, compare_ground_truth, load_ground_truth
@@ -91,6 +92,7 @@ INFO = CorpusInfo(
     hub_configs=tuple(n for n in config_names() if n.endswith("-all")),
     tags=("audio", "industrial", "machine-sound", "anomaly-detection", "domain-shift", "dcase"),
     size_category="100K<n<1M",
+    archives=ARCHIVES,
     synth_module="dinos.synth.dcase",
 )  # fmt: skip
 
