@@ -368,6 +368,17 @@ def sensor_from_file_name(name: str) -> str | None:
     return None
 
 
+def group_key(dataset: str, class_folder: str, file_name: str) -> str:
+    """The physical event a downstream clip belongs to: `<dataset>/<class folder>/<cut>`, where the cut
+    is the file stem without its sensor token (`mic_r00_0003.wav` and `stethoscope_r00_0003.wav` of
+    one Yornew cut share `r00_0003`). Splits keep a group on one side. In the real DINOS the grouping
+    key of the two sensors of one cut is unknown (unverified): a name without a sensor token is its
+    own group, the same as grouping by recording."""
+    tokens = [t for t in re.split(r"[_\-. ]+", Path(file_name).stem) if t]
+    cut = "_".join(t for t in tokens if t.lower() not in _SENSORS) or Path(file_name).stem
+    return f"{dataset}/{class_folder}/{cut}"
+
+
 # --------------------------------------------------------------------------------------------
 # Tree scanning (pure: directory listing -> SourceFile records)
 # --------------------------------------------------------------------------------------------
@@ -424,6 +435,7 @@ def scan_downstream(root: Path, dataset: str, split: str, strict: bool = True) -
                 "task_class": info.task_class,
                 "class_name": info.class_name,
                 "attributes": attrs,
+                "group_id": group_key(dataset, folder.name, wav.relative_to(folder).as_posix()),
             }
             out.append(SourceFile(wav.relative_to(root).as_posix(), fields, SAMPLE_RATE, CHANNELS))
     return out

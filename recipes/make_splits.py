@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 data_dir = tmp / "corpus"
                 print(f"synthesising {splits.SYNTHETIC_SOURCE} into {data_dir} ...", file=sys.stderr)
-                write(data_dir, seed=splits.SYNTHETIC_SOURCE["seed"], progress=False)
+                # split files depend on file names only: silent audio, no pretraining recordings
+                write(data_dir, seed=splits.SYNTHETIC_SOURCE["seed"], progress=False, silent=True, pretrain_recordings=0)
                 source = dict(splits.SYNTHETIC_SOURCE)
             else:
                 data_dir = Path(args.data_dir)

@@ -17,7 +17,7 @@ from dinos.loaders import dinos as D
 from dinos.synth import dinos as SD
 from dinos.synth._write import SYNTHETIC_MARKER, prepare_out_dir, to_pcm, write_wav_atomic
 
-SCALE = 0.3
+SCALE = 0.03  # 3 % of the paper's class sizes: 8-39 clips per class
 SEED = 0
 PRE_SECONDS = 3.0
 SR = 48_000
@@ -66,12 +66,13 @@ def test_counts_follow_table_2_with_a_floor_of_eight(tree):
         train = _files(tree, D.DOWNSTREAM_DIRS["train"], cls.dataset, cls.folder)
         test = _files(tree, D.DOWNSTREAM_DIRS["test"], cls.dataset, cls.folder)
         n = len(train) + len(test)
-        expected = 0.1 * SCALE * cls.paper_count
+        expected = SCALE * cls.paper_count
         assert n >= 8, cls.task
         assert n == 8 or abs(n - expected) <= 0.5, (cls.task, n, expected)
         assert n == max(8, int(np.floor(expected + 0.5)))
-        assert 1 <= len(train) < n and len(train) == SD.train_count(n)
-        assert abs(len(train) / n - 0.15) < 0.07 or len(train) == 1, (cls.task, len(train), n)
+        # the two sensors of a Yornew cut stay together, so a class may take one clip over its quota
+        assert 1 <= len(train) < n and SD.train_count(n) <= len(train) <= SD.train_count(n) + 1
+        assert abs(len(train) / n - 0.15) < 0.07 or len(train) <= 2, (cls.task, len(train), n)
 
 
 def test_big_classes_keep_table_2_proportions(tree):
@@ -127,7 +128,7 @@ def test_summary_lists_files_and_hours(tree, planned):
     for name in [*D.DATASET_FOLDERS.values(), D.PRETRAIN_DIR]:
         assert f"\n{name}: " in text
     assert "T18 Normal (stethoscope)" in text and "ShopFloor" in text
-    assert summary.counts()[("Yornew", "007-1.0_6.35_25.4_4000_chatter", "train")] == 1
+    assert summary.counts()[("Yornew", "007-1.0_6.35_25.4_4000_chatter", "train")] == 2  # one cut = both sensors
 
 
 # ----------------------------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def test_split_assignment_depends_on_seed_not_order():
 @pytest.mark.slow
 def test_rewrite_gives_identical_bytes_and_scale_keeps_audio(tree, tmp_path):
     out = tmp_path / "again"
-    summary = SD.write(out, scale=0.01, seed=SEED, progress=False, pretrain_recordings=0)
+    summary = SD.write(out, scale=0.001, seed=SEED, progress=False, pretrain_recordings=0)
     assert summary.file_count == 8 * len(D.CLASSES) + 8 * (12 + 8)
     by_name = {p.relative_to(tree).as_posix().split("/", 1)[1]: p for p in tree.rglob("*.wav")}
     compared = 0
@@ -408,3 +409,35 @@ def test_yornew_nearest_centroid_is_better_than_chance_but_not_perfect(tree):
     print(f"Yornew nearest-centroid accuracy (within sensor, 12 classes): {mean:.3f} +- {np.std(accs):.3f}")
     assert mean > 2.5 / 12  # chance is 1/12
     assert mean < 0.95 and max(accs) < 1.0
+
+
+def test_paper_class_sizes_at_scale_one_and_cuts_grouped():
+    """Scale 1.0 is the paper's Table 2 (Yornew 922 clips); both sensors of a cut share a group and
+    land in the same published split folder."""
+    files = [f for f in SD.plan(1.0, SEED, pretrain_recordings=0) if f.split != "pretrain"]
+    per_class = Counter(f.name for f in files)
+    assert {c.task: per_class[c.task] for c in D.CLASSES} == {c.task: c.paper_count for c in D.CLASSES}
+    assert sum(per_class[c.task] for c in D.CLASSES if c.dataset == "Yornew") == 922
+    yornew = [f for f in files if f.dataset == "Yornew"]
+    by_group: dict[str, set] = {}
+    for f in yornew:
+        folder, name = f.paths[0].split("/")[-2:]
+        g = D.group_key("Yornew", folder, name)
+        by_group.setdefault(g, set()).add((f.sensor, f.split))
+    assert all(len(v) == 2 for v in by_group.values())  # mic + stethoscope per cut
+    assert all(len({s for _, s in v}) == 1 for v in by_group.values())  # one published split per cut
+
+
+def test_group_key_reads_the_cut_from_the_file_name():
+    assert D.group_key("Yornew", "001-a", "mic_r00_0003.wav") == D.group_key("Yornew", "001-a", "stethoscope_r00_0003.wav")
+    assert D.group_key("Yornew", "001-a", "mic_r00_0003.wav") != D.group_key("Yornew", "001-a", "mic_r00_0004.wav")
+    assert D.group_key("VF2", "1-on", "clip 17.wav") == "VF2/1-on/clip_17"  # no sensor token: its own group
+
+
+def test_silent_tree_has_the_same_files(tmp_path):
+    a = SD.write(tmp_path / "a", scale=0.01, seed=SEED, progress=False, pretrain_recordings=0, silent=True)
+    b = SD.plan(0.01, SEED, pretrain_recordings=0)
+    assert a.files == b
+    audio = [_read(tmp_path / "a" / f.paths[0]) for f in a.files]
+    assert all(np.count_nonzero(x) == 1 for x in audio)  # near-silent
+    assert len({x.tobytes() for x in audio}) == len(audio)  # yet every file distinct (no duplicate reports)

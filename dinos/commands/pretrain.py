@@ -19,7 +19,11 @@ DESCRIPTION = """Pretrain IMPACT on 1-s windows of a built corpus. One source:
 Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPLIT], e.g.
   dinos pretrain --source dinos:pretraining:D1 --source dcase_task2:2025-all:D2 --out runs/hybrid
 Defaults are the paper's (AdamW 5e-5, wd 1e-5, batch 128, 10 epochs, clip 0.5, AMP on CUDA).
-An existing run folder is resumed from its last checkpoint."""
+Several processes or machines (DDP; rank 0 writes the run folder):
+  torchrun --nproc_per_node=2 -m dinos pretrain --corpus dinos --data-dir D --out runs/impact
+An existing run folder is resumed from its last checkpoint. Every log step records the collapse metrics
+(teacher reconstruction std, embedding std, student/teacher cosine); a warning is printed when a std
+falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
 
 
 def add_arguments(p) -> None:
@@ -30,7 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--split", default="train", help="split of the config to train on (default train)")
     p.add_argument("--source", action="append", default=[], metavar="CORPUS:CONFIG:DIR[:SPLIT]",
                    help="a data source; repeat for the union of corpora")
-    p.add_argument("--out", required=True, type=out_dir, help="run folder (config.json, model.safetensors, state.pt, log.jsonl)")
+    p.add_argument("--out", required=True, type=out_dir,
+                   help="run folder (config.json, checkpoint.pt, model.safetensors, log.jsonl); new, empty or a "
+                        "previous run (resumed)")
     p.add_argument("--preset", choices=["paper", "tiny"], default="paper", help="model size (default paper)")
     p.add_argument("--epochs", type=positive_float, default=10.0)
     p.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (overrides --epochs)")
@@ -40,12 +46,19 @@ def add_arguments(p) -> None:
     p.add_argument("--grad-clip", type=positive_float, default=0.5)
     p.add_argument("--mask-ratio", type=fraction, default=None, help="override the preset's mask ratio (0.4)")
     p.add_argument("--ema-decay", type=fraction, default=None, help="override the preset's EMA decay")
+    p.add_argument("--objective", choices=["paper", "anchored", "eat"], default="paper",
+                   help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
+                        "anchored: paper + reconstruction of the input log-Mel; "
+                        "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
     p.add_argument("--seed", type=nonnegative_int, default=0)
-    p.add_argument("--device", default="auto", type=device, help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", default="auto", type=device,
+                   help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")
     p.add_argument("--checkpoint-every", type=positive_int, default=200)
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
     p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
+    p.add_argument("--force", action="store_true",
+                   help="resume a run folder even though its data or configuration differ (recorded anew)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -82,7 +95,8 @@ def run(args) -> int:
 
     sources = sources_from_args(args)
     cfg = ImpactConfig.paper() if args.preset == "paper" else ImpactConfig.tiny()
-    over = {k: v for k, v in (("mask_ratio", args.mask_ratio), ("ema_decay", args.ema_decay)) if v is not None}
+    over = {k: v for k, v in (("mask_ratio", args.mask_ratio), ("ema_decay", args.ema_decay),
+                              ("objective", args.objective)) if v is not None}
     cfg = dataclasses.replace(cfg, **over)
     tc = TrainConfig(
         lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
@@ -90,8 +104,24 @@ def run(args) -> int:
         amp=None if args.amp == "auto" else args.amp == "on", checkpoint_every=args.checkpoint_every,
         sources=[str(s) for s in sources],
     )
-    ds = pretraining_dataset(sources, cache_dir=args.cache_dir)
-    print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)")
-    result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, progress=not args.quiet)
-    print(result)
+    from dinos.model.train import _barrier, dist_setup
+
+    ctx = dist_setup(args.device)  # torchrun: join the process group (world 1 otherwise)
+    if not ctx.main:
+        _barrier(ctx)  # rank 0 builds the dataset cache first
+    ds = pretraining_dataset(sources, cache_dir=args.cache_dir, normalize=cfg.normalize)
+    if ctx.main:
+        _barrier(ctx)
+        print(f"pretraining on {len(ds)} one-second windows from {len(sources)} source(s)"
+              + (f", {ctx.world} processes" if ctx.world > 1 else ""))
+    try:
+        result = pretrain(ds, args.out, cfg, tc, resume=not args.no_resume, force=args.force,
+                          progress=not args.quiet)
+    finally:
+        if ctx.world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if ctx.main:
+        print(result)
     return 0

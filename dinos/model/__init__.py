@@ -3,7 +3,8 @@ never imports it.
 
 Modules: `frontend` (log-Mel), `impact` (model + `ImpactConfig`), `train` (pretraining, checkpoints),
 `embed` (embeddings + cache), `probes` (linear probe, autoencoder ASD head), `baseline` (log-Mel
-statistics), `benchmark` (the paper's protocol, DCASE official scores, `run_demo`), `plots`.
+statistics), `benchmark` (the paper's protocol, DCASE official scores, `run_demo`), `report` (result
+files), `external` (any embedding model: callables and HEAR modules), `plots`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _EXPORTS = {
     "linear_probe": "probes", "asd_auroc": "probes",
     "LogMelStats": "baseline",
     "run_benchmark": "benchmark", "run_dcase_benchmark": "benchmark", "run_demo": "benchmark",
+    "load_embedder": "external", "CallableEmbedder": "external",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

@@ -76,6 +76,34 @@ def impact_embedder(run_dir, *, device="cpu", pooling: str = "mean", branch: str
                           weights_id=file_sha256(Path(run_dir) / WEIGHTS_FILE)[:16])
 
 
+def init_model(run_dir, device="cpu") -> Impact:
+    """The network of a run folder exactly as `pretrain` initialised it (its configuration, its seed,
+    no training step): the control every benchmark of a run reports as `IMPACT (init)`."""
+    from .train import CONFIG_FILE, resolve_device, seed_everything
+
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        meta = json.loads(path.read_text())
+        from .impact import ImpactConfig
+
+        cfg, seed = ImpactConfig.from_dict(meta["model"]), int(meta["train"]["seed"])
+    except FileNotFoundError:
+        raise DinosError(f"not an IMPACT run folder: {CONFIG_FILE} missing", run_dir) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DinosError(f"unreadable run configuration ({exc})", path) from None
+    seed_everything(seed)
+    dev = resolve_device(device) if isinstance(device, str) else device
+    return Impact(cfg).to(dev).eval()
+
+
+def init_embedder(run_dir, *, device="cpu", pooling: str = "mean", branch: str = "student") -> ImpactEmbedder:
+    """An `ImpactEmbedder` of the run's untrained network (`init_model`)."""
+    model = init_model(run_dir, device)
+    emb = ImpactEmbedder(model, pooling=pooling, branch=branch, weights_id=f"init-seed{torch.initial_seed()}")
+    emb.name = "impact_init"
+    return emb
+
+
 def _frontend_cfg(embedder) -> FrontendConfig:
     cfg = getattr(embedder, "frontend_config", None)
     if cfg is None:

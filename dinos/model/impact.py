@@ -45,12 +45,19 @@ class ImpactConfig:
     mask_ratio: float = 0.4
     utterance_weight: float = 0.2  # lambda
     ema_decay: float = 0.9999
+    #: pretraining objective: `paper` (L_f between reconstructions + lambda L_u, as published),
+    #: `anchored` (the paper's loss + MSE(student reconstruction, the clip's standardised log-Mel)) or
+    #: `eat` (data2vec/EAT-style: masked tokens regress normalised, layer-averaged teacher tokens)
+    objective: str = "paper"
+    #: recording normalisation before the front end (`dinos.load_dataset(normalize=...)`), applied to
+    #: pretraining and benchmark data alike: the paper's preset uses RMS then z-score (section 4.1)
+    normalize: str | None = None
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
 
     @classmethod
     def paper(cls) -> ImpactConfig:
-        """The paper's configuration (appendix A.1.3, Table 5)."""
-        return cls()
+        """The paper's configuration (appendix A.1.3, Table 5; RMS + z-score normalisation, section 4.1)."""
+        return cls(normalize="rms+zscore")
 
     @classmethod
     def tiny(cls) -> ImpactConfig:
@@ -115,6 +122,8 @@ class ImpactConfig:
             )
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
 
 
 def sincos_2d(dim: int, rows: int, cols: int) -> torch.Tensor:
@@ -209,13 +218,19 @@ class Decoder(nn.Module):
         return self.deconv(u)
 
 
+OBJECTIVES = ("paper", "anchored", "eat")
+
+
 class ImpactNet(nn.Module):
-    """Encoder + decoder: one branch (student or teacher)."""
+    """Encoder + decoder: one branch (student or teacher). With `objective="eat"` the branch also has
+    `predictor`, a Linear d->d regressing the teacher targets from the last layer's tokens."""
 
     def __init__(self, cfg: ImpactConfig):
         super().__init__()
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
+        if cfg.objective == "eat":
+            self.predictor = nn.Linear(cfg.dim, cfg.dim)
 
 
 @dataclass
@@ -256,7 +271,9 @@ class Impact(nn.Module):
 
     # -- losses ----------------------------------------------------------------------------------
     def losses(self, spec: torch.Tensor, mask: torch.Tensor) -> StepOutput:
-        """Losses for a log-Mel batch `spec` and a token mask (see the module docstring)."""
+        """Losses for a log-Mel batch `spec` and a token mask (`cfg.objective`; module docstring)."""
+        if self.cfg.objective == "eat":
+            return self._eat_losses(spec, mask)
         s_layers = self.student.encoder(spec, mask)
         s_last = s_layers[-1]
         recon_s = self.student.decoder(s_last[:, 1:])
@@ -267,8 +284,52 @@ class Impact(nn.Module):
             layer_mean = torch.stack([h[:, 1:] for h in t_layers]).mean(0)  # (B, N, d)
             global_t = layer_mean.mean(1)  # (B, d)
         frame = F.mse_loss(recon_s.float(), recon_t.float())
+        if self.cfg.objective == "anchored":  # tie the reconstruction to the input (MAE-style)
+            x = spec.float()
+            x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-5)
+            frame = frame + F.mse_loss(recon_s.float(), x)
         utter = F.mse_loss(s_last[:, 0].float(), global_t.float())
         return StepOutput(frame + self.cfg.utterance_weight * utter, frame, utter, mask)
+
+    def _eat_losses(self, spec: torch.Tensor, mask: torch.Tensor) -> StepOutput:
+        """data2vec/EAT-style objective (docs/model.md, departure table): each teacher layer's patch
+        tokens are layer-normalised over channels (no affine), then averaged over layers -> targets
+        y (B, N, d). Frame loss: MSE between `predictor(student last-layer token)` and y at the MASKED
+        positions only. Utterance loss: MSE between the student [CLS] and the token mean of y."""
+        s_last = self.student.encoder(spec, mask)[-1]
+        with torch.no_grad():
+            self.teacher.eval()
+            t_layers = self.teacher.encoder(spec)
+            y = torch.stack([F.layer_norm(h[:, 1:].float(), (h.shape[-1],)) for h in t_layers]).mean(0)
+        pred = self.student.predictor(s_last[:, 1:]).float()
+        frame = F.mse_loss(pred[mask], y[mask])
+        utter = F.mse_loss(s_last[:, 0].float(), y.mean(1))
+        return StepOutput(frame + self.cfg.utterance_weight * utter, frame, utter, mask)
+
+    @torch.no_grad()
+    def diagnostics(self, spec: torch.Tensor) -> dict[str, float]:
+        """Collapse metrics on a fixed batch of log-Mel images (both branches in eval mode, no mask).
+
+        `recon_std`: across-clip standard deviation of the teacher reconstruction (per element, then
+        averaged); `embed_std`: the same for the student's pooled embedding (mean of the last layer's
+        patch tokens); `st_cosine`: mean cosine similarity of the student's and the teacher's pooled
+        embeddings of each clip. A collapse drives the two std toward 0.
+        """
+        was_training = self.student.training
+        self.student.eval()
+        self.teacher.eval()
+        try:
+            t_last = self.teacher.encoder(spec)[-1]
+            recon_t = self.teacher.decoder(t_last[:, 1:]).float()
+            s_emb = self.student.encoder(spec)[-1][:, 1:].mean(1).float()
+            t_emb = t_last[:, 1:].mean(1).float()
+        finally:
+            self.student.train(was_training)
+        return {
+            "recon_std": float(recon_t.std(0).mean()),
+            "embed_std": float(s_emb.std(0).mean()),
+            "st_cosine": float(F.cosine_similarity(s_emb, t_emb, dim=1).mean()),
+        }
 
     def forward(self, wave: torch.Tensor, generator: torch.Generator | None = None) -> StepOutput:
         spec = self.frontend(wave)

@@ -1,6 +1,15 @@
-"""Probes on frozen embeddings: the linear probe (classification, AP/mAP) and the autoencoder ASD head.
+"""Probes on frozen embeddings: the classification probe (AP/mAP) and the autoencoder ASD head.
 
-Both standardise features with the training side's mean and standard deviation, train full-batch on
+Heads (paper Table 5 and its text disagree; both are selectable, see docs/benchmark.md):
+
+- probe `linear` (default): one `nn.Linear` D -> classes, L-BFGS -- the text's "single FC" and SPEC's
+  linear probe; `mlp`: Table 5's "Linear (FC) + ReLU 384 -> 256, Linear (FC) 256 -> #classes" (the
+  ReLU after the last layer that the table also lists is left out: it would clip the logits).
+- ASD head `linear-out` (default): D -> 256 -> 128 -> D with ReLU on the hidden layers; `table5`: ReLU
+  after all three layers, as Table 5 lists. On standardised (signed) features a ReLU output cannot
+  produce negative values, so half of every clip's error is a constant of its input, not of the head.
+
+All standardise features with the training side's mean and standard deviation, train full-batch on
 the CPU or the given device, and are deterministic for a seed.
 """
 
@@ -45,6 +54,11 @@ class ClassificationResult:
         return float(np.mean(list(self.ap.values())))
 
 
+PROBES = ("linear", "mlp")
+ASD_HEADS = ("linear-out", "table5")
+MLP_HIDDEN = 256
+
+
 def linear_probe(
     x_train: np.ndarray,
     y_train: list[str] | np.ndarray,
@@ -54,12 +68,17 @@ def linear_probe(
     l2: float = 1e-3,
     max_iter: int = 100,
     seed: int = 0,
+    probe: str = "linear",
 ) -> ClassificationResult:
-    """One `nn.Linear` (softmax cross-entropy + `l2` * ||W||^2, L-BFGS, zero init) on standardised features.
+    """A probe (softmax cross-entropy + `l2` * ||W||^2 over the weight matrices, L-BFGS) on
+    standardised features: `linear` = one `nn.Linear` (zero init); `mlp` = Linear D->256, ReLU,
+    Linear 256->classes (initialised from `seed`).
 
     Returns per-class average precision (one vs rest, sklearn) on the evaluation side and its mean.
     Every class must appear on both sides (`SplitError` otherwise).
     """
+    if probe not in PROBES:
+        raise ValueError(f"probe must be one of {PROBES}, got {probe!r}")
     from sklearn.metrics import average_precision_score
 
     y_train, y_eval = np.asarray(y_train), np.asarray(y_eval)
@@ -72,18 +91,22 @@ def linear_probe(
     index = {c: i for i, c in enumerate(classes)}
     xt, xe = standardize(x_train, x_eval)
     torch.manual_seed(seed)
-    lin = nn.Linear(xt.shape[1], len(classes))
-    nn.init.zeros_(lin.weight)
-    nn.init.zeros_(lin.bias)
+    if probe == "linear":
+        lin: nn.Module = nn.Linear(xt.shape[1], len(classes))
+        nn.init.zeros_(lin.weight)
+        nn.init.zeros_(lin.bias)
+    else:
+        lin = nn.Sequential(nn.Linear(xt.shape[1], MLP_HIDDEN), nn.ReLU(), nn.Linear(MLP_HIDDEN, len(classes)))
     X = torch.from_numpy(xt).double()
     lin = lin.double()
+    weights = [m.weight for m in lin.modules() if isinstance(m, nn.Linear)]
     y = torch.tensor([index[c] for c in y_train.tolist()])
     opt = torch.optim.LBFGS(lin.parameters(), lr=1.0, max_iter=max_iter, history_size=20,
                             line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
 
     def closure():
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(lin(X), y) + l2 * lin.weight.square().sum()
+        loss = nn.functional.cross_entropy(lin(X), y) + l2 * sum(w.square().sum() for w in weights)
         loss.backward()
         return loss
 
@@ -104,13 +127,15 @@ def _natural(name: str):
 
 
 class AutoencoderHead(nn.Module):
-    """D -> 256 -> 128 -> D (ReLU on the hidden layers; linear output, see docs/model.md)."""
+    """D -> 256 -> 128 -> D, ReLU on the hidden layers; `output_relu` adds Table 5's ReLU on the output."""
 
-    def __init__(self, dim: int, hidden: tuple[int, int] = (256, 128)):
+    def __init__(self, dim: int, hidden: tuple[int, int] = (256, 128), output_relu: bool = False):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(dim, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(), nn.Linear(hidden[1], dim)
-        )
+        layers = [nn.Linear(dim, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
+                  nn.Linear(hidden[1], dim)]
+        if output_relu:
+            layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -125,25 +150,29 @@ def autoencoder_scores(
     weight_decay: float = 1e-5,
     hidden: tuple[int, int] = (256, 128),
     seed: int = 0,
+    head: str = "linear-out",
 ) -> np.ndarray:
     """Anomaly scores (mean squared reconstruction error) of `x_eval` from an autoencoder trained
-    full-batch with Adam on the normal training embeddings (standardised with their statistics)."""
+    full-batch with Adam on the normal training embeddings (standardised with their statistics).
+    `head`: `linear-out` or `table5` (module docstring)."""
+    if head not in ASD_HEADS:
+        raise ValueError(f"ASD head must be one of {ASD_HEADS}, got {head!r}")
     if len(x_normal_train) < 2:
         raise SplitError(f"the ASD head needs at least 2 normal training clips, got {len(x_normal_train)}")
     xt, xe = standardize(x_normal_train, x_eval)
     torch.manual_seed(seed)
-    head = AutoencoderHead(xt.shape[1], hidden)
-    opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
+    net = AutoencoderHead(xt.shape[1], hidden, output_relu=head == "table5")
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     X = torch.from_numpy(xt)
     with single_thread():
         for _ in range(epochs):
             opt.zero_grad()
-            loss = nn.functional.mse_loss(head(X), X)
+            loss = nn.functional.mse_loss(net(X), X)
             loss.backward()
             opt.step()
     with torch.no_grad():
         E = torch.from_numpy(xe)
-        return (head(E) - E).square().mean(1).numpy().astype(np.float64)
+        return (net(E) - E).square().mean(1).numpy().astype(np.float64)
 
 
 def asd_auroc(
@@ -154,6 +183,7 @@ def asd_auroc(
     *,
     seed: int = 0,
     epochs: int = 300,
+    head: str = "linear-out",
 ) -> float:
     """AUROC (anomaly = positive) of the autoencoder head trained on the `normal` training clips only."""
     from sklearn.metrics import roc_auc_score
@@ -165,5 +195,5 @@ def asd_auroc(
     positives = y_eval == "anomaly"
     if positives.all() or not positives.any():
         raise SplitError("the ASD evaluation side needs both normal and anomalous clips")
-    scores = autoencoder_scores(x_train[y_train == "normal"], x_eval, seed=seed, epochs=epochs)
+    scores = autoencoder_scores(x_train[y_train == "normal"], x_eval, seed=seed, epochs=epochs, head=head)
     return float(roc_auc_score(positives, scores))

@@ -1,4 +1,4 @@
-"""A miniature synthetic DINOS corpus in the published layout (`dinos synth dinos --out DIR`).
+"""A synthetic DINOS corpus in the published layout (`dinos synth dinos --out DIR`), Table 2 sizes at scale 1.
 
 Every name comes from `dinos.loaders.dinos` (class table, folders, pretraining categories), so the
 tree loads with `dinos.load_dataset("dinos", <config>, data_dir=DIR)` for every config. Signals follow
@@ -28,9 +28,11 @@ from dinos.synth._write import prepare_out_dir, write_wav_atomic
 
 SAMPLE_RATE = D.SAMPLE_RATE
 CLIP_SECONDS = 1.0
-#: fraction of the paper's Table 2 count written per class at scale 1.0
-DOWNSTREAM_FRACTION = 0.10
+#: fraction of the paper's Table 2 count written per class at scale 1.0: the paper's class sizes
+DOWNSTREAM_FRACTION = 1.0
 MIN_CLIPS_PER_CLASS = 8
+#: a small tree for tests and quick looks (8-39 clips per class)
+FIXTURE_SCALE = 0.1
 #: share of each class written to DINOS_Downstreams_train (the real release's ratio is unknown)
 TRAIN_FRACTION = 0.15
 RECORDINGS_PER_CLASS = 3
@@ -63,7 +65,8 @@ class PlannedFile:
 
 
 def class_count(cls: D.DinosClass, scale: float = 1.0) -> int:
-    """Clips written for a class: 10 % of Table 2 times `scale`, rounded half up, at least 8."""
+    """Clips written for a class: Table 2's count times `scale`, rounded half up, at least 8
+    (scale 1.0 = the paper's class sizes)."""
     return max(MIN_CLIPS_PER_CLASS, math.floor(DOWNSTREAM_FRACTION * scale * cls.paper_count + 0.5))
 
 
@@ -87,8 +90,14 @@ def _clip_layout(cls: D.DinosClass, i: int) -> tuple[str, int, int]:
 
 
 def clip_file_name(sensor: str, recording: int, segment: int) -> str:
-    """`<mic|stethoscope>_r<RR>_<SSSS>.wav`: sensor, recording and 1-s segment index within it."""
-    return f"{SENSOR_TOKEN[sensor]}_r{recording:02d}_{segment:04d}.wav"
+    """`<mic|stethoscope>_<cut>.wav` with the cut key `r<RR>_<SSSS>` (recording, 1-s segment): the two
+    sensors of one Yornew cut share the cut key, which `dinos.loaders.dinos.group_key` reads back."""
+    return f"{SENSOR_TOKEN[sensor]}_{cut_key(recording, segment)}.wav"
+
+
+def cut_key(recording: int, segment: int) -> str:
+    """The physical event of a clip: `r<RR>_<SSSS>` (shared by every sensor that heard it)."""
+    return f"r{recording:02d}_{segment:04d}"
 
 
 def plan(
@@ -106,10 +115,19 @@ def plan(
         n = class_count(cls, scale)
         layout = [_clip_layout(cls, i) for i in range(n)]
         names = [clip_file_name(*lay) for lay in layout]
-        rank = sorted(
-            range(n), key=lambda i: S.stable_fraction(seed, f"split/{cls.dataset}/{cls.folder}/{names[i]}")
-        )
-        in_train = set(rank[: train_count(n)])
+        cuts = [cut_key(rec, seg) for _, rec, seg in layout]
+        # the published train/test folders keep the sensors of one cut together (grouped by cut key)
+        order = sorted(set(cuts), key=lambda c: S.stable_fraction(seed, f"split/{cls.dataset}/{cls.folder}/{c}"))
+        size = {c: cuts.count(c) for c in order}
+        quota, taken, train_cuts = train_count(n), 0, set()
+        for c in order:
+            if taken >= quota:
+                break
+            train_cuts.add(c)
+            taken += size[c]
+        if len(train_cuts) == len(order):  # keep at least one cut for test
+            train_cuts.discard(order[-1])
+        in_train = {i for i in range(n) if cuts[i] in train_cuts}
         for i, ((sensor, rec, seg), name) in enumerate(zip(layout, names, strict=True)):
             split = "train" if i in in_train else "test"
             top = D.DOWNSTREAM_DIRS[split]
@@ -575,6 +593,13 @@ class Summary:
         return "\n".join(lines)
 
 
+def _marker_silence(k: int, seconds: float) -> np.ndarray:
+    """Zeros with one non-zero 16-bit sample whose position and value encode `k` (unique per file)."""
+    x = np.zeros(int(round(seconds * SAMPLE_RATE)))
+    x[(k // 32767) % x.size] = ((k % 32767) + 1) / 32768.0
+    return x
+
+
 def write(
     out: str | os.PathLike,
     *,
@@ -583,10 +608,14 @@ def write(
     progress: bool = True,
     pretrain_recordings: int = 2,
     pretrain_seconds: float = 59.0,
+    silent: bool = False,
 ) -> Summary:
     """Write the synthetic DINOS tree into `out` (absent or empty) and return a `Summary`.
 
     48 kHz 16-bit mono WAVs; byte-identical for the same (seed, scale, pretraining options).
+    `silent=True` writes the same tree with near-silent audio (zeros and one marker sample that makes
+    every file distinct, so no build reports duplicates), in a fraction of the time: for what depends on
+    names only (the committed split files: clip ids, labels and groups come from paths).
     """
     files = plan(scale, seed, pretrain_recordings, pretrain_seconds)
     root = prepare_out_dir(out)
@@ -597,8 +626,8 @@ def write(
 
         bar = tqdm(total=len(files), unit="file", desc="synth dinos")
     try:
-        for item in files:
-            audio = render(item, seed)
+        for k, item in enumerate(files):
+            audio = _marker_silence(k, item.seconds) if silent else render(item, seed)
             if np.max(np.abs(audio)) > 1.0:
                 summary.clipped_files.append(item.paths[0])
             for rel in item.paths:

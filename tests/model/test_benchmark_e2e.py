@@ -33,7 +33,7 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     run = base / "run"
     assert main(["pretrain", "--corpus", "dinos", "--data-dir", str(root), "--out", str(run), "--preset", "tiny",
                  "--max-steps", "2", "--batch-size", "4", "--lr", "1e-3", "--cache-dir", cache, "--quiet"]) == 0
-    assert (run / "model.safetensors").is_file() and (run / "state.pt").is_file()
+    assert (run / "model.safetensors").is_file() and (run / "checkpoint.pt").is_file()
     assert json.loads((run / "config.json").read_text())["train"]["max_steps"] == 2
 
     emb = base / "emb"
@@ -54,7 +54,11 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     assert set(res["tasks"]) == set(TASKS)
     yornew = res["tasks"]["dinos/T6-T17"]
     assert yornew["dataset"] == "Yornew" and yornew["metric"] == "mAP" and yornew["repeats"] == 2
-    for m in ("baseline", "impact"):
+    assert set(yornew["models"]) == {"baseline", "impact_init", "impact"}  # the untrained control is always there
+    assert set(res["init_comparison"]) == set(TASKS)
+    assert yornew["paper"]["IMPACT-DINOS"] == {"mean": 0.8841, "std": 0.0231}  # paper's Table 3 beside ours
+    assert yornew["paper_per_class"]["T7"]["CLAP"]["mean"] == 0.6842
+    for m in ("baseline", "impact_init", "impact"):
         s = yornew["models"][m]
         assert len(s["repeats"]) == 2 and s["mean"] == pytest.approx(np.mean(s["repeats"]))
         assert s["std"] == pytest.approx(np.std(s["repeats"], ddof=1))
@@ -63,11 +67,17 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
     with open(out / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
     # per model: (2 task-level + 2 x n_classes per-class) rows per task
-    assert len(rows) == 2 * (2 + 2 * 3 + 2 + 2 * 12)
+    assert len(rows) == 3 * (2 + 2 * 3 + 2 + 2 * 12)
     t3 = (out / "table3.md").read_text()
-    assert "| VF2 (mAP) |" in t3 and "| Yornew (mAP) |" in t3 and "IMPACT" in t3
+    assert "| VF2 (mAP) |" in t3 and "| Yornew (mAP) |" in t3 and "IMPACT (init)" in t3
+    assert "pretraining beat init?" in t3 and "## Paper, real DINOS" in t3 and "OPERA-GT" in t3
+    assert "## Ours (synthetic DINOS)" in t3  # clearly labelled: ours on synthetic data, the paper on real data
+    assert "0.8516 ± 0.0275" in t3  # OPERA-GT, Yornew, paper Table 3
+    out_err = capsys.readouterr().out
+    assert "Did pretraining beat the untrained network" in out_err
     t4 = (out / "table4.md").read_text()
-    assert [ln.split("|")[1].strip() for ln in t4.splitlines() if ln[:3] == "| T" and ln[3].isdigit()] == [
+    ours = t4.split("## Paper")[0]
+    assert [ln.split("|")[1].strip() for ln in ours.splitlines() if ln[:3] == "| T" and ln[3].isdigit()] == [
         f"T{i}" for i in range(3, 18)]
     assert (out / "plots" / "ap_Yornew.png").stat().st_size > 1000
     assert (out / "plots" / "spectra_VF2.png").stat().st_size > 1000
@@ -81,10 +91,13 @@ def test_cli_pretrain_embed_benchmark(world, capsys):
 def test_run_demo(world):
     from dinos.model.benchmark import run_demo
 
+    # no splits_dir: the demo writes split files for exactly its corpus (as `dinos demo` does)
     s = run_demo(world["root"], world["base"] / "demo", steps=2, batch_size=4, tasks=("dinos/T6-T17",),
-                 repeats=2, cache_dir=world["cache"], splits_dir=world["splits"], progress=False)
+                 repeats=2, cache_dir=world["cache"], progress=False)
+    assert (world["base"] / "demo" / "splits" / "synthetic" / "dinos" / "T6-T17.json").is_file()
     text = str(s)
-    assert "Yornew mAP: IMPACT" in text and "| Yornew (mAP) |" in text
+    assert "Did pretraining beat the untrained network" in text and "| Yornew (mAP) |" in text
+    assert "IMPACT (init)" in text and "collapse metrics" in text
     assert s.pretrain.steps == 2
 
 
@@ -107,3 +120,34 @@ def test_dcase_official_scores(tmp_path):
     summary = rep["models"]["baseline"]["summary"]
     assert 0.0 < summary["official score"] <= 1.0
     assert list((tmp_path / "out" / "submissions" / "baseline").glob("anomaly_score_*_section_00_test.csv"))
+
+
+def test_benchmark_any_embedder(world, capsys):
+    """`--embedder module:function` and `--embedder hear:module` run the DINOS protocol on a user model."""
+    import torch
+
+    from dinos.errors import DinosError
+    from dinos.model.external import load_embedder
+
+    emb = load_embedder("tests.model.tiny_embedder:embed")
+    assert emb.dim == 16 and emb.frontend_config.sample_rate == 16_000
+    x = emb(torch.randn(3, 16_000))
+    assert x.shape == (3, 16)
+    hear = load_embedder("hear:tests.model.tiny_embedder")
+    assert torch.allclose(hear(torch.ones(2, 16_000) * 0.1), emb(torch.ones(2, 16_000) * 0.1))
+    with pytest.raises(DinosError, match="expected"):
+        load_embedder("tests.model.tiny_embedder")
+    with pytest.raises(DinosError, match="shape"):
+        load_embedder("tests.model.tiny_embedder:broken")(torch.zeros(2, 16_000))
+    with pytest.raises(DinosError, match="HEAR"):
+        load_embedder("hear:json")
+    out = world["base"] / "results-ext"
+    assert main(["benchmark", "--data-dir", str(world["root"]), "--out", str(out), "--repeats", "2",
+                 "--splits-dir", str(world["splits"]), "--cache-dir", world["cache"], "--quiet", "--no-plots",
+                 "--task", "dinos/T3-T5", "--embedder", "tests.model.tiny_embedder:embed",
+                 "--embedder", "hear:tests.model.tiny_embedder"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    models = res["tasks"]["dinos/T3-T5"]["models"]
+    assert set(models) == {"baseline", "embed", "hear_tests.model.tiny_embedder"}
+    assert models["embed"]["repeats"] == models["hear_tests.model.tiny_embedder"]["repeats"]  # same function
+    assert 0.0 <= models["embed"]["mean"] <= 1.0

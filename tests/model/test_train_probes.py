@@ -31,7 +31,8 @@ def _weights(run):
 
 
 def _tc(steps, **kw):
-    return TrainConfig(lr=1e-3, batch_size=4, max_steps=steps, seed=7, checkpoint_every=2, device="cpu", **kw)
+    return TrainConfig(**{"lr": 1e-3, "batch_size": 4, "max_steps": steps, "seed": 7, "checkpoint_every": 2,
+                          "device": "cpu", **kw})
 
 
 def test_pretraining_data_is_one_second_windows(pre_ds):
@@ -53,7 +54,10 @@ def test_deterministic_and_resume(pre_ds, tmp_path):
         assert torch.equal(wa[k], wb[k]), k
         assert torch.allclose(wa[k], wc[k], atol=1e-6), k
     log = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [4] and np.isfinite(log[0]["loss"])
+    assert [r["step"] for r in log] == [0, 4] and np.isfinite(log[1]["loss"])
+    for key in ("recon_std", "embed_std", "st_cosine"):  # collapse metrics at every logged step
+        assert all(np.isfinite(r[key]) for r in log), key
+    assert log[0]["recon_std"] > 0 and log[0]["embed_std"] > 0
     # the student moved; the teacher moved by the EMA only
     w0 = pretrain(pre_ds, tmp_path / "z", ImpactConfig.tiny(), _tc(0), progress=False)
     assert w0.steps == 0
@@ -64,10 +68,93 @@ def test_deterministic_and_resume(pre_ds, tmp_path):
     assert d_student > 0 and 0 < d_teacher < d_student
     model = load_run(tmp_path / "a")
     assert model.cfg == ImpactConfig.tiny()
-    with pytest.raises(DinosError, match="differs"):
+    with pytest.raises(DinosError, match="different configuration"):
         pretrain(pre_ds, tmp_path / "a", ImpactConfig.paper(), _tc(5), progress=False)
     with pytest.raises(DinosError, match="already holds"):
         pretrain(pre_ds, tmp_path / "a", None, _tc(5), resume=False, progress=False)
+
+
+def test_resume_log_checkpoint_unit_and_refusals(pre_ds, tmp_path):
+    from dinos.io import OutputError
+    from dinos.model.train import CHECKPOINT_FILE, read_log
+
+    class KilledAt:  # a data set whose 7th read fails: a crash in step 6 (the 1st read is the probe batch)
+        def __init__(self, ds, reads):
+            self.ds, self.reads = ds, reads
+
+        def __len__(self):
+            return len(self.ds)
+
+        def __getitem__(self, idx):
+            self.reads -= 1
+            if self.reads < 0:
+                raise RuntimeError("killed")
+            return self.ds[idx]
+
+    run = tmp_path / "r"
+    with pytest.raises(RuntimeError, match="killed"):  # steps 1-5 logged, checkpoint at step 4
+        pretrain(KilledAt(pre_ds, 6), run, ImpactConfig.tiny(), _tc(6, log_every=1, checkpoint_every=4),
+                 progress=False)
+    assert [r["step"] for r in read_log(run / "log.jsonl")] == [0, 1, 2, 3, 4, 5]
+    state = torch.load(run / CHECKPOINT_FILE, weights_only=True)
+    assert int(state["step"]) == 4 and set(state) >= {"model", "optimizer", "step", "mask_rng"}
+    assert not (run / "state.pt").exists()  # one resume unit, not two files
+    pretrain(pre_ds, run, None, _tc(6, log_every=1, checkpoint_every=4), progress=False)
+    steps = [r["step"] for r in read_log(run / "log.jsonl")]
+    assert steps == [0, 1, 2, 3, 4, 5, 6]  # resumed at 4: every step once
+    # a different data set (row count) or training setting is refused, --force continues
+    with pytest.raises(DinosError, match="dataset_rows"):
+        pretrain(pre_ds.select(range(8)), run, None, _tc(7, log_every=1, checkpoint_every=4), progress=False)
+    with pytest.raises(DinosError, match="lr"):
+        pretrain(pre_ds, run, None, TrainConfig(lr=5e-4, batch_size=4, max_steps=7, seed=7, checkpoint_every=2,
+                                                 device="cpu"), progress=False)
+    res = pretrain(pre_ds.select(range(8)), run, None, _tc(7, log_every=1, checkpoint_every=4), force=True,
+                   progress=False)
+    assert res.steps == 7
+    # a folder with the user's own files is never written into
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "config.json").write_text("mine")
+    with pytest.raises(OutputError):
+        pretrain(pre_ds, user, ImpactConfig.tiny(), _tc(1), progress=False)
+    assert (user / "config.json").read_text() == "mine" and not (user / "log.jsonl").exists()
+
+
+def test_collapse_warnings_pure():
+    from dinos.model.train import COLLAPSE_FRACTION, collapse_warnings, probe_indices
+
+    init = {"recon_std": 0.1, "embed_std": 1.0, "st_cosine": 0.9}
+    assert collapse_warnings({"recon_std": 0.05, "embed_std": 0.9}, init) == []
+    msgs = collapse_warnings({"recon_std": 0.1 * COLLAPSE_FRACTION / 2, "embed_std": 0.9}, init)
+    assert len(msgs) == 1 and msgs[0].startswith("recon_std")
+    assert list(probe_indices(3)) == [0, 1, 2] and len(probe_indices(1000)) == 32
+
+
+def test_constant_output_is_a_zero_loss_solution_only_for_the_paper_objective():
+    """Why the literal objective collapses: decoders that output one constant image for every clip
+    make L_f exactly zero. `anchored` charges that solution the input's variance; `eat` regresses
+    layer-normalised targets, which a constant (zero) prediction cannot match."""
+    import dataclasses
+
+    from dinos.model.impact import Impact
+
+    torch.manual_seed(0)
+    spec = torch.randn(4, 1, 128, 128) * 10.0 + torch.linspace(-20, 20, 4)[:, None, None, None]
+    losses = {}
+    for objective in ("paper", "anchored", "eat"):
+        torch.manual_seed(0)
+        model = Impact(dataclasses.replace(ImpactConfig.tiny(), objective=objective)).eval()
+        with torch.no_grad():
+            for branch in (model.student, model.teacher):  # the collapsed solution: a constant output
+                branch.decoder.deconv[-1].weight.zero_()
+                branch.decoder.deconv[-1].bias.fill_(0.5)
+                if objective == "eat":
+                    branch.predictor.weight.zero_()
+                    branch.predictor.bias.zero_()
+        mask = model.random_mask(4, torch.Generator().manual_seed(0))
+        losses[objective] = float(model.losses(spec, mask).frame_loss)
+    assert losses["paper"] == 0.0
+    assert losses["anchored"] > 0.5 and losses["eat"] > 0.5, losses
 
 
 def test_load_run_errors(tmp_path):
@@ -123,3 +210,27 @@ def test_asd_head():
         asd_auroc(x[train], y[train], x[ev[:30]], y[ev[:30]])
     with pytest.raises(SplitError, match="normal/anomaly"):
         asd_auroc(x[train], np.array(["T1"] * len(train)), x[ev], y[ev])
+
+
+def test_table5_heads():
+    """`mlp` probe (384->256 ReLU->classes) and the Table-5 ASD head (ReLU after every layer)."""
+    from dinos.model.probes import MLP_HIDDEN, AutoencoderHead
+
+    classes = ["T6", "T7", "T10"]
+    xt, yt = _blobs(8, classes, sep=8.0, seed=1)
+    xe, ye = _blobs(40, classes, sep=8.0, seed=2)
+    mlp = linear_probe(xt, yt, xe, ye, probe="mlp")
+    assert mlp.map > 0.95 and mlp.ap != linear_probe(xt, yt, xe, ye).ap  # a different head
+    assert linear_probe(xt, yt, xe, ye, probe="mlp").ap == mlp.ap  # deterministic for a seed
+    with pytest.raises(ValueError, match="probe"):
+        linear_probe(xt, yt, xe, ye, probe="svm")
+    head = AutoencoderHead(384, output_relu=True)
+    sizes = [(m.in_features, m.out_features) for m in head.net if isinstance(m, torch.nn.Linear)]
+    assert sizes == [(384, MLP_HIDDEN), (256, 128), (128, 384)] and isinstance(head.net[-1], torch.nn.ReLU)
+    assert (head(torch.randn(5, 384)) >= 0).all()
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.standard_normal((60, 16)), rng.standard_normal((40, 16)) * 3.0])
+    y = np.array(["normal"] * 60 + ["anomaly"] * 40)
+    train = np.r_[0:20, 60:65]
+    ev = np.setdiff1d(np.arange(100), train)
+    assert asd_auroc(x[train], y[train], x[ev], y[ev], epochs=200, head="table5") > 0.8

@@ -1,0 +1,54 @@
+"""`torchrun --nproc_per_node=2 -m dinos pretrain` on CPU (gloo): one run folder, resumable, same curve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+torch = pytest.importorskip("torch")
+
+from tests.conftest import make_dinos_tree  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pretrain(args: list[str], nproc: int) -> subprocess.CompletedProcess:
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    cmd = (launcher if nproc > 1 else [sys.executable]) + ["-m", "dinos", "pretrain", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _log(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_two_process_ddp_matches_single_process_and_resumes(tmp_path):
+    root = make_dinos_tree(tmp_path / "dinos", datasets=("VF2",), per_class=1, pretrain_seconds=2.5)
+    cache = str(tmp_path / "cache")
+    common = ["--corpus", "dinos", "--data-dir", str(root), "--preset", "tiny", "--batch-size", "4",
+              "--lr", "1e-3", "--device", "cpu", "--cache-dir", cache, "--quiet", "--checkpoint-every", "2"]
+    one = _pretrain([*common, "--out", str(tmp_path / "one"), "--max-steps", "4"], 1)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = _pretrain([*common, "--out", str(tmp_path / "two"), "--max-steps", "4"], 2)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "2 processes" in two.stdout and two.stdout.count("pretrained IMPACT") == 1  # rank 0 reports
+    run = tmp_path / "two"
+    files = sorted(p.name for p in run.iterdir() if not p.name.startswith("."))
+    assert files == ["checkpoint.pt", "config.json", "log.jsonl", "model.safetensors"]  # one checkpoint
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
+    a, b = _log(tmp_path / "one"), _log(run)
+    assert [r["step"] for r in a] == [r["step"] for r in b] == [0, 4]
+    assert a[0] == b[0]  # same initial network and collapse metrics
+    # same loss curve shape: the same global batches, gradients averaged over the two halves
+    assert b[1]["loss"] == pytest.approx(a[1]["loss"], rel=0.5)
+    resumed = _pretrain([*common, "--out", str(run), "--max-steps", "6"], 2)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [r["step"] for r in _log(run)] == [0, 4, 6]
+    assert int(torch.load(run / "checkpoint.pt", weights_only=True)["step"]) == 6
