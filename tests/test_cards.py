@@ -174,7 +174,8 @@ def test_every_corpus_has_a_shipped_template():
     import tomllib
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "card_templates/*.md" in data["tool"]["setuptools"]["package-data"]["dinos"]
+    assert data["tool"]["setuptools"]["package-data"]["dinos.card_templates"] == ["*.md"]
+    assert "dinos.card_templates" in data["tool"]["setuptools"]["packages"]
     from dinos.loaders import corpus_info, corpus_names
 
     assert cards.CARD_CORPORA == corpus_names()
