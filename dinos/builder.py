@@ -14,7 +14,7 @@ import datasets
 from . import schema
 from .audio import AudioInfo, check_info, probe, read_window, recording_stats
 from .corpus import CorpusInfo
-from .errors import AudioError, DinosError, LayoutError, UnsafePathError
+from .errors import AudioError, DinosError, LayoutError, ParseError, UnsafePathError
 from .paths import check_source, printable
 from .segment import parse_normalize, parse_seconds, window_frames
 
@@ -26,14 +26,28 @@ FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 class SourceFile:
     """One audio file as the corpus parser understands it, before its header is read.
 
-    `fields` holds the `schema.Clip` fields the file name and folders determine (corpus, machine,
-    sensor, section, domain, label, origin_split, task_class, class_name, attributes).
+    `fields` is a typed `schema.FileFields` (the `Clip` fields the file name and folders fix: corpus,
+    machine, sensor, section, domain, label, origin_split, task_class, class_name, attributes,
+    provenance, group_id, ...). A parser may pass a dict; it is validated here, and a value the schema
+    does not allow is a `ParseError` naming the file, at scan time rather than in the middle of a build.
     """
 
     path: str  # relative to data_dir, POSIX separators
-    fields: dict
+    fields: schema.FileFields
     sample_rate: int | None = None  # documented rate (None: any)
     channels: int | None = None  # documented channel count (None: any)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fields, schema.FileFields):
+            return
+        from pydantic import ValidationError
+
+        try:
+            typed = schema.FileFields(**self.fields)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ParseError(f"the parser produced fields the schema does not allow ({problems})", self.path) from None
+        object.__setattr__(self, "fields", typed)
 
 
 @dataclass
@@ -270,7 +284,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
                     sample_rate=info.sample_rate,
                     channels=info.channels,
                     stats=stats,
-                    **src.fields,
+                    **dict(src.fields),
                 )
                 yield clip.clip_id, schema.clip_to_row(clip, full)
 

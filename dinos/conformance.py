@@ -78,19 +78,19 @@ def check_dinos(data_dir, *, read_headers: bool = True) -> DinosReport:
             files = D.scan_downstream(root, dataset, split, strict=True)
             (asd if dataset.endswith("_anomaly") else down).extend((dataset, f) for f in files)
 
-    per_class = Counter(f.fields["task_class"] for _, f in down)
+    per_class = Counter(f.fields.task_class for _, f in down)
     for c in D.CLASSES:
         report.rows.append(Row(f"Table 2 {c.task} {c.dataset} {c.name}", c.paper_count, per_class.get(c.task, 0)))
-    per_sensor = Counter((ds, f.fields["sensor"]) for ds, f in down)
+    per_sensor = Counter((ds, f.fields.sensor) for ds, f in down)
     for (ds, sensor), n in PAPER_TABLE1_BENCHMARK.items():
         report.rows.append(Row(f"Table 1 {ds} {sensor}", n, per_sensor.get((ds, sensor), 0)))
     for tid, spec in D.ASD_TASKS.items():
-        labels = Counter(f.fields["label"] for ds, f in asd if ds == spec["dataset"])
+        labels = Counter(f.fields.label for ds, f in asd if ds == spec["dataset"])
         for lab, n in spec["paper_counts"].items():
             report.rows.append(Row(f"Table 2 {tid} {spec['dataset']} {lab}", n, labels.get(lab, 0)))
 
     pre = D.scan_pretrain(root, strict=True)
-    per_cat = Counter(f.fields["machine"] for f in pre)
+    per_cat = Counter(f.fields.machine for f in pre)
     for cat in D.PRETRAIN_CATEGORIES:
         report.rows.append(Row(f"Table 1 pretraining {cat.title} recordings", cat.paper_recordings, per_cat.get(cat.name, 0)))
 

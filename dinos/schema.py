@@ -19,7 +19,7 @@ import types
 import typing
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 SENSORS = ("microphone", "stethoscope", "unknown")
 DOMAINS = ("source", "target", "unknown")
@@ -116,6 +116,18 @@ class Clip(BaseModel):
             data = {**data, "group_id": data["recording_id"]}
         return data
 
+
+#: Clip fields that come from the audio or the window, not from a file's name and folders.
+WINDOW_FIELDS = ("clip_id", "recording_id", "path", "offset", "duration", "start_frame", "num_frames",
+                 "sample_rate", "channels", "stats")
+
+#: What a corpus parser knows of a file before its header is read: the `Clip` fields its name and
+#: folders fix. Derived from `Clip` (same types, defaults and descriptions), so it cannot drift.
+FileFields = create_model(
+    "FileFields",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    **{name: (f.annotation, f) for name, f in Clip.model_fields.items() if name not in WINDOW_FIELDS},
+)
 
 #: Name of the audio column. Stored as the HF `Audio` struct `{bytes, path}` with decode=False.
 AUDIO_COLUMN = "audio"

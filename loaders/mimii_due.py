@@ -313,7 +313,7 @@ def scan(
     dirs = {(part or "dev", name): d for (part, name), d in dirs.items()}
     splits: dict[str, list[SourceFile]] = {"train": [], "test": []}
     for f in dc.scan_folders(root, POLICY, dirs, gt, report, machine=machine, strict=strict):
-        splits[f.fields["origin_split"]].append(f)
+        splits[f.fields.origin_split].append(f)
     return splits
 
 

@@ -179,7 +179,7 @@ def test_2022_tree_with_evaluator_attribute_csvs_builds_self_consistent_rows(tre
     assert [(d.file, d.field) for d in report.disagreements] == [(victim, "label")]
     with pytest.warns(UserWarning, match="contradicts"):
         splits = dc.scan(root, 2022, gt=gt, report=report)
-    fan = {Path(f.path).name: f.fields for f in _files(splits, "eval_test") if f.fields["machine"] == "fan"}
+    fan = {Path(f.path).name: f.fields.model_dump() for f in _files(splits, "eval_test") if f.fields.machine == "fan"}
     for name, f in fan.items():
         prov = f["provenance"]
         assert prov["truth"] == "evaluator"
@@ -188,7 +188,7 @@ def test_2022_tree_with_evaluator_attribute_csvs_builds_self_consistent_rows(tre
             assert (full.label, full.domain) == (f["label"], f["domain"]), name
     bad = fan[victim]
     assert bad["label"] == ("anomaly" if old == "0" else "normal")
-    assert bad["provenance"]["full_file_name"] == "" and bad["attributes"] == []
+    assert bad["provenance"]["full_file_name"] == "" and list(bad["attributes"]) == []
     assert report.not_used and victim in report.not_used[0]
 
 
@@ -218,15 +218,15 @@ def test_2026_no_attribute_names_resolved_or_listed(tmp_path):
     sew = sorted((root / "eval_data/raw/SewingMachine/train").glob("*.wav"))
     assert sew and all(p.name.endswith("_noAttribute.wav") for p in sew)
     splits = dc.scan(root, 2026)
-    rows = [f.fields for f in _files(splits, "eval_train") if f.fields["machine"] == "SewingMachine"]
+    rows = [f.fields.model_dump() for f in _files(splits, "eval_train") if f.fields.machine == "SewingMachine"]
     assert rows and all(r["attributes"] and r["provenance"]["full_file_name"] for r in rows)
     shutil.rmtree(root / "ground_truth_attributes_all")
     gt = dc.load_ground_truth(root, 2026)
     report = dc.compare_ground_truth(root, 2026, gt)
     with pytest.warns(UserWarning, match="keep hidden attributes"):
         splits = dc.scan(root, 2026, gt=gt, report=report)
-    rows = [f.fields for f in _files(splits, "eval_train") if f.fields["machine"] == "SewingMachine"]
-    assert all(r["attributes"] == [] and r["provenance"]["attributes_hidden"] for r in rows)
+    rows = [f.fields.model_dump() for f in _files(splits, "eval_train") if f.fields.machine == "SewingMachine"]
+    assert all(list(r["attributes"]) == [] and r["provenance"]["attributes_hidden"] for r in rows)
     assert len(report.unresolved_hidden) == len(rows)
 
 
@@ -242,7 +242,7 @@ def test_machine_folder_of_another_year_is_detected(tmp_path):
     assert "gearbox" in str(err.value) and "2024" in str(err.value)
     with pytest.warns(UserWarning, match="another year"):
         splits = dc.scan(t23, 2023, strict=False)
-    assert not any(f.fields["machine"] == "gearbox" for fs in splits.values() for f in fs)
+    assert not any(f.fields.machine == "gearbox" for fs in splits.values() for f in fs)
 
 
 # ------------------------------------------------------------------------------- MIMII DUE Table 1

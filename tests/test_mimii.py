@@ -86,7 +86,7 @@ def test_archive_unpacked_one_level_up_is_accepted(tmp_path):
 
     write_wav_atomic(tmp_path / "6_dB_pump" / "id_00" / "normal" / "00000000.wav", x, 16_000)
     (f,) = M.scan(tmp_path)
-    assert f.fields["machine"] == "pump" and f.fields["snr_db"] == 6.0
+    assert f.fields.machine == "pump" and f.fields.snr_db == 6.0
 
 
 def test_synth_is_deterministic_and_snr_dependent(tree, tmp_path):

@@ -351,5 +351,5 @@ def scan(
     dirs = {(part, name): d for part in PARTS for name, d in found[part].items()}
     splits: dict[str, list[SourceFile]] = {}
     for f in scan_folders(root, ScanPolicy(info), dirs, gt, report, machine=machine, strict=strict):
-        splits.setdefault(f"{f.fields['provenance']['part']}_{f.fields['origin_split']}", []).append(f)
+        splits.setdefault(f"{f.fields.provenance.part}_{f.fields.origin_split}", []).append(f)
     return splits
