@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from .io import OutputDir
+from .schema import decoded_column
 
 DCASE_DEMO_YEARS = (2020, 2021, 2023, 2026)
 #: size of the demo's synthetic DINOS relative to the paper's class sizes (Table 2): rendering every
@@ -34,8 +35,7 @@ def dinos_summary(data_dir: Path, cache_dir: str | None, progress: bool = True) 
     dd = load_dataset("dinos", "all", data_dir=data_dir, cache_dir=cache_dir, decode=False)
     counts: Counter = Counter()
     for split in ("train", "test"):
-        feat = dd[split].features["task_class"]
-        counts.update(feat.int2str(v) for v in dd[split]["task_class"])
+        counts.update(decoded_column(dd[split], "task_class"))
     total_ours = sum(counts[c.task] for c in D.CLASSES)
     total_paper = sum(c.paper_count for c in D.CLASSES)
     lines += ["", "| task | dataset | class | clips here | paper (Table 2) | share here | share in paper |",
@@ -57,8 +57,8 @@ def corpus_summary(corpus: str, config: str, data_dir: Path, cache_dir: str | No
     dd = load_dataset(corpus, config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
     parts = []
     for split, ds in dd.items():
-        labels = Counter(ds.features["label"].int2str(v) for v in ds["label"])
-        domains = Counter(ds.features["domain"].int2str(v) for v in ds["domain"])
+        labels = Counter(decoded_column(ds, "label"))
+        domains = Counter(decoded_column(ds, "domain"))
         parts.append(f"| {corpus} | {config} | {split} | {len(ds)} | {_hours(ds):.3f} | "
                      f"{dict(sorted(labels.items()))} | {dict(sorted(domains.items()))} |")
     return "\n".join(parts)

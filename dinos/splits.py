@@ -33,6 +33,7 @@ from pathlib import Path
 from .errors import DinosError, LayoutError, SplitError, UnsafePathError
 from .io import write_text
 from .paths import check_relative
+from .schema import decoded_column
 from .tasks import REPEATS, TRAIN_FRACTION, Task, get_task, split_file_tasks
 
 ALGORITHM = "stratified-group-mc"
@@ -447,9 +448,7 @@ def task_manifest(
     if t.filters:
         keep = [i for i, row in enumerate(_decoded_columns(ds, [c for c, _ in t.filters])) if row == dict(t.filters)]
         ds = ds.select(keep)
-    feat = ds.features[t.label_column]
-    raw = ds[t.label_column]
-    labels = [feat.int2str(v) if hasattr(feat, "int2str") else str(v) for v in raw]
+    labels = [str(v) for v in decoded_column(ds, t.label_column)]
     if t.label_column == "task_class":
         bad = sorted({lab for lab in labels if lab not in t.class_ids})
         if bad:
@@ -473,10 +472,7 @@ def missing_classes(task: Task, labels: Sequence[str]) -> list[str]:
 
 def _decoded_columns(ds, cols: list[str]) -> list[dict]:
     """Rows of `cols` with ClassLabel codes turned back into names."""
-    values = {}
-    for col in cols:
-        feat, raw = ds.features[col], ds[col]
-        values[col] = [feat.int2str(v) for v in raw] if hasattr(feat, "int2str") else list(raw)
+    values = {col: decoded_column(ds, col) for col in cols}
     return [dict(zip(cols, vals, strict=True)) for vals in zip(*values.values(), strict=True)]
 
 

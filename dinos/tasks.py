@@ -350,11 +350,11 @@ def _optional_module(name: str):
         raise
 
 
-_DCASE_METRICS = {
-    2020: "AUC and pAUC (max FPR 0.1) per machine ID; arithmetic mean per machine type",
-    2021: "AUC and pAUC per section and domain; official score = harmonic mean",
-}
-_DCASE_METRIC_2022 = "AUC(source), AUC(target), pAUC per section; official score = harmonic mean"
+def _dcase_metric(year: int) -> str:
+    """The year's scoring in one line, derived from its scoring scheme (`YearInfo.scoring`)."""
+    from .metrics.schemes import scheme_for
+
+    return scheme_for(year).summary()
 
 
 def _mimii_tasks() -> list[Task]:
@@ -372,7 +372,7 @@ def _mimii_tasks() -> list[Task]:
                     corpus="mimii_due",
                     config=machine,
                     kind="anomaly_detection",
-                    metric=_DCASE_METRICS[2021],
+                    metric=_dcase_metric(mod.YEAR),
                     label_column="label",
                     classes=_ASD_CLASSES,
                     protocol="official",
@@ -404,7 +404,7 @@ def _dcase_tasks() -> list[Task]:
                             corpus="dcase_task2",
                             config=f"{year}-{machine}",
                             kind="anomaly_detection",
-                            metric=_DCASE_METRICS.get(year, _DCASE_METRIC_2022),
+                            metric=_dcase_metric(year),
                             label_column="label",
                             classes=_ASD_CLASSES,
                             protocol="official",

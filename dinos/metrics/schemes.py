@@ -105,6 +105,19 @@ class ScoringScheme:
     verified: bool = True  # pinned against runs of the evaluator (tests/resources/evaluator_pins)
     note: str = ""
 
+    def summary(self) -> str:
+        """One line for tables of tasks: the per-section values and how the official score is formed
+        (derived from the scheme, so it cannot disagree with what is computed)."""
+        cols = ", ".join(m.column for m in self.section_metrics)
+        where = "per section and domain" if any(m.clips != ALL_CLIPS for m in self.section_metrics) else "per section"
+        if not self.uses_domains:
+            where = "per machine ID"
+        official = next((a for a in self.overall_aggregates if a.name == self.official_score), None)
+        if official is None:
+            return f"{cols} {where}; arithmetic means per machine type (no single official score)"
+        inputs = sorted({c for group in official.values.groups for c in group}, key=str)
+        return f"{cols} {where}; official score = {official.mean} mean of {', '.join(inputs)}"
+
     def section_columns(self, decisions: bool = False) -> list[str]:
         """Columns of the per-section table (decision metrics optional)."""
         cols = [m.column for m in self.section_metrics]

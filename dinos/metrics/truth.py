@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import LayoutError, ParseError
+from ..schema import decoded_column
 from .core import ScoreError
 from .engine import get_scheme
 from .schemes import DOMAIN_NAMES, LABEL_NAMES
@@ -93,9 +94,8 @@ def truth_from_dataset(ds) -> pd.DataFrame:
         raise ScoreError(f"dataset lacks column(s) {missing}")
     df = ds.select_columns(cols).to_pandas()
     for c in ("machine", "domain", "label"):
-        feat = ds.features[c]
-        if hasattr(feat, "int2str") and df[c].dtype.kind in "iu":
-            df[c] = [feat.int2str(int(v)) for v in df[c]]
+        if hasattr(ds.features[c], "int2str"):
+            df[c] = decoded_column(ds, c)
     df = df.drop_duplicates()
     clash = df.duplicated(["machine", "section", "path"], keep=False)
     if clash.any():

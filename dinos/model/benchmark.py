@@ -284,12 +284,13 @@ def _class_spectra(ts: TaskSplits, ids: list[str], X: np.ndarray) -> dict[str, n
 # DCASE Task 2 / MIMII DUE: official split, official metrics
 # ------------------------------------------------------------------------------------------------
 def _year_of(corpus: str, config: str) -> int:
-    if corpus == "mimii_due":
-        return 2021
-    head = str(config).split("-", 1)[0]
-    if not head.isdigit():
-        raise DinosError(f"cannot read the challenge year from config {config!r} (expected <year>-<machine>)")
-    return int(head)
+    """The challenge year of a config: a fact of the corpus (`CorpusInfo.configs[...].year`)."""
+    from ..loaders import corpus_info
+
+    year = corpus_info(corpus).config(config).year
+    if year is None:
+        raise DinosError(f"{corpus} config {config!r} has no challenge year (DCASE-style scoring needs one)")
+    return int(year)
 
 
 def run_dcase_benchmark(
@@ -357,8 +358,7 @@ def run_dcase_benchmark(
             for r, s in zip(test_rows, scores, strict=True):
                 row = meta.iloc[r]
                 dom = row["domain"] if row["domain"] in ("source", "target") else None
-                name = M.submission_file_name(year, machine, int(row["section"]),
-                                              dom if M.scheme(year) == "2021" else None)
+                name = M.submission_file_name(year, machine, int(row["section"]), dom)
                 groups.setdefault(name, {})[Path(row["path"]).name] = float(s)
             for name, mapping in groups.items():
                 M.write_scores(sub / name, mapping)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from dinos.errors import DinosError
+from dinos.schema import decoded_column
 
 from .frontend import FrontendConfig, to_mono_48k, windows_1s
 from .impact import Impact
@@ -227,9 +228,8 @@ def metadata_frame(ds):
     cols = [c for c in ("clip_id", *METADATA_COLUMNS) if c in plain.column_names]
     frame = plain.select_columns(cols).to_pandas()
     for c in cols:
-        feat = plain.features[c]
-        if isinstance(feat, datasets.ClassLabel):
-            frame[c] = [feat.int2str(int(v)) for v in frame[c]]
+        if isinstance(plain.features[c], datasets.ClassLabel):
+            frame[c] = decoded_column(plain, c)
     return frame
 
 

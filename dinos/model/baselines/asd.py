@@ -32,11 +32,9 @@ from .trainer import Clip, FitConfig, fit, score
 # Loading clips
 # ------------------------------------------------------------------------------------------------
 def _names(ds, column: str) -> list:
-    values = ds[column]
-    feat = ds.features[column]
-    if hasattr(feat, "int2str"):
-        return [feat.int2str(int(v)) for v in values]
-    return list(values)
+    from dinos.schema import decoded_column
+
+    return decoded_column(ds, column)
 
 
 def _clips(dd, keep: Callable[[Clip], bool] | None = None, *, decode: bool = True) -> dict[str, list[Clip]]:
