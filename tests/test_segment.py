@@ -129,7 +129,6 @@ def test_streaming_segments_match(dinos_tree, cache_dir):
 
 def test_segmentation_of_a_real_dcase_clip(tmp_path, cache_dir):
     """A real 10-s DCASE 2023 clip cut into 1-s windows: 10 clips, each the matching slice."""
-    pytest.importorskip("dinos.loaders.dcase_task2")
     name = "section_00_source_train_normal_0705_m-n_X.wav"
     src = REAL_SAMPLES / "dcase2023t2_via_soundata" / "7882613" / "fan" / "train" / name
     root = tmp_path / "dcase2023"
