@@ -22,17 +22,15 @@ every loader refuses with an error (never a partial or mixed dataset): see `_pub
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import io as dio
-from .errors import AudioError, DinosError, LayoutError, UnsafePathError
+from .errors import AudioError, LayoutError, UnsafePathError
 from .export_layout import (  # noqa: F401 - re-exported: part of the export API
     CARD_NAME,
     DATA_DIR,
@@ -48,7 +46,7 @@ from .export_layout import (  # noqa: F401 - re-exported: part of the export API
     shard_glob,
     shard_name,
 )
-from .paths import check_relative, is_within, safe_join
+from .paths import is_within
 
 DEFAULT_MAX_SHARD_MB = 500.0
 DEFAULT_ROW_GROUP_MB = 64.0
@@ -60,103 +58,7 @@ TOOL = "export"  # the OutputDir tool name
 # --------------------------------------------------------------------------------------------
 # Manifest
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Shard:
-    """One Parquet file of an export, as recorded in the manifest."""
-
-    path: str  # relative to the export directory, POSIX separators
-    num_rows: int
-    num_bytes: int
-    sha256: str
-
-
-@dataclass
-class SplitInfo:
-    num_rows: int = 0
-    num_bytes: int = 0  # sum of shard file sizes
-    shards: list[Shard] = field(default_factory=list)
-
-
-@dataclass
-class Manifest:
-    """Contents of `dinos_export.json` (no timestamps or local paths: re-exports are reproducible)."""
-
-    corpus: str
-    sampling_rate: int | None
-    configs: dict[str, dict[str, SplitInfo]]  # config -> split -> info
-    options: dict = field(default_factory=dict)  # builder options used (segment, hop, ...)
-    dinos_version: str = ""
-    format: str = FORMAT_NAME
-    version: int = FORMAT_VERSION
-    skipped: dict = field(default_factory=dict, compare=False)  # config -> skipped files; not in the JSON
-
-    def shard_paths(self) -> list[str]:
-        return [s.path for splits in self.configs.values() for info in splits.values() for s in info.shards]
-
-    def files(self) -> list[str]:
-        """Every file the export wrote, relative to its directory."""
-        return self.shard_paths() + [CARD_NAME, EXPORT_MARKER]
-
-    def to_json(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if k != "skipped"}, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str, where=None) -> Manifest:
-        try:
-            raw = json.loads(text)
-            if raw.get("format") != FORMAT_NAME:
-                raise ValueError(f"format is {raw.get('format')!r}, expected {FORMAT_NAME!r}")
-            if raw.get("version") != FORMAT_VERSION:
-                raise ValueError(f"version {raw.get('version')!r} is not {FORMAT_VERSION}")
-            configs = {
-                c: {
-                    s: SplitInfo(info["num_rows"], info["num_bytes"], [Shard(**sh) for sh in info["shards"]])
-                    for s, info in splits.items()
-                }
-                for c, splits in raw["configs"].items()
-            }
-            for splits in configs.values():
-                for info in splits.values():
-                    for sh in [info, *info.shards]:
-                        if not all(type(v) is int and v >= 0 for v in (sh.num_rows, sh.num_bytes)):
-                            raise ValueError("row and byte counts must be non-negative integers")
-                    for sh in info.shards:
-                        if not isinstance(sh.path, str) or not isinstance(sh.sha256, str):
-                            raise ValueError(f"shard path and sha256 must be strings: {sh!r}")
-                        check_relative(sh.path, source=where)
-            return cls(
-                corpus=raw["corpus"],
-                sampling_rate=raw["sampling_rate"],
-                configs=configs,
-                options=raw.get("options", {}),
-                dinos_version=raw.get("dinos_version", ""),
-            )
-        except UnsafePathError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise LayoutError(f"not a valid export manifest ({exc})", where) from None
-
-
-def read_manifest(export_dir: str | os.PathLike) -> Manifest:
-    """The manifest of an export directory; `LayoutError` naming the file if missing or malformed."""
-    path = Path(export_dir) / EXPORT_MARKER
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LayoutError("no export manifest: not a directory written by `dinos export`", path) from None
-    return Manifest.from_json(text, path)
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            h.update(chunk)
-    return h.hexdigest()
+from .export_manifest import Manifest, Shard, SplitInfo, read_manifest, sha256_file  # noqa: E402,F401
 
 
 class ShardWriter:
@@ -533,156 +435,4 @@ def export(
     return manifest
 
 
-# --------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------
-def validate_export(export_dir: str | os.PathLike, *, checksums: bool = True) -> list[str]:
-    """Problems found in an export directory (empty list = valid). Each names the file.
-
-    Checks the manifest, every shard's presence, size, sha256 (unless `checksums=False`) and row
-    count, Parquet files the manifest does not list (a load would pick them up), leftovers of
-    an interrupted export, and the whole card against the manifest and shards: its `configs:`
-    block, and its `dataset_info` (features with ClassLabel names, split names, row counts, sizes).
-    """
-    root = Path(export_dir)
-    problems: list[str] = []
-    try:
-        manifest = read_manifest(root)
-    except DinosError as exc:
-        return [str(exc)]
-    listed = set()
-    for config, splits in manifest.configs.items():
-        for split, info in splits.items():
-            if sum(s.num_rows for s in info.shards) != info.num_rows:
-                problems.append(f"{root / EXPORT_MARKER}: {config}/{split} row count disagrees with its shards")
-            for shard in info.shards:
-                listed.add(shard.path)
-                problems.extend(_check_shard(root, shard, checksums))
-    for leftover in (STAGING_DIR, PENDING_MANIFEST):
-        if (root / leftover).exists():
-            problems.append(f"{root / leftover}: leftover of an interrupted export")
-    data = root / DATA_DIR
-    for path in sorted(data.rglob("*")) if data.is_dir() else []:
-        if not path.is_file():
-            continue
-        rel = path.relative_to(root).as_posix()
-        if path.name.startswith(PARTIAL_PREFIX):
-            problems.append(f"{path}: leftover of an interrupted export")
-        elif rel not in listed and path.suffix == ".parquet":
-            problems.append(f"{path}: Parquet file not listed in {EXPORT_MARKER} (a load would include it)")
-    problems.extend(_check_card(root, manifest))
-    return problems
-
-
-def _check_shard(root: Path, shard: Shard, checksums: bool) -> list[str]:
-    try:
-        path = safe_join(root, shard.path, source=root / EXPORT_MARKER)
-    except UnsafePathError as exc:
-        return [f"{root / EXPORT_MARKER}: shard path {shard.path!r} leaves the export directory ({exc.reason})"]
-    if not path.is_file():
-        return [f"{path}: shard listed in {EXPORT_MARKER} is missing"]
-    size = path.stat().st_size
-    if size != shard.num_bytes:
-        return [f"{path}: size {size} bytes, manifest records {shard.num_bytes}"]
-    if checksums and sha256_file(path) != shard.sha256:
-        return [f"{path}: sha256 differs from the manifest (file changed or corrupt)"]
-    try:
-        import pyarrow.parquet as pq
-
-        rows = pq.ParquetFile(path).metadata.num_rows
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a problem to report
-        return [f"{path}: not a readable Parquet file ({exc})"]
-    if rows != shard.num_rows:
-        return [f"{path}: {rows} rows, manifest records {shard.num_rows}"]
-    return []
-
-
-def _check_card(root: Path, manifest: Manifest) -> list[str]:
-    from .cards import read_card_header
-
-    card = root / CARD_NAME
-    try:
-        header = read_card_header(card.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return [f"{card}: missing (stock `datasets` needs its `configs:` block)"]
-    except DinosError as exc:
-        return [f"{card}: {exc.reason}"]
-    want = {
-        c: {s: shard_glob(c, s) for s in splits} for c, splits in manifest.configs.items()
-    }
-    found = {}
-    for entry in header.get("configs") or []:
-        files = entry.get("data_files") or []
-        found[entry.get("config_name")] = {f.get("split"): f.get("path") for f in files if isinstance(f, dict)}
-    problems = []
-    if found != want:
-        problems.append(f"{card}: `configs:` block does not match {EXPORT_MARKER} (regenerate the export)")
-    return problems + _check_card_info(root, card, header, manifest)
-
-
-def _shard_features(root: Path, manifest: Manifest, config: str):
-    """The `datasets.Features` recorded in the first shard of `config` (the shards are the truth:
-    their sha256 is checked against the manifest); None if no shard carries them."""
-    import datasets
-    import pyarrow.parquet as pq
-
-    for info in manifest.configs[config].values():
-        for shard in info.shards:
-            try:
-                meta = pq.read_schema(safe_join(root, shard.path)).metadata or {}
-                return datasets.Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"])
-            except (OSError, KeyError, ValueError, UnsafePathError, TypeError):
-                continue  # missing or broken shards are reported by _check_shard
-    return None
-
-
-def _check_card_info(root: Path, card: Path, header: dict, manifest: Manifest) -> list[str]:
-    """The card's `dataset_info` against the manifest and shards: one entry per exported config,
-    its features (ClassLabel names included) equal to the shards' and its split names, row counts
-    and byte sizes equal to the manifest's. Stock `datasets` trusts these: swapped label names
-    would relabel every row, a wrong `num_examples` breaks every load."""
-    import datasets
-
-    entries = header.get("dataset_info")
-    if isinstance(entries, dict):
-        entries = [entries]
-    if not isinstance(entries, list):
-        return [f"{card}: no `dataset_info` block (regenerate the export)"]
-    by_config = {e.get("config_name", "default"): e for e in entries if isinstance(e, dict)}
-    problems = []
-    for extra in sorted(set(by_config) - set(manifest.configs), key=str):
-        problems.append(f"{card}: `dataset_info` describes config {extra!r}, which {EXPORT_MARKER} does not list")
-    for config, splits in manifest.configs.items():
-        entry = by_config.get(config)
-        if entry is None:
-            problems.append(f"{card}: `dataset_info` has no entry for config {config!r}")
-            continue
-        try:
-            card_feats = datasets.Features._from_yaml_list(entry.get("features") or [])
-        except Exception as exc:  # noqa: BLE001 - any unreadable features block is a problem to report
-            problems.append(f"{card}: `dataset_info` features of {config!r} are unreadable ({exc})")
-        else:
-            want = _shard_features(root, manifest, config)
-            if want is not None and card_feats != want:
-                diff = sorted(k for k in set(want) | set(card_feats) if want.get(k) != card_feats.get(k))
-                problems.append(
-                    f"{card}: `dataset_info` features of {config!r} differ from the shards' in "
-                    f"{', '.join(diff)} (e.g. ClassLabel names edited: labels would be read wrong)"
-                )
-        card_splits = {s.get("name"): s for s in entry.get("splits") or [] if isinstance(s, dict)}
-        if set(card_splits) != set(splits):
-            problems.append(
-                f"{card}: `dataset_info` splits of {config!r} are {sorted(map(str, card_splits))}, "
-                f"{EXPORT_MARKER} lists {sorted(splits)}"
-            )
-        for split, info in splits.items():
-            got = card_splits.get(split)
-            if got is None:
-                continue
-            if got.get("num_examples") != info.num_rows or got.get("num_bytes") != info.num_bytes:
-                problems.append(
-                    f"{card}: {config}/{split} size in `dataset_info` ({got.get('num_examples')} rows, "
-                    f"{got.get('num_bytes')} bytes) differs from {EXPORT_MARKER} ({info.num_rows} rows, "
-                    f"{info.num_bytes} bytes)"
-                )
-    return problems
+from .export_check import validate_export  # noqa: E402,F401 - the validation half of the export API

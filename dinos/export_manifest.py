@@ -1,0 +1,113 @@
+"""The export manifest (`dinos_export.json`): shards, splits and configs of an export, and reading it.
+A leaf of the export modules: `dinos.export` (writing) and `dinos.export_check` (validation) both use it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import LayoutError, UnsafePathError
+from .export_layout import CARD_NAME, EXPORT_MARKER, FORMAT_NAME, FORMAT_VERSION
+from .paths import check_relative
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One Parquet file of an export, as recorded in the manifest."""
+
+    path: str  # relative to the export directory, POSIX separators
+    num_rows: int
+    num_bytes: int
+    sha256: str
+
+
+@dataclass
+class SplitInfo:
+    num_rows: int = 0
+    num_bytes: int = 0  # sum of shard file sizes
+    shards: list[Shard] = field(default_factory=list)
+
+
+@dataclass
+class Manifest:
+    """Contents of `dinos_export.json` (no timestamps or local paths: re-exports are reproducible)."""
+
+    corpus: str
+    sampling_rate: int | None
+    configs: dict[str, dict[str, SplitInfo]]  # config -> split -> info
+    options: dict = field(default_factory=dict)  # builder options used (segment, hop, ...)
+    dinos_version: str = ""
+    format: str = FORMAT_NAME
+    version: int = FORMAT_VERSION
+    skipped: dict = field(default_factory=dict, compare=False)  # config -> skipped files; not in the JSON
+
+    def shard_paths(self) -> list[str]:
+        return [s.path for splits in self.configs.values() for info in splits.values() for s in info.shards]
+
+    def files(self) -> list[str]:
+        """Every file the export wrote, relative to its directory."""
+        return self.shard_paths() + [CARD_NAME, EXPORT_MARKER]
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if k != "skipped"}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where=None) -> Manifest:
+        try:
+            raw = json.loads(text)
+            if raw.get("format") != FORMAT_NAME:
+                raise ValueError(f"format is {raw.get('format')!r}, expected {FORMAT_NAME!r}")
+            if raw.get("version") != FORMAT_VERSION:
+                raise ValueError(f"version {raw.get('version')!r} is not {FORMAT_VERSION}")
+            configs = {
+                c: {
+                    s: SplitInfo(info["num_rows"], info["num_bytes"], [Shard(**sh) for sh in info["shards"]])
+                    for s, info in splits.items()
+                }
+                for c, splits in raw["configs"].items()
+            }
+            for splits in configs.values():
+                for info in splits.values():
+                    for sh in [info, *info.shards]:
+                        if not all(type(v) is int and v >= 0 for v in (sh.num_rows, sh.num_bytes)):
+                            raise ValueError("row and byte counts must be non-negative integers")
+                    for sh in info.shards:
+                        if not isinstance(sh.path, str) or not isinstance(sh.sha256, str):
+                            raise ValueError(f"shard path and sha256 must be strings: {sh!r}")
+                        check_relative(sh.path, source=where)
+            return cls(
+                corpus=raw["corpus"],
+                sampling_rate=raw["sampling_rate"],
+                configs=configs,
+                options=raw.get("options", {}),
+                dinos_version=raw.get("dinos_version", ""),
+            )
+        except UnsafePathError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise LayoutError(f"not a valid export manifest ({exc})", where) from None
+
+
+def read_manifest(export_dir: str | os.PathLike) -> Manifest:
+    """The manifest of an export directory; `LayoutError` naming the file if missing or malformed."""
+    path = Path(export_dir) / EXPORT_MARKER
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayoutError("no export manifest: not a directory written by `dinos export`", path) from None
+    return Manifest.from_json(text, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
