@@ -8,7 +8,7 @@
   `(machine, section)`: `train` holds normal clips only; `test` holds every anomaly plus as many
   normal clips (as near as whole groups allow); with `validation_fraction` > 0 a slice of the
   anomalies (and as many normals) goes to `validation` instead, to choose a threshold on
-  (`dinos.decisions.evaluate`). The blog tunes its threshold on the test set; we do not.
+  (`dinos.metrics.decisions.evaluate`). The blog tunes its threshold on the test set; we do not.
 
 Every protocol is grouped: the clips of one `group_id` (one recording's windows, one MIMII recording's
 three SNR mixes, a manifest's `group`) never straddle two sides. Orders come from

@@ -1,4 +1,4 @@
-"""dinos.decisions: thresholds, confusion matrices with an explicit positive class, no tuning on test."""
+"""dinos.metrics.decisions: thresholds, confusion matrices with an explicit positive class, no tuning on test."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from dinos import decisions as D
 from dinos import metrics
+from dinos.metrics import decisions as D
 
 LABELS = ["normal", "normal", "normal", "anomaly", "normal", "anomaly", "anomaly", "anomaly"]
 SCORES = [0.1, 0.2, 0.3, 0.35, 0.4, 0.6, 0.7, 0.8]

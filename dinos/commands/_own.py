@@ -5,7 +5,7 @@ only add a choice and dispatch here):
     dinos splits make --corpus C [--config N] --data-dir D --protocol asd|holdout|kfold --out FILE ...
     dinos export images CORPUS [CONFIG] --data-dir D --out DIR [--splits FILE] [--channel 0] ...
 
-The work is in `dinos.decisions`, `dinos.protocols` and `dinos.images`. Not a command itself (the
+The work is in `dinos.metrics.decisions`, `dinos.protocols` and `dinos.images`. Not a command itself (the
 leading underscore keeps `dinos.cli` from registering it).
 """
 
@@ -21,9 +21,9 @@ from ._args import finite_float, fraction, nonnegative_int, positive_int, unit_f
 # dinos score asd
 # ------------------------------------------------------------------------------------------------
 def add_score_asd_arguments(p) -> None:
-    from ..decisions import POSITIVE_CLASSES, RULES
+    from ..metrics.decisions import POSITIVE_CLASSES, RULES
 
-    g = p.add_argument_group("asd (own data: dinos.decisions)")
+    g = p.add_argument_group("asd (own data: dinos.metrics.decisions)")
     g.add_argument("--splits", default=None, help="asd: protocol split file (threshold on validation, applied to test)")
     g.add_argument("--dataset", default="folder", help="asd without --splits: the corpus built from --data-dir")
     g.add_argument("--config", default=None, help="asd without --splits: its config")
@@ -39,8 +39,8 @@ def add_score_asd_arguments(p) -> None:
 
 
 def run_score_asd(args) -> int:
-    from ..decisions import score_asd
     from ..io import write_json
+    from ..metrics.decisions import score_asd
 
     rule = "value" if args.threshold is not None and args.rule == "min-error" else args.rule
     reports = score_asd(args.scores, split_file=args.splits, data_dir=args.data_dir, corpus=args.dataset,

@@ -48,7 +48,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
-    from ._own import add_score_asd_arguments  # own data (dinos.decisions): `dinos score asd`
+    from ._own import add_score_asd_arguments  # own data (dinos.metrics.decisions): `dinos score asd`
 
     add_score_asd_arguments(p)
 
@@ -75,7 +75,7 @@ def _plain(result) -> str:
 def run(args) -> int:
     import json
 
-    if args.corpus == "asd":  # own data (dinos.decisions)
+    if args.corpus == "asd":  # own data (dinos.metrics.decisions)
         from ._own import run_score_asd
 
         return run_score_asd(args)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import DinosError
+from ..errors import DinosError
 
 RULES = ("min-error", "recall", "youden", "value")
 POSITIVE_CLASSES = ("anomaly", "normal")
@@ -204,7 +204,8 @@ class Report:
 def report(labels: Sequence, scores: Sequence, threshold: float, *, rule: str = "value", chosen_on: str = "given",
            positive: str = "anomaly", max_fpr: float = DEFAULT_MAX_FPR) -> Report:
     """The decision at `threshold` on these clips, with AUC/pAUC (None when a class is absent)."""
-    from . import metrics
+    from .core import auc as _auc
+    from .core import pauc as _pauc
 
     y, s = _pair(labels, scores)
     both = 0 < int(y.sum()) < len(y)
@@ -213,8 +214,8 @@ def report(labels: Sequence, scores: Sequence, threshold: float, *, rule: str = 
         threshold=float(threshold), rule=rule, chosen_on=chosen_on,
         confusion=confusion(y, decide(s, threshold), positive),
         n_normal=int(np.sum(y == 0)), n_anomaly=int(np.sum(y == 1)),
-        auc=metrics.auc(names, s) if both else None,
-        pauc=metrics.pauc(names, s, max_fpr) if both else None,
+        auc=_auc(names, s) if both else None,
+        pauc=_pauc(names, s, max_fpr) if both else None,
         max_fpr=max_fpr,
     )
 
@@ -304,7 +305,7 @@ def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None
     the file). Without: every labelled clip of `corpus`/`config` built from `data_dir` is a test clip."""
     scores = read_scores(scores_path)
     if split_file is not None:
-        from . import protocols
+        from .. import protocols
 
         record = protocols.load(split_file)
         if data_dir is not None:
@@ -314,8 +315,8 @@ def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None
     else:
         if data_dir is None or corpus is None:
             raise DecisionError("give a protocol split file, or a corpus and its data_dir")
-        from .api import load_dataset
-        from .schema import decoded_column
+        from ..api import load_dataset
+        from ..schema import decoded_column
 
         dd = load_dataset(corpus, config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
         val, test = {}, {}
