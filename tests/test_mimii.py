@@ -108,19 +108,7 @@ def test_synth_is_deterministic_and_snr_dependent(tree, tmp_path):
     assert np.corrcoef(a[:, 0], b[:, 0])[0, 1] > 0.9
 
 
-def _cards_render(corpus: str) -> bool:
-    from dinos import cards
-
-    try:
-        cards.render_card(corpus)
-    except dinos.DinosError:
-        return False
-    return True
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(not _cards_render("mimii"), strict=True,
-                   reason="dinos.cards renders only its fixed corpora until the card templates are merged")
 def test_export_end_to_end(tree, tmp_path):
     from dinos.export import export, validate_export
 
