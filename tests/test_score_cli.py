@@ -130,8 +130,8 @@ def test_cli_bad_input_exits_nonzero_with_reason(tmp_path, capsys):
     assert str(bad) in err and "not a number" in err
 
     assert main(["score", "dcase", "--year", "2024", "--scores", str(tmp_path / "nope"),
-                 "--ground-truth", str(EVAL_2024)]) == 1  # fmt: skip
-    assert "submission folder not found" in capsys.readouterr().err
+                 "--ground-truth", str(EVAL_2024)]) == 2  # fmt: skip  (a folder that does not exist: usage error)
+    assert "no such directory" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     # checked before the ground truth is read (a --data-dir that is no DCASE tree is never built)

@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--year", type=positive_int, default=None, help="dcase: challenge year, 2020-2026 (selects the metric rules; required)"
     )
-    p.add_argument("--scores", required=True, help="folder holding the anomaly_score_*.csv files")
+    p.add_argument("--scores", required=True, type=existing_dir, help="folder holding the anomaly_score_*.csv files")
     truth = p.add_mutually_exclusive_group(required=False)
     truth.add_argument(
         "--data-dir", type=existing_dir, help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
