@@ -145,7 +145,11 @@ Configs: {", ".join(f"`{c}`" for c, _, _ in rows)}.
 """
 
 
-def _schema_section(sampling_rate: int) -> str:
+def _rate_words(sampling_rate: int | None) -> str:
+    return "each file at its own sampling rate" if sampling_rate is None else f"sampling rate {sampling_rate} Hz"
+
+
+def _schema_section(sampling_rate: int | None) -> str:
     from . import schema
 
     cats = schema.categorical_names()
@@ -165,7 +169,7 @@ def _schema_section(sampling_rate: int) -> str:
     return f"""## Schema
 
 Every corpus shares one row schema (`dinos.schema.Clip`), so rows of DINOS, MIMII DUE and DCASE
-concatenate. The `audio` column is the Hugging Face `Audio` type (sampling rate {sampling_rate} Hz
+concatenate. The `audio` column is the Hugging Face `Audio` type ({_rate_words(sampling_rate)}
 here, `decode=False`): a struct `{{bytes, path}}`.
 
 {table(["field", "type", "meaning"], rows)}
@@ -245,7 +249,7 @@ def generic_slots(info: CorpusInfo, configs: Mapping[str, Sequence[str]], sampli
         "pretty_name": info.pretty_name,
         "homepage": info.homepage,
         "license": info.license,
-        "sample_rate": fmt_int(sampling_rate),
+        "sample_rate": "any" if sampling_rate is None else fmt_int(sampling_rate),
         "loading": lambda: _loading_section(info, configs),
         "schema": lambda: _schema_section(sampling_rate),
         "task_count": lambda: str(len(_tasks(info.name))),

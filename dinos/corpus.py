@@ -56,7 +56,7 @@ class CorpusInfo:
     name: str
     pretty_name: str
     description: str
-    sample_rate: int
+    sample_rate: int | None  # None: any rate (a user's own recordings); rows carry each file's rate
     channels: int | None
     license: str  # human-readable, with its verification status
     license_id: str  # Hugging Face license id (`unknown`, `other`, `cc-by-nc-sa-4.0`, ...)

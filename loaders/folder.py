@@ -269,7 +269,7 @@ INFO = CorpusInfo(
     name=CORPUS,
     pretty_name="Own recordings (folder)",
     description="A user's own machine recordings, labelled by folder names or a manifest, in the dinos clip schema.",
-    sample_rate=16_000,  # nominal (the card's Audio feature); rows carry each file's own rate
+    sample_rate=None,  # any rate: rows carry each file's own rate, exports keep it (Audio(sampling_rate=None))
     channels=None,
     license="the recordings' owner decides; the loader is part of dinos",
     license_id="other",

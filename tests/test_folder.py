@@ -253,3 +253,18 @@ def test_cli_protocol_score_and_images_on_the_pump_manifest(tmp_path, capsys):
     assert main(["export", "images", "folder", *common, "--splits", str(tmp_path / "asd.json"), "--side", "test",
                  "--channel", "1", "--out", str(tmp_path / "img")]) == 0
     assert len(list((tmp_path / "img").rglob("*.png"))) == 8
+
+
+def test_export_keeps_each_files_own_rate(tmp_path):
+    """A user's 96 kHz drill set exports (Audio(sampling_rate=None): no resampling) and loads back."""
+    from dinos.export import export, validate_export
+    from dinos.synth import folder as synth_folder
+
+    data = tmp_path / "data"
+    synth_folder.write(data, progress=False)
+    out = tmp_path / "out"
+    export("folder", ["default"], data_dir=data / "drill", out=out, cache_dir=str(tmp_path / "c"))
+    assert validate_export(out) == []
+    ds = dinos.load_dataset(str(out), "default", split="train", cache_dir=str(tmp_path / "c2"), channel=0)
+    assert set(ds["sample_rate"]) == {96_000}
+    assert ds[0]["audio"]["sampling_rate"] == 96_000 and ds[0]["audio"]["array"].ndim == 1

@@ -37,7 +37,7 @@ def test_corpus_info_is_complete_and_consistent(corpus):
     assert isinstance(info, CorpusInfo)
     assert info.name == corpus
     assert info.pretty_name and info.description and info.homepage.startswith("https://")
-    assert info.sample_rate > 0 and (info.channels is None or info.channels > 0)
+    assert (info.sample_rate is None or info.sample_rate > 0) and (info.channels is None or info.channels > 0)
     assert info.license and info.license_id
     assert info.citation().lstrip().startswith("@"), "corpus-wide BibTeX missing"
     for cfg in info.configs:
