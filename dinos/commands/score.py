@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--year", type=positive_int, default=None, help="dcase: challenge year, 2020-2026 (selects the metric rules; required)"
     )
-    p.add_argument("--scores", required=True, type=existing_dir, help="folder holding the anomaly_score_*.csv files")
+    p.add_argument("--scores", required=True, help="dcase: folder holding the anomaly_score_*.csv files; asd: a scores CSV")
     truth = p.add_mutually_exclusive_group(required=False)
     truth.add_argument(
         "--data-dir", type=existing_dir, help="unpacked DCASE corpus; ground truth = the test split(s) of its `<year>-all` build"
@@ -81,6 +81,8 @@ def run(args) -> int:
         return run_score_asd(args)
     if args.year is None or (args.data_dir is None and args.ground_truth is None):
         raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
+    if not Path(args.scores).expanduser().is_dir():
+        raise UsageError(f"argument --scores: {args.scores}: no such directory")
 
     from dinos import metrics
     from dinos.io import OutputError
