@@ -482,22 +482,21 @@ class AudioDecoder:
 
     def _source(self, path: str, local) -> _Source:
         """The open source of `path` from this thread's LRU, (re)opened when the file changed."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise AudioError("file does not exist", path) from None
-        except OSError as exc:
-            raise AudioError(f"cannot open audio ({exc.strerror})", path) from None
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
         files = local.files
         src = files.get(path)
-        if src is not None:
-            if src.key == key:
+        if src is not None:  # open already: is it still the same file?
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                raise AudioError("file does not exist", path) from None
+            except OSError as exc:
+                raise AudioError(f"cannot open audio ({exc.strerror})", path) from None
+            if src.key == (st.st_ino, st.st_size, st.st_mtime_ns):
                 files.move_to_end(path)
                 return src
             del files[path]
             src.close()
-        src = _Source(path, key, local.headers)
+        src = _Source(path, None, local.headers)  # opens, then `fstat`s the open file for its key
         if self.open_files > 0:
             files[path] = src
             while len(files) > self.open_files:
@@ -528,6 +527,8 @@ class AudioDecoder:
 
         With `out` (`(len(audios), ...)` float32), row `i`'s array is written into `out[i]` and the
         returned `"array"` is that view; a row that decodes to another shape is an `AudioError`.
+        Without `out`, a batch of same-length mono PCM_16 windows is decoded into one block too: its
+        arrays are views of one `(rows, frames)` array (`.copy()` a clip kept long after its batch).
         """
         local = self._thread_state()
         n = len(audios)
@@ -541,6 +542,8 @@ class AudioDecoder:
         results: list = [None] * n
         sources: dict[str, _Source] = {}
         try:
+            if out is None and n > 1 and len(from_file) == n:
+                out = self._batch_block(sources, paths, from_file, counts, local)
             for i in order:
                 audio = audios[i]
                 if audio is None:
@@ -588,6 +591,24 @@ class AudioDecoder:
                 for src in sources.values():
                     src.close()
         return results
+
+    def _batch_block(self, sources: dict, paths: list, rows: list, counts: list, local) -> np.ndarray | None:
+        """One `(rows, frames)` float32 block for a batch of same-length mono PCM_16 windows (opening
+        the batch's files into `sources`), else None. One large allocation instead of one per window:
+        numpy backs it with huge pages, and the windows then cost no page faults of their own."""
+        frames = counts[rows[0]]
+        if not frames or frames <= 0 or any(counts[i] != frames for i in rows):
+            return None
+        for i in rows:
+            path = paths[i]
+            src = sources.get(path)
+            if src is None:
+                src = sources[path] = self._source(path, local)
+            if src.layout is None or self.sampling_rate not in (None, src.samplerate):
+                return None
+            if src.channels != 1 and not isinstance(self.channel, int):
+                return None
+        return np.empty((len(rows), frames), dtype=np.float32)
 
     def _affine(self, stats: dict | None, path) -> tuple[float, float] | None:
         """`(scale, shift)` from the row's typed `stats` struct; None without one (or normalize=False)."""

@@ -208,20 +208,83 @@ class _EpochKeys:
 
 
 def _batch_buffer(shape: tuple[int, int]):
-    """`(returned object, float32 numpy view)`: a torch shared-memory tensor inside a DataLoader
-    worker (the batch then crosses to the main process without a copy), else a numpy array."""
+    """`(returned object, float32 numpy view)`: a reused shared-memory buffer inside a torch
+    DataLoader worker (the batch then crosses to the main process without a copy), else a new
+    numpy array."""
     torch = sys.modules.get("torch")  # never imported here: only used when the caller loaded it
     if torch is not None and torch.utils.data.get_worker_info() is not None:
-        count = shape[0] * shape[1]
-        new_shared = getattr(torch.UntypedStorage, "_new_shared", None)
-        if new_shared is not None:  # shared from birth: `share_memory_()` would copy the new buffer
-            storage = new_shared(count * 4)
-            tensor = torch.empty(0, dtype=torch.float32).set_(storage, 0, shape, (shape[1], 1))
-        else:
-            tensor = torch.empty(shape, dtype=torch.float32).share_memory_()
-        return tensor, tensor.numpy()
+        return _SHARED.lease(torch, shape)
     arr = np.empty(shape, dtype=np.float32)
     return arr, arr
+
+
+class _SharedPool:
+    """Shared-memory batch buffers of one DataLoader worker, each reused once the main process has
+    dropped every reference to the batch it carried.
+
+    A new shared-memory buffer costs a page fault per 4 KiB page on first write (tmpfs has no huge
+    pages), which on a busy machine costs more than decoding the batch; reusing buffers avoids it.
+    Each buffer has a one-int shared flag: 0 while lent out; the main process sets it to 1 from a
+    finalizer on the received tensor's storage, which runs when the batch tensor and every view of
+    it are gone. At most `MAX` buffers per shape are pooled; past that a batch gets a fresh one.
+    """
+
+    MAX = 8
+
+    def __init__(self):
+        self.slots: list[tuple[object, object, np.ndarray]] = []  # (tensor, flag tensor, flag view)
+        self.pid = None
+
+    def lease(self, torch, shape):
+        import os
+
+        if self.pid != os.getpid():  # a pool is never inherited across a fork
+            self.pid, self.slots = os.getpid(), []
+        for tensor, flag, view in self.slots:
+            if tuple(tensor.shape) == shape and view[0] == 1:
+                view[0] = 0
+                return _Lease(tensor, flag), tensor.numpy()
+        tensor = _new_shared(torch, shape)
+        if sum(tuple(t.shape) == shape for t, _f, _v in self.slots) >= self.MAX:
+            return tensor, tensor.numpy()  # every pooled buffer still held by the main process
+        flag = torch.zeros(1, dtype=torch.int32).share_memory_()
+        self.slots.append((tensor, flag, flag.numpy()))
+        return _Lease(tensor, flag), tensor.numpy()
+
+
+_SHARED = _SharedPool()
+
+
+def _new_shared(torch, shape):
+    count = shape[0] * shape[1]
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)
+    if new_shared is None:
+        return torch.empty(shape, dtype=torch.float32).share_memory_()
+    storage = new_shared(count * 4)  # shared from birth: `share_memory_()` would copy the new buffer
+    return torch.empty(0, dtype=torch.float32).set_(storage, 0, shape, (shape[1], 1))
+
+
+class _Lease:
+    """A pooled batch tensor on its way to the main process; unpickles there as the plain tensor,
+    with a finalizer that hands the buffer back to the worker's pool."""
+
+    __slots__ = ("tensor", "flag")
+
+    def __init__(self, tensor, flag):
+        self.tensor, self.flag = tensor, flag
+
+    def __reduce__(self):
+        return _receive, (self.tensor, self.flag)
+
+
+def _receive(tensor, flag):
+    import weakref
+
+    def release(flag=flag) -> None:
+        flag[0] = 1
+
+    weakref.finalize(tensor.untyped_storage(), release)  # runs when the tensor and all views are gone
+    return tensor
 
 
 def _extract_fields(ds, column: str) -> dict | None:

@@ -108,9 +108,19 @@ def _parse_fmt(raw: bytes, csize: int) -> tuple[int, int] | None:
     return channels, rate
 
 
-def read_file_header(fd: int, size: int) -> WavLayout | None:
-    """`parse_header` over an open file descriptor (positional reads: the offset is not moved)."""
-    return parse_header(lambda off, n: os.pread(fd, n, off), size)
+def read_file_header(fd: int, size: int, head_bytes: int = 1024) -> WavLayout | None:
+    """`parse_header` over an open file descriptor (positional reads: the offset is not moved).
+
+    The first `head_bytes` are read in one call (a plain header is 44 bytes); only chunks that
+    reach past them cost another read."""
+    head = os.pread(fd, head_bytes, 0)
+
+    def read_at(off: int, n: int) -> bytes:
+        if off + n <= len(head):
+            return head[off : off + n]
+        return os.pread(fd, n, off)
+
+    return parse_header(read_at, size)
 
 
 def read_bytes_header(data: bytes | bytearray | memoryview) -> WavLayout | None:
@@ -153,5 +163,9 @@ def bytes_int16(data, layout: WavLayout, start: int, frames: int) -> np.ndarray:
 
 
 def scale_into(raw: np.ndarray, out: np.ndarray) -> None:
-    """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape."""
-    np.multiply(raw, PCM16_SCALE, out=out)
+    """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape.
+
+    Two passes (cast, then scale in place) run about twice as fast as one mixed-type multiply,
+    whose inner loop casts through a small buffer; both are exact, so the result is the same."""
+    out[...] = raw
+    np.multiply(out, PCM16_SCALE, out=out)
