@@ -107,3 +107,32 @@ def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
         want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
         assert all(g.is_shared() for g in got)
+
+
+def test_worker_buffers_are_reused_only_after_the_main_process_drops_them(clips):
+    torch = pytest.importorskip("torch")
+    batches = ClipBatches(clips, 4, shuffle=True, seed=7)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=2)
+    held = []
+    for b, got in enumerate(loader):
+        if b % 2 == 0:
+            held.append((b, got["waves"][1:]))  # a view only: the batch stays alive through it
+    for b, view in held:  # still the data of its own batch: never overwritten by a later batch
+        np.testing.assert_array_equal(view.numpy(), batches[b]["waves"][1:])
+
+
+def test_released_lease_flags_its_buffer_only_when_every_view_is_gone():
+    torch = pytest.importorskip("torch")
+    import gc
+
+    from dinos.fast import _receive
+
+    flag = torch.zeros(1, dtype=torch.int32)
+    tensor = _receive(torch.ones(3, 5), flag)
+    view = tensor[1]
+    del tensor
+    gc.collect()
+    assert int(flag[0]) == 0
+    del view
+    gc.collect()
+    assert int(flag[0]) == 1
