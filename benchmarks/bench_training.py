@@ -106,7 +106,7 @@ def shuffle_figures(workdir: Path, sources: list[Path], quick: bool, repeats: in
     t0 = time.perf_counter()
     large = synthetic_index(workdir, sources, 1_200_000, "large")
     build_s = time.perf_counter() - t0
-    n_batches = 15 if quick else 40
+    n_batches = 20 if quick else 40
     makers = {
         "4 k rows, full shuffle": ClipBatches(small, 64, shuffle=True),
         "1.2 M rows, full shuffle": ClipBatches(large, 64, shuffle=True),
@@ -125,7 +125,7 @@ def shuffle_figures(workdir: Path, sources: list[Path], quick: bool, repeats: in
             return n
         return fn
 
-    rates = median_rates({k: run_for(v) for k, v in makers.items()}, repeats)
+    rates = median_rates({k: run_for(v) for k, v in makers.items()}, max(repeats, 5))
     small_rate, large_rate = rates["4 k rows, full shuffle"], rates["1.2 M rows, full shuffle"]
     figs = [Figure(SECTION, f"ClipBatches(64) shuffled, {k}", v, "clips/s",
                    note=f"{n_batches} batches") for k, v in rates.items()]
@@ -148,16 +148,27 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
 
     ds = synthetic_index(workdir, sources, 60_000, "loader")
     batches = ClipBatches(ds, 64, shuffle=True)
+    copied = ClipBatches(ds, 64, shuffle=True, worker_buffers=False)
     warm, timed = 8, 40 if quick else 120
-    loader = torch.utils.data.DataLoader(batches, batch_size=None, sampler=batches.sampler(), num_workers=2,
-                                         persistent_workers=True, prefetch_factor=2)
-    state = {"it": iter(loader), "b": 0}
-    for _ in range(warm):  # worker start-up, per-process field extraction: not throughput
-        next(state["it"])
+
+    def start(b):
+        loader = torch.utils.data.DataLoader(b, batch_size=None, sampler=b.sampler(), num_workers=2,
+                                             persistent_workers=True, prefetch_factor=2)
+        it = iter(loader)
+        for _ in range(warm):  # worker start-up, per-process field extraction: not throughput
+            next(it)
+        return it
+
+    state = {"it": start(batches), "copy": start(copied), "b": 0}
 
     def workers() -> int:
         for _ in range(timed):
             next(state["it"])["waves"]
+        return timed * 64
+
+    def workers_copied() -> int:
+        for _ in range(timed):
+            next(state["copy"])["waves"]
         return timed * 64
 
     def in_process() -> int:
@@ -167,12 +178,15 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         return timed * 64
 
     batches[0]
-    rates = median_rates({"in-process": in_process, "workers": workers}, repeats)
-    del state["it"]
+    rates = median_rates({"in-process": in_process, "workers": workers, "copied": workers_copied}, repeats)
+    state.clear()
     ratio = rates["workers"] / rates["in-process"]
     return [
         Figure(SECTION, "ClipBatches(64) shuffled, in-process loop", rates["in-process"], "clips/s"),
-        Figure(SECTION, "DataLoader(ClipBatches(64) shuffled, num_workers=2)", rates["workers"], "clips/s"),
+        Figure(SECTION, "DataLoader(ClipBatches(64) shuffled, num_workers=2)", rates["workers"], "clips/s",
+               note="pooled shared-memory batch buffers"),
+        Figure(SECTION, "DataLoader(..., num_workers=2), worker_buffers=False", rates["copied"], "clips/s",
+               note="numpy batches: torch copies each into new shared memory"),
         Figure(SECTION, "ratio DataLoader 2 workers / in-process loop", ratio, "x", ">= 1.0", ratio >= 1.0,
                note=f"{os.cpu_count()} CPU cores"),
     ], rates["workers"]

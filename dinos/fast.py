@@ -41,6 +41,12 @@ class ClipBatches:
     naming the first clip that differs. Pick a channel (`channel=0`) for multi-channel corpora.
     `ds` is a dataset decoded by `dinos` (its transform an `AudioDecoder`); any other dataset whose
     `column` yields `{"array", "sampling_rate"}` dicts works too, through `ds[indices]`.
+
+    `worker_buffers` (default True): inside a torch DataLoader worker, `"waves"` is decoded into a
+    pooled shared-memory tensor and wrapped in a lease that unpickles in the main process as that
+    tensor (the buffer returns to the worker's pool once every reference to it is gone). So pass
+    `ClipBatches` itself to `DataLoader(..., batch_size=None)`; with `worker_buffers=False` a worker
+    returns a plain numpy array (torch then copies it into shared memory).
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class ClipBatches:
         column: str = "audio",
         columns: tuple[str, ...] = (),
         block: int = 8,
+        worker_buffers: bool = True,
     ):
         if batch_size <= 0:
             raise DinosError(f"batch_size must be positive, got {batch_size}")
@@ -69,6 +76,7 @@ class ClipBatches:
         self.column = column
         self.columns = tuple(columns)
         self.block = int(block)
+        self.worker_buffers = worker_buffers
         self.epoch = 0
         self._n = len(ds)
         self._order_cache: tuple | None = None
@@ -153,7 +161,7 @@ class ClipBatches:
                     "mono windows of one length (use segment=, tail='pad'/'drop' and channel=0)",
                     a.get("path"),
                 )
-        waves, view = _batch_buffer((len(audios), first.shape[0]))
+        waves, view = _batch_buffer((len(audios), first.shape[0]), self.worker_buffers)
         for k, a in enumerate(audios):
             view[k] = a["array"]
         rates = np.asarray([a["sampling_rate"] for a in audios], dtype=np.int64)
@@ -185,7 +193,7 @@ class ClipBatches:
             stats = [{"mode": m, "mean": a, "std": s, "rms": r} if v else None
                      for m, a, s, r, v in zip(mode.tolist(), mean.tolist(), std.tolist(), rms.tolist(),
                                               valid.tolist(), strict=True)]
-        waves, view = _batch_buffer((n, int(counts[0])))
+        waves, view = _batch_buffer((n, int(counts[0])), self.worker_buffers)
         got = dec.decode_rows(audios, fields["start_frame"][idx].tolist(), counts.tolist(), stats,
                               none if rates is None else rates.tolist(), none if chans is None else chans.tolist(),
                               out=view)
@@ -207,12 +215,12 @@ class _EpochKeys:
         return iter([(epoch, b) for b in range(len(self.batches))])
 
 
-def _batch_buffer(shape: tuple[int, int]):
+def _batch_buffer(shape: tuple[int, int], shared: bool = True):
     """`(returned object, float32 numpy view)`: a reused shared-memory buffer inside a torch
     DataLoader worker (the batch then crosses to the main process without a copy), else a new
     numpy array."""
     torch = sys.modules.get("torch")  # never imported here: only used when the caller loaded it
-    if torch is not None and torch.utils.data.get_worker_info() is not None:
+    if shared and torch is not None and torch.utils.data.get_worker_info() is not None:
         return _SHARED.lease(torch, shape)
     arr = np.empty(shape, dtype=np.float32)
     return arr, arr
