@@ -59,9 +59,10 @@ class AudioDecoder:
     A batch's windows are read grouped by recording (sorted by file and start frame), each
     recording's header parsed once per thread (and kept while the file is unchanged): plain PCM_16
     WAV through a raw file descriptor (`dinos.wav`, no libsndfile), anything else through a
-    `SoundFile`. Up to `open_files` recordings stay open per thread (least recently used closed first; 0 opens the file for every
-    window). Each batch `stat`s each of its files once: a file replaced or rewritten since it was
-    opened (other inode, size or mtime) is reopened and checked again. Open files belong to one
+    `SoundFile`. Up to `open_files` recordings stay open between batches, per thread (least recently
+    used closed first; 0 keeps none: each batch opens its files and closes them). Each batch `stat`s
+    each of its kept-open files once: a file replaced or rewritten since it was opened (other inode,
+    size or mtime) is reopened and checked again. Open files belong to one
     thread of one process: they are dropped on pickling and after a fork, so DataLoader workers
     open their own.
     """

@@ -136,3 +136,13 @@ def test_released_lease_flags_its_buffer_only_when_every_view_is_gone():
     del view
     gc.collect()
     assert int(flag[0]) == 1
+
+
+def test_the_loading_path_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, dinos, dinos.fast, dinos.decoder, dinos.wav\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
