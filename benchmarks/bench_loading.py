@@ -208,7 +208,7 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
     fns = {**baselines(windows), **ours(ds, windows), **extras(ds, windows, n_lib)}
     for fn in fns.values():  # warm the page cache and lazy imports outside the timing
         fn()
-    rates = median_rates(fns, max(repeats, 5))  # ratios within ~10 % need more rounds on a shared machine
+    rates = median_rates(fns, max(repeats, 7))  # ratios within ~10 % need more rounds on a shared machine
     a, b, c = (rates[k] for k in list(fns)[:3])
     it, reader = rates["dinos ds.iter(batch_size=64)"], rates["dinos.wav windows (reader alone)"]
     note = f"{len(windows)} windows of {info.files} recordings"
