@@ -31,57 +31,41 @@ def _number(text: str, kind: type) -> float | int:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An integer > 0."""
-    value = _number(text, int)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def number(kind: type, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+           high_open: bool = False, name: str | None = None) -> Callable[[str], int | float]:
+    """A `type=` for an int or a finite float within the given bounds (each optional, closed unless
+    `*_open`): `number(int, low=0, low_open=True)` accepts 1, 2, ... and refuses '0' with the reason."""
+    noun = "integer" if kind is int else "number"
+    if low is not None and high is not None:
+        rule = f"must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low == 0 and low_open:
+        rule = f"must be a positive {noun}"
+    elif low is not None:
+        rule = f"must be {'an' if kind is int else 'a'} {noun} {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        rule = f"must be {'an' if kind is int else 'a'} {noun} {'<' if high_open else '<='} {high:g}"
+    else:
+        rule = ""
+
+    def check(text: str) -> int | float:
+        value = _number(text, kind)
+        if (low is not None and (value <= low if low_open else value < low)) or (
+                high is not None and (value >= high if high_open else value > high)):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+        return value
+
+    check.__name__ = name or kind.__name__
+    check.__doc__ = f"{'An integer' if kind is int else 'A finite number'}{': ' + rule[len('must be '):] if rule else ''}."
+    return check
 
 
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (no nan/inf)."""
-    return _number(text, float)
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def unit_fraction(text: str) -> float:
-    """A number in (0, 1] (a target recall, a maximum false-positive rate)."""
-    value = _number(text, float)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """A number in [0, 1)."""
-    value = _number(text, float)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+positive_int = number(int, low=0, low_open=True, name="positive_int")
+nonnegative_int = number(int, low=0, name="nonnegative_int")
+finite_float = number(float, name="finite_float")
+positive_float = number(float, low=0, low_open=True, name="positive_float")
+nonnegative_float = number(float, low=0, name="nonnegative_float")
+unit_fraction = number(float, low=0, high=1, low_open=True, name="unit_fraction")  # a target recall, a max FPR
+fraction = number(float, low=0, high=1, high_open=True, name="fraction")  # a share of a split
 
 
 def device(text: str) -> str:

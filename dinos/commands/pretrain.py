@@ -38,12 +38,12 @@ def add_arguments(p) -> None:
                    help="run folder (config.json, checkpoint.pt, model.safetensors, log.jsonl); new, empty or a "
                         "previous run (resumed)")
     p.add_argument("--preset", choices=["paper", "tiny"], default="paper", help="model size (default paper)")
-    p.add_argument("--epochs", type=positive_float, default=10.0)
+    p.add_argument("--epochs", type=positive_float, default=10.0, help="passes over the data (default 10)")
     p.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--lr", type=positive_float, default=5e-5)
-    p.add_argument("--weight-decay", type=nonnegative_float, default=1e-5)
-    p.add_argument("--grad-clip", type=positive_float, default=0.5)
+    p.add_argument("--batch-size", type=positive_int, default=128, help="windows per step (default 128)")
+    p.add_argument("--lr", type=positive_float, default=5e-5, help="AdamW learning rate (default 5e-5)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=1e-5, help="AdamW weight decay (default 1e-5)")
+    p.add_argument("--grad-clip", type=positive_float, default=0.5, help="gradient norm clip (default 0.5)")
     p.add_argument("--mask-ratio", type=fraction, default=None, help="override the preset's mask ratio (0.4)")
     p.add_argument("--ema-decay", type=fraction, default=None, help="override the preset's EMA decay")
     p.add_argument("--objective", choices=["paper", "anchored", "eat"], default="paper",
@@ -54,7 +54,7 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="auto", type=device,
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")
-    p.add_argument("--checkpoint-every", type=positive_int, default=200)
+    p.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints (default 200)")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
     p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
     p.add_argument("--force", action="store_true",

@@ -48,6 +48,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    p.add_argument("--quiet", action="store_true", help="no progress bars while the ground truth is built")
     from ._own import add_score_asd_arguments  # own data (dinos.metrics.decisions): `dinos score asd`
 
     add_score_asd_arguments(p)
@@ -75,13 +76,17 @@ def _plain(result) -> str:
 def run(args) -> int:
     import json
 
+    scores = Path(args.scores).expanduser()
     if args.corpus == "asd":  # own data (dinos.metrics.decisions)
+        if not scores.is_file():  # checked before any build
+            raise UsageError(f"argument --scores: {args.scores}: " + ("is a directory, not a scores CSV"
+                             if scores.is_dir() else "no such file"))
         from ._own import run_score_asd
 
         return run_score_asd(args)
     if args.year is None or (args.data_dir is None and args.ground_truth is None):
         raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
-    if not Path(args.scores).expanduser().is_dir():
+    if not scores.is_dir():
         raise UsageError(f"argument --scores: {args.scores}: no such directory")
 
     from dinos import metrics
