@@ -147,8 +147,56 @@ def choice(what: str, names: Callable[[], Iterable[str]] | Iterable[str]) -> Cal
     return check
 
 
-def corpus_name(text: str) -> str:
-    """One of the project's corpora (`dinos.loaders.corpus_names()`), with a did-you-mean hint."""
+#: Short names accepted wherever a corpus is named (`dinos synth dcase`, `--corpus dcase`).
+CORPUS_ALIASES = {"dcase": "dcase_task2"}
+
+
+def corpus_name(text: str, names: Iterable[str] | None = None) -> str:
+    """One of the project's corpora (`dinos.loaders.corpus_names()`, or the subset `names` a command
+    supports), `dcase` meaning `dcase_task2`; else an `ArgumentTypeError` with a did-you-mean hint."""
     from ..loaders import corpus_names
 
-    return choice("corpus", corpus_names)(text)
+    known = list(names) if names is not None else list(corpus_names())
+    return choice("corpus", [*known, *(a for a, c in CORPUS_ALIASES.items() if c in known)])(
+        CORPUS_ALIASES.get(text, text) if CORPUS_ALIASES.get(text) in known else text)
+
+
+def add_corpus(p, *, help: str, positional: bool = False, required: bool = True,
+               names: Iterable[str] | None = None, default: str | None = None) -> None:
+    """The corpus argument, the same in every command: `--corpus NAME` (validated by `corpus_name`,
+    restricted to `names` when given). With `positional`, the name may also come first, as in the
+    older spelling `dinos synth dinos ...`; `corpus_of(args)` then gives the one that was used."""
+    names = tuple(names) if names is not None else None
+
+    def check(text: str) -> str:
+        return corpus_name(text, names)
+
+    check.__name__ = "corpus"
+    if positional:
+        p.add_argument("corpus", nargs="?", default=None, metavar="CORPUS", help=f"{help} (or --corpus)")
+        p.add_argument("--corpus", dest="corpus_option", type=check, default=None, metavar="NAME", help=help)
+        p.set_defaults(_corpus_check=check, _corpus_required=required)
+    else:
+        p.add_argument("--corpus", type=check, required=required and default is None, default=default,
+                       metavar="NAME", help=help)
+
+
+def corpus_of(args, rest: list[str] | None = None) -> str | None:
+    """The corpus of a command declared with `add_corpus(positional=True)`: `--corpus` or the first
+    positional, never both. When `--corpus` is given, a positional value belongs to `rest` (the
+    positionals that follow, e.g. export's configs) and is put back at its front. Raises `UsageError`."""
+    option, first = args.corpus_option, args.corpus
+    if option is not None:
+        if first is not None:
+            if rest is None:
+                raise UsageError(f"the corpus is given twice: {first!r} and --corpus {option!r}")
+            rest.insert(0, first)
+        return option
+    if first is None:
+        if args._corpus_required:
+            raise UsageError("name the corpus: --corpus NAME (or as the first argument)")
+        return None
+    try:
+        return args._corpus_check(first)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"argument corpus: {exc}") from None

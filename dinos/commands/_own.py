@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._args import finite_float, fraction, nonnegative_int, positive_int, unit_fraction
+from ._args import corpus_name, finite_float, fraction, nonnegative_int, positive_int, unit_fraction
 
 
 # ------------------------------------------------------------------------------------------------
@@ -25,7 +25,8 @@ def add_score_asd_arguments(p) -> None:
 
     g = p.add_argument_group("asd (own data: dinos.metrics.decisions)")
     g.add_argument("--splits", default=None, help="asd: protocol split file (threshold on validation, applied to test)")
-    g.add_argument("--dataset", default="folder", help="asd without --splits: the corpus built from --data-dir")
+    g.add_argument("--corpus", "--dataset", dest="dataset", type=corpus_name, default="folder",
+                   help="asd without --splits: the corpus built from --data-dir (default folder)")
     g.add_argument("--config", default=None, help="asd without --splits: its config")
     g.add_argument("--fold", type=nonnegative_int, default=0, help="asd: fold of the split file")
     g.add_argument("--rule", choices=RULES, default="min-error", help="asd: how the threshold is chosen")
@@ -62,7 +63,9 @@ def add_splits_make_parser(sub) -> None:
     from ..protocols import PROTOCOLS
 
     m = sub.add_parser("make", help="write a protocol split file (asd, holdout, kfold) for a corpus without splits")
-    m.add_argument("--corpus", required=True, help="corpus to build (folder, mimii, ...)")
+    from ._args import add_corpus
+
+    add_corpus(m, help="corpus to build (folder, mimii, ...)")
     m.add_argument("--config", default=None, help="builder config (default: the corpus' only/first one)")
     m.add_argument("--data-dir", required=True, help="the corpus folder")
     m.add_argument("--protocol", choices=PROTOCOLS, required=True, help="how clips are split (docs/protocols.md)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._args import device, existing_dir, nonnegative_int, out_dir, positive_int
+from ._args import add_corpus, device, existing_dir, nonnegative_int, out_dir, positive_int
 
 HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE)"
 DESCRIPTION = """Your own model beside them: --embedder my_module:embed (or hear:my_hear_module).
@@ -14,8 +14,8 @@ DCASE Task 2 / MIMII DUE (official split and metrics):
 
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit to score the baseline only)")
-    p.add_argument("--corpus", choices=["dinos", "dcase_task2", "mimii_due"], default="dinos",
-                   help="corpus to benchmark on (default dinos: the paper's tasks)")
+    add_corpus(p, names=["dinos", "dcase_task2", "mimii_due"], default="dinos",
+               help="corpus to benchmark on: dinos (default: the paper's tasks), dcase_task2 or mimii_due")
     p.add_argument("--config", default=None, help="DCASE/MIMII config (e.g. 2023-all, all)")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--out", default="results", type=out_dir, help="results folder (default ./results)")

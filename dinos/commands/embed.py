@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ._args import device, existing_dir, out_dir, positive_int
+from ._args import add_corpus, device, existing_dir, out_dir, positive_int
 
 HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs dinos[model])"
 
 
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit with --model baseline)")
-    p.add_argument("--corpus", required=True, help="dinos, dcase_task2 or mimii_due")
+    add_corpus(p, help="corpus of the config: dinos, dcase_task2, mimii_due, ...")
     p.add_argument("--config", required=True, help="builder config, e.g. yornew or 2023-all")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--split", action="append", default=None, help="split(s) to embed (default: all)")

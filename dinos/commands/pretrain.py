@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._args import (
+    add_corpus,
     device,
     existing_dir,
     fraction,
@@ -27,8 +28,8 @@ falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--corpus", choices=["dinos", "dcase_task2", "dcase", "mimii_due", "hybrid"], default=None,
-                   help="corpus of the data (hybrid: give every part with --source)")
+    add_corpus(p, names=["dinos", "dcase_task2", "mimii_due", "hybrid"], required=False,
+               help="corpus of the data: dinos, dcase_task2, mimii_due, or hybrid (give every part with --source)")
     p.add_argument("--config", default=None, help="builder config (default: pretraining / <year>-all / all)")
     p.add_argument("--data-dir", default=None, type=existing_dir, help="unpacked corpus")
     p.add_argument("--split", default="train", help="split of the config to train on (default train)")
@@ -50,7 +51,7 @@ def add_arguments(p) -> None:
                    help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
                         "anchored: paper + reconstruction of the input log-Mel; "
                         "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
-    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the initialisation and masking (default 0)")
     p.add_argument("--device", default="auto", type=device,
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ._args import choice, existing_dir, out_dir
+from ._args import add_corpus, existing_dir, out_dir
 
 HELP = "verify a local copy against the fixed split files; list split files and tasks"
 DESCRIPTION = __doc__
@@ -31,8 +31,8 @@ def add_arguments(p) -> None:
     ls.add_argument("--splits-dir", default=None, type=existing_dir,
                     help="split-file root (default: the shipped files)")
     t = sub.add_parser("tasks", help="print the task registry")
-    t.add_argument("--corpus", default=None, type=choice("corpus", ("dinos", "mimii_due", "dcase_task2")),
-                   help="only the tasks of this corpus (default all)")
+    add_corpus(t, names=("dinos", "mimii_due", "dcase_task2"), required=False,
+               help="only the tasks of this corpus (default all)")
     t.add_argument("--json", action="store_true", help="machine-readable output")
     from ._own import add_splits_make_parser  # own data (dinos.protocols): `dinos splits make`
 
