@@ -25,7 +25,7 @@ def add_score_asd_arguments(p) -> None:
 
     g = p.add_argument_group("asd (own data: dinos.metrics.decisions)")
     g.add_argument("--splits", default=None, help="asd: protocol split file (threshold on validation, applied to test)")
-    g.add_argument("--corpus", "--dataset", dest="dataset", type=corpus_name, default="folder",
+    g.add_argument("--corpus", "--dataset", dest="dataset", type=corpus_name, default="folder", metavar="NAME",
                    help="asd without --splits: the corpus built from --data-dir (default folder)")
     g.add_argument("--config", default=None, help="asd without --splits: its config")
     g.add_argument("--fold", type=nonnegative_int, default=0, help="asd: fold of the split file")
