@@ -144,18 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         args._parser.print_usage(sys.stderr)
         print(f"dinos {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as exc:
-        extra = missing_extra(exc)
-        if extra is None:
-            raise
-        if args.debug:
-            traceback.print_exception(exc, file=sys.stderr)
-        print(f"dinos {args.command}: error: {extra}", file=sys.stderr)
-        return 1
     except Exception as exc:  # noqa: BLE001 - every failure ends in one line naming file and reason
-        found = dinos_error(exc)
+        found, extra = dinos_error(exc), missing_extra(exc)
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)
+        if extra is not None:  # torch & co. not installed: the pip command, not a traceback
+            print(f"dinos {args.command}: error: {extra}", file=sys.stderr)
+            return 1
         if found is not None:
             message = str(found)
         elif isinstance(exc, OSError) and exc.filename is not None:

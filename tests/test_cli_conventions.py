@@ -262,3 +262,15 @@ def test_missing_extra_only_for_the_extras_packages():
     assert "[model]" in missing_extra(ModuleNotFoundError("x", name="safetensors.torch"))
     assert missing_extra(ModuleNotFoundError("No module named 'nonexistent_pkg'", name="nonexistent_pkg")) is None
     assert missing_extra(ImportError("x")) is None
+
+
+def test_another_missing_module_is_the_one_line_unexpected_error(monkeypatch, tmp_path, capsys):
+    import dinos.commands.synth as synth
+
+    def run(args):
+        raise ModuleNotFoundError("No module named 'nonexistent_pkg'", name="nonexistent_pkg")
+
+    monkeypatch.setattr(synth, "run", run)
+    assert main(["synth", "dinos", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected ModuleNotFoundError" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._args import add_corpus, device, existing_dir, nonnegative_int, out_dir, positive_int
 
-HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE)"
+HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE; needs the [model] extra)"
 DESCRIPTION = """Your own model beside them: --embedder my_module:embed (or hear:my_hear_module).
 DINOS (default): every Monte Carlo task, 10 repeats, linear probe / autoencoder head:
   dinos benchmark runs/impact --data-dir D --out results/

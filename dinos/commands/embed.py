@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._args import add_corpus, device, existing_dir, out_dir, positive_int
 
-HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs dinos[model])"
+HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs the [model] extra)"
 
 
 def add_arguments(p) -> None:

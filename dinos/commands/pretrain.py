@@ -14,7 +14,7 @@ from ._args import (
     positive_int,
 )
 
-HELP = "pretrain the IMPACT model (needs dinos[model]) with checkpoints and resume"
+HELP = "pretrain the IMPACT model (needs the [model] extra) with checkpoints and resume"
 DESCRIPTION = """Pretrain IMPACT on 1-s windows of a built corpus. One source:
   dinos pretrain --corpus dinos --config pretraining --data-dir D --out runs/impact
 Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPLIT], e.g.
