@@ -45,6 +45,8 @@ def test_every_parser_keeps_line_breaks_and_states_the_exit_codes():
         assert p.formatter_class is FORMATTER, name
         assert p.epilog and p.epilog.startswith("exit status:"), name
         assert p.description, name
+        long = [line for line in p.description.splitlines() if len(line) > 120]
+        assert long == [], name  # printed as written: the text carries its own line breaks
 
 
 @pytest.mark.parametrize("argv, verbatim", [

@@ -11,13 +11,16 @@ from pathlib import Path
 from ._args import UsageError, existing_dir, positive_int
 
 HELP = "score DCASE Task 2 anomaly-score CSVs with the official metrics of a challenge year"
-DESCRIPTION = (
-    "Score a folder of official submission CSVs (anomaly_score_<machine>_section_SS_test.csv, "
-    "2021: ..._<source|target>_test.csv, 2020: anomaly_score_<machine>_id_SS.csv; optional "
-    "decision_result_*.csv) against the ground truth: the test split(s) of the built `dcase_task2` "
-    "corpus (--data-dir) or the organisers' ground-truth files (--ground-truth). Each part (dev, eval) "
-    "is scored and printed separately: per-section table, per-machine means, summary, official score."
-)
+DESCRIPTION = """Score a folder of official submission CSVs against the ground truth:
+  2022+   anomaly_score_<machine>_section_SS_test.csv
+  2021    anomaly_score_<machine>_section_SS_<source|target>_test.csv
+  2020    anomaly_score_<machine>_id_SS.csv
+(optional decision_result_*.csv beside them). The ground truth is the test split(s) of the built
+`dcase_task2` corpus (--data-dir) or the organisers' ground-truth files (--ground-truth). Each part
+(dev, eval) is scored and printed separately: per-section table, per-machine means, summary,
+official score.
+
+Own data: dinos score asd --scores CSV [--splits FILE | --corpus NAME --data-dir D] (docs/own-data.md)."""
 
 
 def add_arguments(p) -> None:
