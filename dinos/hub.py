@@ -14,6 +14,7 @@ wrapped in `HubToken`, whose `repr`/`str` never show it, and it is scrubbed from
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -129,6 +130,7 @@ class UploadPlan:
     stale: tuple[str, ...] = ()
     deletes: tuple[str, ...] = ()
     remote_known: bool = True
+    remote_error: str = ""  # why the repository could not be listed (dry run only; no token in it)
     repo_type: str = "dataset"
 
     @property
@@ -149,7 +151,8 @@ class UploadPlan:
         lines = [f"push to {where}: add {len(self.add)}, replace {len(self.replace)}, unchanged "
                  f"{len(self.unchanged)}, delete {len(self.deletes)} file(s); {self.total_bytes:,} bytes to send"]
         if not self.remote_known:
-            lines.append("  (the repository could not be listed: every file is shown as an addition)")
+            why = f" ({self.remote_error})" if self.remote_error else ""
+            lines.append(f"  (the repository could not be listed{why}: every file is shown as an addition)")
         lines += [f"  add      {p}  ({size[p]:,} bytes)" for p in self.add]
         lines += [f"  replace  {p}  ({size[p]:,} bytes)" for p in self.replace]
         lines += [f"  delete   {p}  (remote shard not in this export)" for p in self.deletes]
@@ -213,17 +216,15 @@ def plan_upload(export_dir: str | os.PathLike, repo_id: str, *, revision: str | 
                       stale if delete_missing else (), remote_known=remote_files is not None)
 
 
-def remote_listing(api, repo_id: str, *, revision: str | None = None, token: str | None = None) -> list[RemoteFile] | None:
+def remote_listing(api, repo_id: str, *, revision: str | None = None, token: str | None = None) -> list[RemoteFile]:
     """The repository's files with sizes and hashes; [] if it does not exist yet (or the revision
-    does not), None if the Hub cannot be reached (offline)."""
-    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+    does not). Any other failure (offline, unauthorised) is raised."""
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
         entries = list(api.list_repo_tree(repo_id, recursive=True, repo_type="dataset", revision=revision, token=token))
     except (RepositoryNotFoundError, RevisionNotFoundError):
         return []
-    except (OfflineModeIsEnabled, ConnectionError, OSError):
-        return None
     out = []
     for e in entries:
         if not hasattr(e, "blob_id"):
@@ -285,16 +286,16 @@ def push_export(
     message = commit_message or "dinos export"
     try:
         if dry_run:  # read-only; a Hub that cannot be listed leaves every file an addition (said so)
+            why = ""
             try:
                 remote = remote_listing(api, repo_id, revision=revision, token=reveal)
-            except Exception:  # noqa: BLE001 - e.g. 401 on a private repository without a token
-                remote = None
-            return PushResult(plan_upload(export_dir, repo_id, revision=revision, remote_files=remote,
-                                          delete_missing=delete_missing, validate=False), True)
+            except Exception as exc:  # noqa: BLE001 - e.g. 401 on a private repository without a token
+                remote, why = None, scrub(f"{type(exc).__name__}: {exc}".splitlines()[0], secret)
+            plan = plan_upload(export_dir, repo_id, revision=revision, remote_files=remote,
+                               delete_missing=delete_missing, validate=False)
+            return PushResult(dataclasses.replace(plan, remote_error=why), True)
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True, token=reveal)
         remote = remote_listing(api, repo_id, revision=revision, token=reveal)
-        if remote is None:
-            raise DinosError(f"cannot list {repo_id} on the Hub (offline?); nothing pushed")
         plan = plan_upload(export_dir, repo_id, revision=revision, remote_files=remote,
                            delete_missing=delete_missing, validate=False)
         shards = [f.path_in_repo for f in plan.uploads if f.path_in_repo.startswith(f"{DATA_DIR}/")]

@@ -201,7 +201,7 @@ def test_dry_run_of_a_new_repository_and_of_an_unreachable_hub(export_dir, hub, 
     fake = hub({})
     monkeypatch.setattr(fake, "list_repo_tree", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline")))
     assert main(["push", str(export_dir), "--repo-id", "org/new", "--dry-run"]) == 0
-    assert "could not be listed: every file is shown as an addition" in capsys.readouterr().out
+    assert "could not be listed (ConnectionError: offline): every file is shown as an addition" in capsys.readouterr().out
 
 
 def test_errors_are_scrubbed_and_token_hidden(export_dir, hub):
