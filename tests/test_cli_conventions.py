@@ -96,47 +96,6 @@ def test_positional_and_option_spellings_agree(capsys):
     assert build_parser().parse_args(["pretrain", "--corpus", "dcase", "--out", "r"]).corpus == "dcase_task2"
 
 
-@pytest.fixture
-def a_file(tmp_path):
-    f = tmp_path / "a-file"
-    f.write_text("x")
-    return f
-
-
-USAGE = [
-    (["synth", "dinos", "--corpus", "mimii", "--out", "{tmp}/o"], "the corpus is given twice"),
-    (["synth", "--out", "{tmp}/o"], "name the corpus: --corpus NAME"),
-    (["synth", "--corpus", "dino", "--out", "{tmp}/o"], "unknown corpus 'dino'; did you mean 'dinos'?"),
-    (["cite", "mimi"], "unknown corpus 'mimi'; did you mean 'mimii'?"),
-    (["embed", "--corpus", "dino", "--config", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "did you mean 'dinos'"),
-    (["benchmark", "--corpus", "folder", "--data-dir", "{tmp}"], "unknown corpus 'folder'"),
-    (["export", "dinos", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "name at least one CONFIG"),
-    (["score", "asd", "--scores", "{tmp}/nope.csv", "--data-dir", "{tmp}"], "--scores: {tmp}/nope.csv: no such file"),
-    (["score", "asd", "--scores", "{tmp}", "--data-dir", "{tmp}"], "is a directory, not a scores CSV"),
-    (["score", "dcase", "--year", "2024", "--scores", "{tmp}/nope", "--data-dir", "{tmp}"], "no such directory"),
-    (["push", "{tmp}", "--repo-id", "org/x", "--bogus"], "unrecognized arguments: --bogus"),
-    (["pretrain"], "the following arguments are required: --out"),
-    (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
-]
-
-
-@pytest.mark.parametrize("argv, message", USAGE, ids=[" ".join(a[:2]) for a, _ in USAGE])
-def test_usage_errors_exit_2_with_the_usage_line(argv, message, tmp_path, a_file, capsys, monkeypatch):
-    import dinos.api
-    from dinos import metrics
-
-    def never(*a, **k):
-        raise AssertionError("built a dataset before checking the arguments")
-
-    monkeypatch.setattr(dinos.api, "load_dataset", never)  # --scores is checked before any build
-    monkeypatch.setattr(metrics, "truth_from_corpus", never)
-    code = main([a.format(tmp=tmp_path) for a in argv])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert message.format(tmp=tmp_path) in err and "usage: dinos" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
-
-
 def test_no_command_is_a_usage_error(capsys):
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
