@@ -166,7 +166,12 @@ def add_corpus(p, *, help: str, positional: bool = False, required: bool = True,
     """The corpus argument, the same in every command: `--corpus NAME` (validated by `corpus_name`,
     restricted to `names` when given). With `positional`, the name may also come first, as in the
     older spelling `dinos synth dinos ...`; `corpus_of(args)` then gives the one that was used."""
+    from ..loaders import corpus_names
+
     names = tuple(names) if names is not None else None
+    shown = list(names or corpus_names())
+    shown += [f"{a} = {c}" for a, c in CORPUS_ALIASES.items() if c in shown]
+    help = f"{help} [{', '.join(shown)}]"
 
     def check(text: str) -> str:
         return corpus_name(text, names)

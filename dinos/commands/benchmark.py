@@ -15,7 +15,7 @@ DCASE Task 2 / MIMII DUE (official split and metrics):
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit to score the baseline only)")
     add_corpus(p, names=["dinos", "dcase_task2", "mimii_due"], default="dinos",
-               help="corpus to benchmark on: dinos (default: the paper's tasks), dcase_task2 or mimii_due")
+               help="corpus to benchmark on (default dinos: the paper's tasks)")
     p.add_argument("--config", default=None, help="DCASE/MIMII config (e.g. 2023-all, all)")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--out", default="results", type=out_dir, help="results folder (default ./results)")

@@ -9,7 +9,7 @@ HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs 
 
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit with --model baseline)")
-    add_corpus(p, help="corpus of the config: dinos, dcase_task2, mimii_due, ...")
+    add_corpus(p, help="corpus of the config")
     p.add_argument("--config", required=True, help="builder config, e.g. yornew or 2023-all")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--split", action="append", default=None, help="split(s) to embed (default: all)")

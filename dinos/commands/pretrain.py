@@ -29,7 +29,7 @@ falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
 
 def add_arguments(p) -> None:
     add_corpus(p, names=["dinos", "dcase_task2", "mimii_due", "hybrid"], required=False,
-               help="corpus of the data: dinos, dcase_task2, mimii_due, or hybrid (give every part with --source)")
+               help="corpus of the data (hybrid: give every part with --source)")
     p.add_argument("--config", default=None, help="builder config (default: pretraining / <year>-all / all)")
     p.add_argument("--data-dir", default=None, type=existing_dir, help="unpacked corpus")
     p.add_argument("--split", default="train", help="split of the config to train on (default train)")
