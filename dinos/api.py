@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .audio import AudioDecoder, ChannelSpec
+from .audio import ChannelSpec
 from .errors import LayoutError
 
 _AUDIO_EXTS = {".wav", ".flac", ".ogg", ".csv", ".yaml"}
@@ -175,15 +175,27 @@ def _select_split(builder, split, streaming: bool):
 
 
 def decode_audio(ds, *, channel: ChannelSpec = None, sampling_rate: int | None = None, root=None):
-    """Attach soundfile decoding of the `audio` column to a `Dataset` or `IterableDataset`."""
+    """Decode the `audio` column of a `Dataset`, `IterableDataset` or `DatasetDict` with soundfile.
+
+    A map-style `Dataset` becomes a `dinos.formatting.DinosDataset`: every standard access path
+    (`ds[i]`, `iter`, `map`, `with_format("numpy"|"torch")`, `to_iterable_dataset`, a torch
+    `DataLoader`, `select`/`filter`/`shuffle`/`train_test_split`) gives decoded float32 audio, or a
+    `DinosError` naming the dinos way (see `docs/export.md`, "Decoded audio on every access path").
+    An `IterableDataset` gets a batched decoding `map`. A dataset whose format is already the dinos
+    one (e.g. `datasets.concatenate_datasets` of dinos datasets) keeps its settings when none are given.
+    """
     import datasets
 
-    decoder = AudioDecoder(channel=channel, sampling_rate=sampling_rate, root=root)
+    from .formatting import FORMAT_TYPE, as_decoded, decode_iterable, decode_settings
+
     if isinstance(ds, datasets.DatasetDict | datasets.IterableDatasetDict):
         return type(ds)({k: decode_audio(v, channel=channel, sampling_rate=sampling_rate, root=root) for k, v in ds.items()})
+    settings = decode_settings(channel, sampling_rate, root)
     if isinstance(ds, datasets.IterableDataset):
-        return ds.map(decoder, batched=True, batch_size=16)
-    return ds.with_transform(decoder)
+        return decode_iterable(ds, settings)
+    if ds._format_type == FORMAT_TYPE and channel is None and sampling_rate is None and root is None:
+        settings = dict(ds._format_kwargs["decode"])
+    return as_decoded(ds, settings)
 
 
 def load_dataset(
