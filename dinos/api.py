@@ -134,6 +134,15 @@ def _suggest(word: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def _config_list(configs: list[str], limit: int = 20) -> str:
+    """All config names, or for a long list the `all` ones and a count of the rest (with an example)."""
+    if len(configs) <= limit:
+        return ", ".join(configs)
+    alls = [c for c in configs if c == "all" or c.endswith("-all")]
+    rest = [c for c in configs if c not in alls]
+    return f"{', '.join(alls)}, and {len(rest)} more such as {', '.join(rest[:3])}"
+
+
 def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
     """`DinosError` for an unknown config name or builder option, with the closest valid one."""
     import dataclasses
@@ -141,6 +150,12 @@ def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
     from .errors import DinosError
 
     configs = [c.name for c in cls.BUILDER_CONFIGS]
+    if name is None and len(configs) > 1:
+        example = getattr(getattr(cls, "INFO", None), "default_config", None) or configs[0]
+        raise DinosError(
+            f"corpus {corpus!r} has {len(configs)} configs; name one, e.g. "
+            f"dinos.load_dataset({corpus!r}, {example!r}, data_dir=...) (configs: {_config_list(configs)})"
+        )
     if name is not None and name not in configs:
         raise DinosError(f"unknown config {name!r} of corpus {corpus!r}{_suggest(name, configs)} (configs: {', '.join(configs)})")
     known = {f.name for f in dataclasses.fields(cls.BUILDER_CONFIG_CLASS)} - {"name", "version", "data_dir", "data_files"}

@@ -340,6 +340,13 @@ def _user_format(ds: datasets.Dataset) -> dict:
             "output_all_columns": kw.get("user_output_all_columns", False), "format_kwargs": dict(kw.get("output_kwargs") or {})}
 
 
+def stored(ds):
+    """`ds` with the stored `audio` struct `{bytes, path}` instead of decoded audio: a plain
+    `datasets.Dataset` (python format) for a `DinosDataset`, `ds` itself for anything else.
+    Same as `ds.cast_column("audio", datasets.Audio(decode=False))` on a `DinosDataset`."""
+    return _plain(ds) if isinstance(ds, DinosDataset) else ds
+
+
 def _plain(ds: datasets.Dataset) -> datasets.Dataset:
     """A plain `datasets.Dataset` over the same table, unformatted: the stored `audio` struct."""
     out = copy.deepcopy(ds)
