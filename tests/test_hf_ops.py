@@ -121,8 +121,17 @@ def test_map_that_changes_audio_is_refused(built):
         ex["audio"] = {**ex["audio"], "array": ex["audio"]["array"] * 2}
         return ex
 
-    with pytest.raises(DinosError, match="changed `audio`"):
-        ds.map(louder)
+    def louder_in_place(ex):
+        ex["audio"]["array"] *= 2
+        return ex
+
+    def louder_batch(batch):
+        batch["audio"][1]["array"] = batch["audio"][1]["array"] * 2
+        return batch
+
+    for function, batched in ((louder, False), (louder_in_place, False), (louder_batch, True)):
+        with pytest.raises(DinosError, match="changed `audio`"):
+            ds.map(function, batched=batched)
     ok = ds.map(lambda ex: {"waveform": ex["audio"]["array"] * 2})
     assert len(ok[1]["waveform"]) == WINDOW
 
