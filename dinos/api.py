@@ -89,7 +89,11 @@ def check_corpus_name(path: str) -> None:
 
 
 def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_dir=None, **config_kwargs):
-    """An instantiated builder for one of the project's corpora (not yet prepared)."""
+    """An instantiated builder for one of the project's corpora (not yet prepared).
+
+    `name` (the config) is required when the corpus has more than one: a `DinosError` lists them
+    instead of a silent default (a 2023 DCASE tree would otherwise be read as `2025-all`).
+    """
     from .builder import code_hash
     from .loaders import builder_class
 
@@ -229,8 +233,9 @@ def load_dataset(
 ):
     """Load a corpus like `datasets.load_dataset`.
 
-    `path` in `dinos.corpora()` builds that corpus from `data_dir` (cached; the cache is invalidated
-    when source files change); other builder options (`segment`, `hop`, `tail`, `strict`,
+    `path` in `dinos.corpora()` builds config `name` of that corpus from `data_dir` (cached; the cache
+    is invalidated when source files change); `name` is required when the corpus has several configs
+    (a `DinosError` lists them; no silent default). Other builder options (`segment`, `hop`, `tail`, `strict`,
     `skip_invalid`) go in `kwargs`. A directory written by `dinos export` loads through stock
     `datasets`. A Hub id (`org/name`), a path or one of `datasets`' packaged builders (`parquet`,
     `csv`, `audiofolder`, ...) passes through to `datasets.load_dataset` unchanged; any other bare
@@ -242,7 +247,10 @@ def load_dataset(
 
     With `decode=True` the `audio` column decodes with soundfile to
     `{"array": float32, "sampling_rate", "path"}`; `channel` picks channels (None keeps all: 1-D for
-    mono, (channels, frames) otherwise); `sampling_rate` resamples on request only.
+    mono, (channels, frames) otherwise); `sampling_rate` resamples on request only. A map-style
+    result is a `dinos.DinosDataset` (format type `"dinos"`): `with_format("numpy"|"torch")`, `iter`,
+    `map`, `to_iterable_dataset`, a torch `DataLoader`, `select`/`filter`/`shuffle`/`train_test_split`
+    and `cast_column("audio", Audio(sampling_rate=...))` all keep decoding (`dinos.formatting`).
     """
     import datasets
 

@@ -112,6 +112,32 @@ def decode_table(pa_table: pa.Table, settings: Mapping, normalized: bool) -> lis
     return decoder_for(settings)(batch)[AUDIO_COLUMN]
 
 
+_INNER: dict = {}  # id(features) -> (features, {key: (inner, python)}); features kept alive for the check
+
+
+def _inner_formatters(features, output, output_kwargs: dict, token_per_repo_id):
+    """The stock formatters for every column but `audio`, built once per (features object, output).
+
+    `datasets` makes a new formatter for every `ds[i]`; building the features without `audio` and
+    their decoders each time would cost more than reading a short clip.
+    """
+    def build():
+        rest = None if features is None else datasets.Features({k: v for k, v in features.items() if k != AUDIO_COLUMN})
+        return (get_formatter(output, features=rest, token_per_repo_id=token_per_repo_id, **output_kwargs),
+                get_formatter(None, features=rest, token_per_repo_id=token_per_repo_id))
+
+    if output_kwargs or token_per_repo_id or features is None:
+        return build()
+    entry = _INNER.get(id(features))
+    if entry is None or entry[0] is not features:
+        if len(_INNER) >= 16:
+            _INNER.pop(next(iter(_INNER)))
+        entry = _INNER[id(features)] = (features, {})
+    if output not in entry[1]:
+        entry[1][output] = build()
+    return entry[1][output]
+
+
 class DinosFormatter(Formatter):
     """Format type `"dinos"`: the `audio` column decoded with soundfile, the other columns formatted
     by the stock formatter of type `output` (`None`, `numpy`, `torch`, `jax`, `tensorflow`) or passed,
@@ -135,11 +161,9 @@ class DinosFormatter(Formatter):
         self.columns = None if user_columns is None else list(user_columns)
         self.output_all_columns = user_output_all_columns
         self.normalized = normalized
-        rest = None if features is None else datasets.Features({k: v for k, v in features.items() if k != AUDIO_COLUMN})
         inner_type = None if output == "custom" else output
         inner_kwargs = {} if output == "custom" else self.output_kwargs
-        self.inner = get_formatter(inner_type, features=rest, token_per_repo_id=token_per_repo_id, **inner_kwargs)
-        self.python = get_formatter(None, features=rest, token_per_repo_id=token_per_repo_id)
+        self.inner, self.python = _inner_formatters(features, inner_type, inner_kwargs, token_per_repo_id)
 
     # -- helpers -------------------------------------------------------------------------------
     def _selected(self, names: list[str]) -> tuple[list[str], list[str]]:
