@@ -348,10 +348,53 @@ class DinosDataset(datasets.Dataset):
             return ids.map(user["format_kwargs"]["transform"], batched=True)
         return ids.with_format(kind) if kind is not None else ids
 
+    def save_to_disk(self, dataset_path, *args, **kwargs) -> None:
+        """Save the *stored* data (a plain `Dataset`, `audio` undecoded), so that stock
+        `datasets.load_from_disk` reads it in any process; decode it again with
+        `dinos.decode_audio(datasets.load_from_disk(path), channel=..., sampling_rate=...)`.
+
+        `datasets` embeds the bytes of each local file into the saved rows: right for a row that is a
+        whole file, wrong for a window of a longer file (its bytes would be the whole file). Rows read
+        from disk are therefore checked first (one header read per file); a window is a `DinosError`
+        pointing at `dinos export`, which embeds exactly each window."""
+        _refuse_windows_from_disk(self)
+        return _plain(self).save_to_disk(dataset_path, *args, **kwargs)
+
     def __repr__(self) -> str:
         s = self.decode_settings
         return (f"{super().__repr__()}  # audio decoded by dinos with soundfile (channel={s['channel']!r}, "
                 f"sampling_rate={s['sampling_rate']!r}); features show the stored Audio(decode=False) struct")
+
+
+def _refuse_windows_from_disk(ds: datasets.Dataset) -> None:
+    """`DinosError` if some row reads a window (not the whole file) of a file on disk."""
+    import soundfile as sf
+
+    names = ds.column_names
+    if AUDIO_COLUMN not in names or any(c not in names for c in _WINDOW):
+        return
+    table = ds.with_format("arrow")[:] if ds._indices is not None else ds.data.table
+    audio = table.column(AUDIO_COLUMN).combine_chunks()
+    paths = audio.field("path").to_pylist()
+    has_bytes = audio.field("bytes").is_valid().to_pylist()
+    starts, counts = table.column("start_frame").to_pylist(), table.column("num_frames").to_pylist()
+    root = ds.decode_settings.get("root") if isinstance(ds, DinosDataset) else None
+    frames: dict[str, int | None] = {}
+    for path, embedded, start, count in zip(paths, has_bytes, starts, counts, strict=True):
+        if embedded or path is None:
+            continue
+        if path not in frames:
+            full = path if root is None or path.startswith("/") else f"{root}/{path}"
+            try:
+                frames[path] = sf.info(full).frames
+            except (sf.LibsndfileError, RuntimeError, OSError):
+                frames[path] = None
+        if (start or 0, count) != (0, frames[path]):
+            raise DinosError(
+                f"save_to_disk would store the whole file {path} for a row that is a window of it "
+                f"(frames {start}..{(start or 0) + (count or 0)}): `datasets` embeds local files whole. "
+                "Use `dinos export` (embeds exactly each window) and load that, or save an unsegmented build"
+            )
 
 
 def _user_format(ds: datasets.Dataset) -> dict:

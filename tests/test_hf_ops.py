@@ -205,6 +205,24 @@ def test_what_cannot_decode_says_so(built):
         ds.select_columns(["audio", "label"])[0]
 
 
+def test_save_to_disk_stores_what_stock_datasets_reads(built, tmp_path):
+    import subprocess
+
+    tree, cache, windows = built
+    with pytest.raises(DinosError, match="window"):
+        windows.save_to_disk(str(tmp_path / "refused"))  # datasets would embed the whole file per window
+    assert not (tmp_path / "refused").exists()
+    ds = dinos.load_dataset("dinos", "yornew", data_dir=tree, split="train", cache_dir=cache)  # whole files
+    ds.save_to_disk(str(tmp_path / "saved"))
+    saved = str(tmp_path / "saved")
+    code = f"import datasets; d = datasets.load_from_disk({saved!r}); print(sorted(d[1]['audio']), d.format['type'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['bytes',", "'path']", "None"]  # no dinos import needed
+    back = dinos.decode_audio(datasets.load_from_disk(str(tmp_path / "saved")))
+    want = read_window(tree / back[1]["path"])[0]
+    np.testing.assert_array_equal(back[1]["audio"]["array"], want)
+
+
 def test_set_transform_receives_decoded_batches(built):
     tree, _, ds = built
     seen = {}
