@@ -360,6 +360,12 @@ class DinosDataset(datasets.Dataset):
         _refuse_windows_from_disk(self)
         return _plain(self).save_to_disk(dataset_path, *args, **kwargs)
 
+    def push_to_hub(self, repo_id: str, *args, **kwargs):
+        """`datasets.Dataset.push_to_hub` of the stored data, refusing window rows as `save_to_disk`
+        does (they would be uploaded as whole files); `dinos export` + `dinos push` handle windows."""
+        _refuse_windows_from_disk(self)
+        return _plain(self).push_to_hub(repo_id, *args, **kwargs)
+
     def __repr__(self) -> str:
         s = self.decode_settings
         return (f"{super().__repr__()}  # audio decoded by dinos with soundfile (channel={s['channel']!r}, "

@@ -212,6 +212,8 @@ def test_save_to_disk_stores_what_stock_datasets_reads(built, tmp_path):
     with pytest.raises(DinosError, match="window"):
         windows.save_to_disk(str(tmp_path / "refused"))  # datasets would embed the whole file per window
     assert not (tmp_path / "refused").exists()
+    with pytest.raises(DinosError, match="window"):
+        windows.push_to_hub("nobody/nothing")  # refused before any network access
     ds = dinos.load_dataset("dinos", "yornew", data_dir=tree, split="train", cache_dir=cache)  # whole files
     ds.save_to_disk(str(tmp_path / "saved"))
     saved = str(tmp_path / "saved")
