@@ -300,7 +300,13 @@ def _extract_fields(ds, column: str) -> dict | None:
     from .audio import AudioDecoder
 
     fmt = getattr(ds, "format", None) or {}
-    dec = (fmt.get("format_kwargs") or {}).get("transform")
+    kwargs = fmt.get("format_kwargs") or {}
+    dec = kwargs.get("transform")
+    if fmt.get("type") == "dinos" and column == "audio" and kwargs.get("output") != "custom":
+        # a `dinos.load_dataset` result (dinos.formatting) with no user transform on top
+        from .formatting import decoder_for
+
+        dec = decoder_for(kwargs.get("decode") or {})
     if not isinstance(dec, AudioDecoder) or dec.column != column:
         return None
     names = set(ds.column_names)
