@@ -51,8 +51,10 @@ def _clips(dd, keep: Callable[[Clip], bool] | None = None, *, decode: bool = Tru
         meta = ds.with_format(None)
         cols = {c: _names(meta, c) for c in ("machine", "section", "domain", "label")}
         paths = list(meta["path"])
+        ids = list(meta["clip_id"]) if "clip_id" in meta.column_names else [""] * len(paths)
         rows = [Clip(wave=empty, sample_rate=0, machine=str(cols["machine"][i]), section=int(cols["section"][i]),
-                     domain=str(cols["domain"][i]), label=str(cols["label"][i]), file=Path(paths[i]).name)
+                     domain=str(cols["domain"][i]), label=str(cols["label"][i]), file=Path(paths[i]).name,
+                     clip_id=str(ids[i]))
                 for i in range(len(ds))]
         idx = [i for i, c in enumerate(rows) if keep is None or keep(c)]
         if not decode:
@@ -200,7 +202,8 @@ def run_asd_benchmark(
     device: str = "cpu",
 ) -> AsdReport:
     """Train and score each baseline on `corpus/config` (see the module docstring); writes
-    `baselines.json`, `baselines.md` and `submissions/<model>/anomaly_score_*.csv` to `out_dir` if given.
+    `baselines.json`, `baselines.md`, `submissions/<model>/anomaly_score_*.csv` and
+    `scores/<model>.csv` (clip_id,score: what `dinos score asd --scores` reads) to `out_dir` if given.
 
     `epochs` overrides every model's preset epoch count; `sections` the scored (and AE-trained) sections;
     `device` (`cpu`, `cuda[:n]`, `auto`) where the models train and score (features are computed on
@@ -264,7 +267,7 @@ def run_asd_benchmark(
             n_epochs[m] += len(fit_report.epoch_seconds)
             for c, s in zip(test, score(model, test, seed=seed), strict=True):
                 rows[m].append({"machine": machine, "section": c.section, "domain": c.domain, "label": c.label,
-                                "file": c.file, "score": float(s)})
+                                "file": c.file, "clip_id": c.clip_id, "score": float(s)})
     for m in models:
         frame = pd.DataFrame(rows[m])
         result = M.evaluate(year, frame)
@@ -293,6 +296,10 @@ def _write(out: Path, report: AsdReport) -> None:
             by_file.setdefault(name, {})[r.file] = float(r.score)
         for name, mapping in by_file.items():
             M.write_scores(folder / name, mapping)
+    for m, frame in report.frames.items():  # the form `dinos score asd --scores` reads (decisions, thresholds)
+        csv_text = frame[["clip_id", "score"]].to_csv(index=False, lineterminator="\n", float_format="%.10g")
+        (out / "scores").mkdir(exist_ok=True)
+        _atomic_text(out / "scores" / f"{m}.csv", csv_text)
     _atomic_text(out / "baselines.json", json.dumps(report.to_dict(), indent=2, default=float) + "\n")
     _atomic_text(out / "baselines.md", report.to_markdown())
 
@@ -305,16 +312,45 @@ def _atomic_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def data_label(data_dir, corpus: str) -> str:
+    """How "ours" is marked in the tables: synthetic when the tree carries the `dinos synth` marker."""
+    from dinos.cards import synthetic_source
+
+    if synthetic_source(data_dir) is not None:
+        return f"synthetic {corpus} data"
+    return f"{corpus} data in {Path(data_dir).name} (no synthetic marker)"
+
+
 def run_from_args(args) -> int:
-    """`dinos benchmark --model NAME ...` (the CLI hunk in dinos/commands/benchmark.py calls this)."""
+    """`dinos benchmark [RUN] --corpus dcase_task2|mimii_due --model NAME ...` (the CLI hunk in
+    dinos/commands/benchmark.py calls this): trains and scores the named seed baselines AND the
+    embedding models of the plain benchmark on the same data (the log-Mel statistics baseline, IMPACT
+    (init) and IMPACT when RUN is given, every --embedder), then writes ONE table with every model
+    (`table.md`, `dinos.model.report.asd_table`) beside the per-model files."""
     if args.corpus not in ("dcase_task2", "mimii_due"):
         raise SystemExit("--model (a seed baseline) needs --corpus dcase_task2 or mimii_due")
     config = args.config or ("all" if args.corpus == "mimii_due" else None)
     if config is None:
         raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
+    from dinos.model.benchmark import run_dcase_benchmark
+    from dinos.model.external import load_embedder
+    from dinos.model.report import write_asd_table
+
     report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
                                preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
                                cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
     print(report.to_markdown())
-    print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
+    run = getattr(args, "run", None)
+    models = ["baseline"] + ((["impact"] if getattr(args, "no_init_control", False) else ["impact_init", "impact"])
+                             if run else [])
+    custom = {e.name: e for e in (load_embedder(spec) for spec in getattr(args, "embedder", None) or [])}
+    run_dcase_benchmark(args.data_dir, args.out, corpus=args.corpus, config=config, run_dir=run,
+                        models=models + list(custom), custom=custom, cache_dir=args.cache_dir, device=args.device,
+                        pooling=getattr(args, "pooling", "mean"), branch=getattr(args, "branch", "student"),
+                        seed=args.seed, progress=not args.quiet)
+    table = write_asd_table(Path(args.out), data_label(args.data_dir, args.corpus),
+                            labels={m: spec.label for m, spec in MODELS.items()})
+    print(table.read_text(encoding="utf-8"))
+    print(f"results in {args.out} ({table.name}: every model in one table; baselines.md, dcase.md, "
+          "baselines.json, dcase_results.json, submissions/)")
     return 0
