@@ -189,8 +189,11 @@ def asd_table(*, baselines: dict | None = None, embedders: dict | None = None, d
     meta = next((d for d in (embedders, baselines) if d), None)
     if meta is None:
         raise ValueError("asd_table needs the results of at least one benchmark")
+    order = list(MODEL_LABELS)  # baseline, IMPACT (init), IMPACT first (a JSON file may hold them sorted)
     for src in (embedders, baselines):
-        for m, res in (src or {}).get("models", {}).items():
+        models = (src or {}).get("models", {})
+        for m in sorted(models, key=lambda k: order.index(k) if k in order and src is embedders else len(order)):
+            res = models[m]
             cells: dict = {"official score": res.get("summary", {}).get(_official_name(res)), **_section_means(res)}
             timing = (src.get("timing") or {}).get(m)
             if timing:

@@ -33,15 +33,44 @@ def mimii(tmp_path_factory):
     return base
 
 
-def test_cli_mimii_due_ae_beside_table4(mimii, capsys):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny IMPACT run (2 pretraining steps on a miniature DINOS tree): its rows, not its quality."""
+    from tests.conftest import make_dinos_tree
+
+    base = tmp_path_factory.mktemp("run")
+    root = make_dinos_tree(base / "dinos", datasets=("VF2",), per_class=1, pretrain_seconds=2.0)
+    assert main(["pretrain", "--corpus", "dinos", "--data-dir", str(root), "--out", str(base / "run"), "--preset",
+                 "tiny", "--max-steps", "2", "--batch-size", "4", "--cache-dir", str(base / "cache"), "--quiet"]) == 0
+    return base / "run"
+
+
+def test_cli_mimii_due_ae_beside_table4(mimii, tiny_run, capsys):
     """The MIMII DUE AE protocol: one model per machine type on sections 00-02, per section/domain
-    AUC and pAUC, the paper's Table 4 AE value beside each, official CSVs that re-score identically."""
+    AUC and pAUC, the paper's Table 4 AE value beside each, official CSVs that re-score identically;
+    with an IMPACT run, ONE table (table.md) holds the log-Mel stats, IMPACT (init), IMPACT and the AE
+    rows (ours, synthetic) and the paper's AE row (real data)."""
     out = mimii / "out-ae"
-    assert main(["benchmark", "--corpus", "mimii_due", "--data-dir", str(mimii / "data"), "--out", str(out),
-                 "--model", "mimii_due_ae", "--model-preset", "tiny", "--model-epochs", "2",
+    assert main(["benchmark", str(tiny_run), "--corpus", "mimii_due", "--data-dir", str(mimii / "data"),
+                 "--out", str(out), "--model", "mimii_due_ae", "--model-preset", "tiny", "--model-epochs", "2",
                  "--cache-dir", str(mimii / "cache"), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "paper AUC (real data)" in printed and "REAL MIMII DUE" in printed
+    table = (out / "table.md").read_text()
+    assert table.count("|---|") == 1 and "## Every model" in printed
+    rows = [[c.strip() for c in ln.split("|")[1:-1]] for ln in table.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| Model")]
+    ours = "ours, synthetic mimii_due data"
+    assert [(r[0], r[1]) for r in rows] == [
+        ("Log-Mel stats (baseline)", ours), ("IMPACT (init)", ours), ("IMPACT", ours), ("MIMII DUE AE", ours),
+        ("MIMII DUE AE", "paper, real data (MIMII DUE Table 4, same sections)")]
+    dcase = json.loads((out / "dcase_results.json").read_text())
+    assert set(dcase["models"]) == {"baseline", "impact_init", "impact"}
+    # the table's figures are the per-model files' own: the AE's official score, the paper's source mean
+    ae = json.loads((out / "baselines.json").read_text())["models"]["mimii_due_ae"]
+    assert float(rows[3][2]) == pytest.approx(ae["summary"]["official score"], abs=5e-5)
+    head = [c.strip() for c in next(ln for ln in table.splitlines() if ln.startswith("| Model")).split("|")[1:-1]]
+    assert float(rows[4][head.index("AUC (source)")]) == pytest.approx((0.667 + 0.824 + 0.599) / 3, abs=5e-5)
     report = json.loads((out / "baselines.json").read_text())
     timing = report["timing"]["mimii_due_ae"]
     assert timing["machines"] == 3 and timing["epochs"] == 6 and timing["sample_rates"] == [16_000]
