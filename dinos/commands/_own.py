@@ -39,6 +39,9 @@ def add_score_asd_arguments(p) -> None:
     g.add_argument("--sweep", default=None, metavar="LO:HI:STEP",
                    help="asd: choose the threshold by --rule among LO, LO+STEP, ..., HI only (a sweep; the AWS "
                         "blog swept 5:10:0.1 and kept 6.3), instead of every midpoint between scores")
+    g.add_argument("--section", type=nonnegative_int, action="append", default=None,
+                   help="asd without --splits: only the test clips of this section (repeatable; e.g. MIMII DUE's "
+                        "00-02, which `dinos benchmark --model` scores)")
 
 
 def run_score_asd(args) -> int:
@@ -47,6 +50,8 @@ def run_score_asd(args) -> int:
 
     rule = "value" if args.threshold is not None and args.rule == "min-error" else args.rule
     grid = None
+    if args.splits and getattr(args, "section", None):
+        raise SystemExit("dinos score asd: --section selects test clips without --splits (a split file names its own)")
     if getattr(args, "sweep", None) is not None:
         if rule == "value":
             raise SystemExit("dinos score asd: --sweep chooses the threshold; it cannot be combined with --threshold")
@@ -54,7 +59,7 @@ def run_score_asd(args) -> int:
     reports = score_asd(args.scores, split_file=args.splits, data_dir=args.data_dir, corpus=args.dataset,
                         config=args.config, fold=args.fold, rule=rule, target=args.target, value=args.threshold,
                         positive=args.positive, tune_on_test=args.tune_on_test, max_fpr=args.max_fpr,
-                        cache_dir=args.cache_dir, grid=grid)
+                        cache_dir=args.cache_dir, grid=grid, sections=getattr(args, "section", None))
     if grid is not None:
         print(f"threshold swept over {len(grid)} values {grid[0]:g} .. {grid[-1]:g} (rule {rule})")
     for side, rep in reports.items():

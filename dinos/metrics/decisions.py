@@ -317,10 +317,13 @@ def _lookup(scores: dict[str, float], clips: dict[str, str], where) -> tuple[lis
 def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None = None, config: str | None = None,
               fold: int = 0, rule: str = "min-error", target: float | None = None, value: float | None = None,
               positive: str = "anomaly", tune_on_test: bool = False, max_fpr: float = DEFAULT_MAX_FPR,
-              cache_dir=None, grid: Sequence[float] | None = None) -> dict[str, Report]:
+              cache_dir=None, grid: Sequence[float] | None = None,
+              sections: Sequence[int] | None = None) -> dict[str, Report]:
     """Reports of a scores CSV. With `split_file` (a `dinos.protocols` file): threshold from its
     `validation` side, applied to its `test` side (the data in `data_dir`, when given, must still match
-    the file). Without: every labelled clip of `corpus`/`config` built from `data_dir` is a test clip."""
+    the file). Without: every labelled clip of `corpus`/`config` built from `data_dir` is a test clip
+    (only those of its `*test` splits when it has any, i.e. the official test side of a DCASE-style
+    corpus; only those of `sections` when given). `grid`: choose the threshold among these values."""
     scores = read_scores(scores_path)
     if split_file is not None:
         from .. import protocols
@@ -338,9 +341,12 @@ def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None
 
         dd = load_dataset(corpus, config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
         val, test = {}, {}
-        for ds in dd.values():
-            for cid, lab in zip(ds["clip_id"], decoded_column(ds, "label"), strict=True):
-                if lab != "unknown":
+        # a corpus with an official test side (DCASE, MIMII DUE: `test`, `eval_test`): that side only
+        names = [n for n in dd if n.rsplit("_", 1)[-1] == "test"] or list(dd)
+        for ds in (dd[n] for n in names):
+            secs = ds["section"] if sections is not None else [None] * len(ds)
+            for cid, lab, sec in zip(ds["clip_id"], decoded_column(ds, "label"), secs, strict=True):
+                if lab != "unknown" and (sections is None or sec in sections):
                     test[cid] = lab
     if not test:
         raise DecisionError("no test clips", split_file or data_dir)

@@ -122,6 +122,48 @@ def test_cli_every_model_on_mimii_due(mimii):
     assert any(n.startswith("mobilenetv2: fan has fewer than two training sections") and "[0, 3]" in n
                for n in report["notes"])
 
+    # the blog AE's decision threshold by sweep (seed 004): its clip_id,score CSV through `dinos score asd`
+    import csv
+
+    from dinos.metrics import decisions as D
+
+    with open(out / "scores" / "blog_ae.csv", encoding="utf-8") as fh:
+        scores = {r["clip_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    assert len(scores) == 12  # fan 00, pump 01, valve 02: 2 normal + 2 anomalous test clips each
+    lo, hi = min(scores.values()), max(scores.values())
+    sweep = f"{lo:.6f}:{hi:.6f}:{(hi - lo) / 20:.6f}"
+    common = ["score", "asd", "--scores", str(out / "scores" / "blog_ae.csv"), "--dataset", "mimii_due",
+              "--config", "all", "--data-dir", str(mimii / "data"), "--cache-dir", str(mimii / "cache")]
+    assert main([*common, "--section", "0", "--section", "1", "--section", "2", "--sweep", sweep, "--tune-on-test",
+                 "--positive", "normal", "--out", str(out / "blog_decision.json")]) == 0
+    decision = json.loads((out / "blog_decision.json").read_text())
+    test = decision["test"]
+    assert decision["sweep"] == {"spec": sweep, "thresholds": 21}
+    assert test["chosen_on"] == "test (optimistic)" and test["positive"] == "normal"
+    assert any(abs(test["threshold"] - t) < 1e-9 for t in D.threshold_grid(sweep))
+    assert test["n_normal"] == test["n_anomaly"] == 6 and test["tp"] + test["fp"] + test["fn"] + test["tn"] == 12
+    # the same decision from the library on the same scores and labels (the DCASE frame of baselines.json)
+    labels = {r["clip_id"]: r["label"] for r in _frame_rows(out, "blog_ae")}
+    ids = sorted(scores)
+    again = D.evaluate([labels[c] for c in ids], [scores[c] for c in ids], rule="min-error", tune_on_test=True,
+                       positive="normal", grid=D.threshold_grid(sweep))["test"]
+    assert again.threshold == test["threshold"] and again.confusion.tp == test["tp"]
+    assert test["auc"] == pytest.approx(again.auc)
+    # without --section the labelled clips of sections 03-05 have no score: a clear error, not a skip
+    assert main([*common, "--tune-on-test"]) == 1
+
+
+def _frame_rows(out, model):
+    """clip_id -> label of the scored clips, from the loader (the truth the decision used)."""
+    import dinos
+    from dinos.schema import decoded_column
+
+    dd = dinos.load_dataset("mimii_due", "all", data_dir=out.parent / "data", decode=False,
+                            cache_dir=str(out.parent / "cache"))
+    ds = dd["test"]
+    return [{"clip_id": c, "label": lab} for c, lab, s in zip(ds["clip_id"], decoded_column(ds, "label"),
+                                                                ds["section"], strict=True) if s in (0, 1, 2)]
+
 
 @pytest.mark.parametrize("year", [2020, 2023])
 def test_dcase_year_ae(tmp_path, year):
