@@ -60,8 +60,11 @@ def test_drill_study_end_to_end(tmp_path, capsys):
         assert (d["tp"], d["fp"], d["fn"], d["tn"]) == (r["tp"], r["fp"], r["fn"], r["tn"])
         assert d["accuracy"] == pytest.approx(r["accuracy"])
     # an asd split file (normal-only training) is refused: the study is supervised
-    asd = tmp_path / "asd.json"
-    assert main(["splits", "make", "--corpus", "folder", "--data-dir", str(drill), "--protocol", "asd",
-                 "--out", str(asd), "--cache-dir", cache]) == 0
+    import dinos
+
+    ds = dinos.load_dataset("folder", data_dir=drill, decode=False, cache_dir=cache)
+    refs = protocols.clip_refs(ds[next(iter(ds))])
+    refs = [r for r in refs if r.label == "normal"] + [r for r in refs if r.label == "anomaly"][:2]
+    asd = protocols.write(tmp_path / "asd.json", protocols.build_record(refs, "asd", corpus="folder", config=None))
     with pytest.raises(DinosError, match="supervised"):
         study.run_drill_study(asd, drill, cache_dir=cache)
