@@ -378,3 +378,18 @@ def test_mimii_due_table4_in_task_registry():
         assert mimii_due_reference(ours, machine, section, r.domain) == r.value
     assert mimii_due_reference("mae_vit", "fan", 0, "source") is None
     assert mimii_due_reference("mimii_due_ae", "fan", 4, "source") is None
+
+
+def test_log_mel_stats_row_shape():
+    """The "Log-Mel stats" row (ours; not in any source paper): 128 bands x (mean, std, std of the deltas)
+    = 384 numbers per clip, as many as IMPACT's d, and nothing trained (0 parameters)."""
+    from dinos.model.baseline import LogMelStats
+
+    m = LogMelStats()
+    assert m.dim == 384 and parameter_count(m) == 0 and sum(p.numel() for p in m.parameters()) == 0
+    wave = torch.from_numpy(np.stack([c.wave for c in tone_clips(2, sr=48_000, seconds=1.0)]))
+    x = m(wave)
+    assert x.shape == (2, 384)
+    spec = m.frontend(wave)[:, 0]
+    torch.testing.assert_close(x[:, :128], spec.mean(-1))  # the first 128: the mean log-Mel spectrum
+    assert torch.all(x[:, 128:] >= 0)  # standard deviations
