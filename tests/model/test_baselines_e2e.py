@@ -185,11 +185,51 @@ def test_dcase_year_ae(tmp_path, year):
         assert 0.0 <= result.official_score <= 1.0
 
 
-def test_bad_requests(mimii):
-    with pytest.raises(SystemExit, match="needs --corpus"):
-        main(["benchmark", "--data-dir", str(mimii / "data"), "--model", "mimii_due_ae"])
+def test_bad_requests(mimii, capsys):
+    # DINOS (the default corpus): a section classifier does not apply; refused before anything runs
+    assert main(["benchmark", "--data-dir", str(mimii / "data"), "--out", str(mimii / "never"),
+                 "--model", "mobilenetv2"]) == 1
+    assert "classifies sections" in capsys.readouterr().err and not (mimii / "never" / "results.json").exists()
     with pytest.raises(DinosError, match="no preset 'huge'"):
         run_asd_benchmark("mimii_due", "all", mimii / "data", models=["mimii_due_ae"], preset="huge",
                           cache_dir=str(mimii / "cache"))
     with pytest.raises(DinosError, match="unknown baseline"):
         run_asd_benchmark("mimii_due", "all", mimii / "data", models=["alexnet"])
+
+
+def test_cli_dinos_benchmark_with_seed_baselines(tmp_path, tiny_run, capsys):
+    """DINOS: the anomaly detectors among the baselines join table3.md / table4.md on the ASD task (T26,
+    Monte Carlo repeats, AUROC); on the classification task their cells are "-"."""
+    from dinos import splits as S
+    from dinos.synth import dinos as SD
+
+    root = tmp_path / "dinos"
+    SD.write(root, scale=0.01, progress=False, pretrain_recordings=0)
+    tasks = ["dinos/T6-T17", "dinos/T26"]
+    cache = str(tmp_path / "cache")
+    S.make_split_files("dinos", root, tmp_path / "splits", variant="synthetic", tasks=tasks, cache_dir=cache)
+    out = tmp_path / "results"
+    assert main(["benchmark", str(tiny_run), "--data-dir", str(root), "--out", str(out), "--repeats", "2",
+                 "--splits-dir", str(tmp_path / "splits"), "--cache-dir", cache, "--quiet", "--no-plots",
+                 "--model", "mimii_due_ae", "--model", "blog_ae", "--model-preset", "tiny", "--model-epochs", "1",
+                 *[a for t in tasks for a in ("--task", t)]]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["models"]) == {"baseline", "impact_init", "impact", "mimii_due_ae", "blog_ae"}
+    t26 = res["tasks"]["dinos/T26"]["models"]
+    for m in ("mimii_due_ae", "blog_ae"):
+        assert len(t26[m]["repeats"]) == 2 and all(0.0 <= v <= 1.0 for v in t26[m]["repeats"])
+        assert t26[m]["mean"] == pytest.approx(sum(t26[m]["repeats"]) / 2)
+        assert m not in res["tasks"]["dinos/T6-T17"]["models"]  # a classifier task: does not apply
+    t3 = (out / "table3.md").read_text()
+    assert t3.count("|---|") == 1
+    order = [ln.split("|")[1].strip() for ln in t3.splitlines() if "| ours, synthetic DINOS |" in ln]
+    assert order == ["Log-Mel stats (baseline)", "IMPACT (init)", "IMPACT", "MIMII DUE AE", "AWS blog AE"]
+    row = next(ln for ln in t3.splitlines() if ln.startswith("| MIMII DUE AE |")).split("|")[2:-1]
+    head = next(ln for ln in t3.splitlines() if ln.startswith("| Model |")).split("|")[2:-1]
+    cells = dict(zip([h.strip() for h in head], [c.strip() for c in row], strict=True))
+    assert cells["data"] == "ours, synthetic DINOS" and cells["Yornew (mAP)"] == "-"
+    assert cells["Yornew (AUROC)"].strip("*").startswith(f"{t26['mimii_due_ae']['mean']:.4f}")
+    assert "| IMPACT-DINOS | paper, real data |" in t3
+    t4 = (out / "table4.md").read_text()
+    assert "MIMII DUE AE [ours, synthetic DINOS]" in t4 and "| T26 |" in t4
+    assert "MIMII DUE AE" in capsys.readouterr().out

@@ -322,13 +322,16 @@ def data_label(data_dir, corpus: str) -> str:
 
 
 def run_from_args(args) -> int:
-    """`dinos benchmark [RUN] --corpus dcase_task2|mimii_due --model NAME ...` (the CLI hunk in
+    """`dinos benchmark [RUN] --corpus dcase_task2|mimii_due|dinos --model NAME ...` (the CLI hunk in
     dinos/commands/benchmark.py calls this): trains and scores the named seed baselines AND the
     embedding models of the plain benchmark on the same data (the log-Mel statistics baseline, IMPACT
     (init) and IMPACT when RUN is given, every --embedder), then writes ONE table with every model
-    (`table.md`, `dinos.model.report.asd_table`) beside the per-model files."""
+    (DCASE / MIMII DUE: `table.md`, `dinos.model.report.asd_table`; DINOS: table3.md / table4.md, the
+    baselines on the anomaly-detection tasks T26 / T27 only, `dinos_asd.add_dinos_rows`)."""
+    if args.corpus == "dinos":
+        return _run_dinos(args)
     if args.corpus not in ("dcase_task2", "mimii_due"):
-        raise SystemExit("--model (a seed baseline) needs --corpus dcase_task2 or mimii_due")
+        raise SystemExit("--model (a seed baseline) needs --corpus dinos, dcase_task2 or mimii_due")
     config = args.config or ("all" if args.corpus == "mimii_due" else None)
     if config is None:
         raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
@@ -353,4 +356,35 @@ def run_from_args(args) -> int:
     print(table.read_text(encoding="utf-8"))
     print(f"results in {args.out} ({table.name}: every model in one table; baselines.md, dcase.md, "
           "baselines.json, dcase_results.json, submissions/)")
+    return 0
+
+
+def _run_dinos(args) -> int:
+    """The DINOS benchmark (as `dinos benchmark [RUN]`) plus the seed baselines' rows on T26 / T27."""
+    from dinos.model.benchmark import init_verdict, run_benchmark
+    from dinos.model.external import load_embedder
+    from dinos.model.report import write_results
+
+    from .dinos_asd import add_dinos_rows, check_models
+
+    check_models(args.model, args.model_preset)  # before the embedding models run
+    models = ["baseline"] + ((["impact"] if args.no_init_control else ["impact_init", "impact"]) if args.run else [])
+    custom = {e.name: e for e in (load_embedder(spec) for spec in args.embedder)}
+    res = run_benchmark(
+        args.data_dir, args.out, run_dir=args.run, tasks=args.task, models=models + list(custom),
+        repeats=args.repeats, cache_dir=args.cache_dir, splits_dir=args.splits_dir, variant=args.variant,
+        device=args.device, pooling=args.pooling, branch=args.branch, seed=args.seed, progress=not args.quiet,
+        plots=not args.no_plots, probe=args.probe, asd_head=args.asd_head, custom=custom,
+        normalize=None if args.normalize == "none" else args.normalize,
+    )
+    add_dinos_rows(res.results, args.data_dir, list(dict.fromkeys(args.model)), preset=args.model_preset,
+                   epochs=args.model_epochs, seed=args.seed, cache_dir=args.cache_dir, splits_dir=args.splits_dir,
+                   variant=args.variant, repeats=args.repeats, normalize=res.results["meta"].get("normalize"),
+                   device=args.device)
+    write_results(Path(args.out), res.results)
+    print((Path(args.out) / "table3.md").read_text(encoding="utf-8"))
+    verdict = init_verdict(res.results)
+    if verdict:
+        print(verdict)
+    print(f"results in {args.out} (table3.md and table4.md: every model in one table each)")
     return 0
