@@ -237,7 +237,7 @@ def _official_name(result: dict) -> str | None:
 
 def write_asd_table(out: Path, data_label: str, labels: dict[str, str] | None = None) -> Path:
     """Merge `dcase_results.json` and `baselines.json` of a results folder into `table.md` (either may
-    be missing, not both); returns its path."""
+    be missing, not both; `labels` default to the baselines' registry labels); returns its path."""
     import json
 
     loaded = {}
@@ -249,6 +249,10 @@ def write_asd_table(out: Path, data_label: str, labels: dict[str, str] | None = 
         from dinos.errors import DinosError
 
         raise DinosError("no dcase_results.json or baselines.json to merge", out)
+    if labels is None:  # the seeds' baselines by their table labels (the registry is torch-free)
+        from .baselines.registry import MODELS
+
+        labels = {m: spec.label for m, spec in MODELS.items()}
     path = Path(out) / ASD_TABLE
     write_text(path, "# One table per benchmark: every model\n\n" + asd_table(data_label=data_label, labels=labels,
                                                                             **loaded))

@@ -152,3 +152,6 @@ def test_asd_table_without_paper_figures_and_write(tmp_path):
     (tmp_path / "dcase_results.json").write_text(json.dumps({**b, "models": {"baseline": _asd_result(True)}}))
     path = write_asd_table(tmp_path, "x")
     assert path == tmp_path / ASD_TABLE and "| Log-Mel stats (baseline) | ours, x |" in path.read_text()
+    (tmp_path / "baselines.json").write_text(json.dumps(b))
+    text = write_asd_table(tmp_path, "x").read_text()  # both files merged; the baseline by its registry label
+    assert "| Log-Mel stats (baseline) | ours, x |" in text and "| AWS blog AE | ours, x |" in text
