@@ -4,7 +4,7 @@
 (channel 0; no resampling), and per machine type trains one model on the normal `train` clips and
 scores the labelled `test` clips. The per-clip scores are written as the official submission CSVs
 and scored by `dinos.metrics.evaluate` (the year's AUC / pAUC rules). For MIMII DUE the
-paper's Table 4 values (`reference.py`) are put beside ours.
+paper's Table 4 values (task registry, read through `reference.py`) are put beside ours.
 
 Sections: by default MIMII DUE follows the paper (train and score sections 00-02, the development
 sections); DCASE years use every section that has labelled test clips. A section classifier
