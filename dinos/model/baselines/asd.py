@@ -321,6 +321,30 @@ def data_label(data_dir, corpus: str) -> str:
     return f"{corpus} data in {Path(data_dir).name} (no synthetic marker)"
 
 
+def _run_baselines(args) -> int:
+    """`dinos benchmark --model NAME ...` (the CLI hunk in dinos/commands/benchmark.py calls this)."""
+    if args.corpus not in ("dcase_task2", "mimii_due"):
+        raise SystemExit("--model (a seed baseline) needs --corpus dcase_task2 or mimii_due")
+    config = args.config or ("all" if args.corpus == "mimii_due" else None)
+    if config is None:
+        raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
+    report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
+                               preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
+                               cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
+    print(report.to_markdown())
+    print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
+    return 0
+
+
+def data_label(data_dir, corpus: str) -> str:
+    """How "ours" is marked in the tables: synthetic when the tree carries the `dinos synth` marker."""
+    from dinos.cards import synthetic_source
+
+    if synthetic_source(data_dir) is not None:
+        return f"synthetic {corpus} data"
+    return f"{corpus} data in {Path(data_dir).name} (no synthetic marker)"
+
+
 def run_from_args(args) -> int:
     """`dinos benchmark [RUN] --corpus dcase_task2|mimii_due|dinos --model NAME ...` (the CLI hunk in
     dinos/commands/benchmark.py calls this): trains and scores the named seed baselines AND the
@@ -330,19 +354,14 @@ def run_from_args(args) -> int:
     baselines on the anomaly-detection tasks T26 / T27 only, `dinos_asd.add_dinos_rows`)."""
     if args.corpus == "dinos":
         return _run_dinos(args)
-    if args.corpus not in ("dcase_task2", "mimii_due"):
-        raise SystemExit("--model (a seed baseline) needs --corpus dinos, dcase_task2 or mimii_due")
-    config = args.config or ("all" if args.corpus == "mimii_due" else None)
-    if config is None:
-        raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
+    code = _run_baselines(args)  # the baselines (baselines.md / .json, submissions/, scores/)
+    if code:
+        return code
     from dinos.model.benchmark import run_dcase_benchmark
     from dinos.model.external import load_embedder
     from dinos.model.report import write_asd_table
 
-    report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
-                               preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
-                               cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
-    print(report.to_markdown())
+    config = args.config or ("all" if args.corpus == "mimii_due" else None)
     run = getattr(args, "run", None)
     models = ["baseline"] + ((["impact"] if getattr(args, "no_init_control", False) else ["impact_init", "impact"])
                              if run else [])
@@ -354,8 +373,8 @@ def run_from_args(args) -> int:
     table = write_asd_table(Path(args.out), data_label(args.data_dir, args.corpus),
                             labels={m: spec.label for m, spec in MODELS.items()})
     print(table.read_text(encoding="utf-8"))
-    print(f"results in {args.out} ({table.name}: every model in one table; baselines.md, dcase.md, "
-          "baselines.json, dcase_results.json, submissions/)")
+    print(f"results in {args.out} ({table.name}: every model in one table; dcase.md, dcase_results.json, "
+          "scores/)")
     return 0
 
 
