@@ -312,15 +312,6 @@ def _atomic_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def data_label(data_dir, corpus: str) -> str:
-    """How "ours" is marked in the tables: synthetic when the tree carries the `dinos synth` marker."""
-    from dinos.cards import synthetic_source
-
-    if synthetic_source(data_dir) is not None:
-        return f"synthetic {corpus} data"
-    return f"{corpus} data in {Path(data_dir).name} (no synthetic marker)"
-
-
 def _run_baselines(args) -> int:
     """`dinos benchmark --model NAME ...` (the CLI hunk in dinos/commands/benchmark.py calls this)."""
     if args.corpus not in ("dcase_task2", "mimii_due"):
