@@ -37,22 +37,38 @@ def add_score_asd_arguments(p) -> None:
     g.add_argument("--tune-on-test", action="store_true",
                    help="asd without a validation side: choose the threshold on the test clips (optimistic)")
     g.add_argument("--max-fpr", type=unit_fraction, default=0.1, help="asd: pAUC range")
+    g.add_argument("--sweep", default=None, metavar="LO:HI:STEP",
+                   help="asd: choose the threshold by --rule among LO, LO+STEP, ..., HI only (a sweep; the AWS "
+                        "blog swept 5:10:0.1 and kept 6.3), instead of every midpoint between scores")
+    g.add_argument("--section", type=nonnegative_int, action="append", default=None,
+                   help="asd without --splits: only the test clips of this section (repeatable; e.g. MIMII DUE's "
+                        "00-02, which `dinos benchmark --model` scores)")
 
 
 def run_score_asd(args) -> int:
     from ..io import write_json
-    from ..metrics.decisions import score_asd
+    from ..metrics.decisions import score_asd, threshold_grid
 
     rule = "value" if args.threshold is not None and args.rule == "min-error" else args.rule
+    grid = None
+    if args.splits and getattr(args, "section", None):
+        raise SystemExit("dinos score asd: --section selects test clips without --splits (a split file names its own)")
+    if getattr(args, "sweep", None) is not None:
+        if rule == "value":
+            raise SystemExit("dinos score asd: --sweep chooses the threshold; it cannot be combined with --threshold")
+        grid = threshold_grid(args.sweep)
     reports = score_asd(args.scores, split_file=args.splits, data_dir=args.data_dir, corpus=args.dataset,
                         config=args.config, fold=args.fold, rule=rule, target=args.target, value=args.threshold,
                         positive=args.positive, tune_on_test=args.tune_on_test, max_fpr=args.max_fpr,
-                        cache_dir=args.cache_dir)
+                        cache_dir=args.cache_dir, grid=grid, sections=getattr(args, "section", None))
+    if grid is not None:
+        print(f"threshold swept over {len(grid)} values {grid[0]:g} .. {grid[-1]:g} (rule {rule})")
     for side, rep in reports.items():
         print(rep.to_text(side))
         print()
     if args.out:
-        write_json(args.out, {side: rep.to_dict() for side, rep in reports.items()})
+        sweep = {} if grid is None else {"sweep": {"spec": args.sweep, "thresholds": len(grid)}}
+        write_json(args.out, {**{side: rep.to_dict() for side, rep in reports.items()}, **sweep})
     return 0
 
 
