@@ -68,6 +68,7 @@ def run_blocks(doc: str, workdir: Path, bindir: Path, *, select=None, timeout: i
 
     `select(block)` may narrow the blocks. Fails, naming the document line, on the first non-zero exit.
     """
+    assert (bindir / "python").exists() and (bindir / "dinos").exists(), f"{bindir}: no python/dinos (make install)"
     workdir.mkdir(parents=True, exist_ok=True)
     scripts = workdir.parent / f"{workdir.name}-scripts"
     scripts.mkdir(exist_ok=True)
