@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._args import finite_float, fraction, nonnegative_int, positive_int, unit_fraction
+from ._args import corpus_name, finite_float, fraction, nonnegative_int, positive_int, unit_fraction
 
 
 # ------------------------------------------------------------------------------------------------
@@ -25,7 +25,8 @@ def add_score_asd_arguments(p) -> None:
 
     g = p.add_argument_group("asd (own data: dinos.metrics.decisions)")
     g.add_argument("--splits", default=None, help="asd: protocol split file (threshold on validation, applied to test)")
-    g.add_argument("--dataset", default="folder", help="asd without --splits: the corpus built from --data-dir")
+    g.add_argument("--corpus", "--dataset", dest="dataset", type=corpus_name, default="folder", metavar="NAME",
+                   help="asd without --splits: the corpus built from --data-dir (default folder)")
     g.add_argument("--config", default=None, help="asd without --splits: its config")
     g.add_argument("--fold", type=nonnegative_int, default=0, help="asd: fold of the split file")
     g.add_argument("--rule", choices=RULES, default="min-error", help="asd: how the threshold is chosen")
@@ -62,22 +63,25 @@ def add_splits_make_parser(sub) -> None:
     from ..protocols import PROTOCOLS
 
     m = sub.add_parser("make", help="write a protocol split file (asd, holdout, kfold) for a corpus without splits")
-    m.add_argument("--corpus", required=True, help="corpus to build (folder, mimii, ...)")
-    m.add_argument("--config", default=None)
-    m.add_argument("--data-dir", required=True)
-    m.add_argument("--protocol", choices=PROTOCOLS, required=True)
+    from ._args import add_corpus
+
+    add_corpus(m, help="corpus to build (folder, mimii, ...)")
+    m.add_argument("--config", default=None, help="builder config (default: the corpus' only/first one)")
+    m.add_argument("--data-dir", required=True, help="the corpus folder")
+    m.add_argument("--protocol", choices=PROTOCOLS, required=True, help="how clips are split (docs/protocols.md)")
     m.add_argument("--out", required=True, help="split file to write (JSON)")
-    m.add_argument("--seed", type=nonnegative_int, default=0)
+    m.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the split (default 0)")
     m.add_argument("--test-fraction", type=fraction, default=0.2, help="holdout: share of each stratum in test")
     m.add_argument("--folds", type=positive_int, default=5, help="kfold: number of folds")
     m.add_argument("--validation", type=fraction, default=0.0, help="asd: share of the anomalies used for validation")
     m.add_argument("--segment", default=None, help="window length (e.g. 1s); default one row per file")
-    m.add_argument("--hop", default=None)
-    m.add_argument("--tail", default=None, choices=["drop", "pad", "keep"])
+    m.add_argument("--hop", default=None, help="window hop (default = --segment)")
+    m.add_argument("--tail", default=None, choices=["drop", "pad", "keep"], help="partial last window policy")
     m.add_argument("--manifest", default=None, help="folder corpus: a manifest CSV/Parquet")
     m.add_argument("--label-map", default=None, help='folder corpus: JSON, e.g. {"cavitation": "anomaly"}')
-    m.add_argument("--cache-dir", default=None)
+    m.add_argument("--cache-dir", default=None, help="datasets cache folder")
     m.add_argument("--overwrite", action="store_true", help="replace an existing split file")
+    m.add_argument("--quiet", action="store_true", help="no progress bars while the corpus is built")
 
 
 def folder_options(args) -> dict:
@@ -113,11 +117,11 @@ def add_export_images_arguments(p) -> None:
     g = p.add_argument_group("images (log-Mel PNGs: dinos.images)")
     g.add_argument("--splits", default=None, help="images: a protocol split file; its sides become a `side` column")
     g.add_argument("--side", action="append", default=None, help="images: only this split/side (repeatable)")
-    g.add_argument("--fold", type=nonnegative_int, default=0)
+    g.add_argument("--fold", type=nonnegative_int, default=0, help="images: fold of the split file (default 0)")
     g.add_argument("--channel", type=nonnegative_int, default=0, help="images: which channel (default 0)")
-    g.add_argument("--n-mels", type=positive_int, default=64)
-    g.add_argument("--n-fft", type=positive_int, default=1024)
-    g.add_argument("--hop-samples", type=positive_int, default=512)
+    g.add_argument("--n-mels", type=positive_int, default=64, help="images: Mel bands (default 64)")
+    g.add_argument("--n-fft", type=positive_int, default=1024, help="images: FFT length in samples (default 1024)")
+    g.add_argument("--hop-samples", type=positive_int, default=512, help="images: STFT hop in samples (default 512)")
 
 
 def run_export_images(args) -> int:
