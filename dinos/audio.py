@@ -251,7 +251,7 @@ def read_window(
 
     `source` is a path or the bytes of a whole audio file. Plain PCM_16 WAV is read without
     libsndfile (`dinos.wav`), every other format with soundfile; the arrays are bit-identical.
-    Resamples (soxr via librosa) only when `sampling_rate` is given and differs from the file's
+    Resamples (soxr, quality HQ) only when `sampling_rate` is given and differs from the file's
     rate. Returns `(array, sampling_rate)`. `expect` (`sample_rate`, `channels`): what the row
     recorded; a file that differs is an `AudioError`.
     """
@@ -334,10 +334,28 @@ def _read_open(f: sf.SoundFile, start_frame: int, num_frames: int | None, channe
 
 
 def _resample(arr: np.ndarray, sr: int, target: int) -> np.ndarray:
-    import librosa
+    """`arr` (frames last: 1-D or `(channels, frames)`) resampled from `sr` to `target` Hz, float32.
 
-    out = librosa.resample(arr, orig_sr=sr, target_sr=target, res_type="soxr_hq", axis=-1)
-    return out.astype(np.float32, copy=False)
+    soxr at quality "HQ": the same samples as `librosa.resample(..., res_type="soxr_hq")`, without
+    librosa. The output has `ceil(frames * target / sr)` frames (librosa's length rule; soxr's own
+    output is zero-padded or cut to it). Departure from librosa: that length is computed exactly in
+    integers, where librosa's floating-point ratio can add one trailing zero (1 s at 44.1 kHz gives
+    48001 samples at 48 kHz there, 48000 here).
+    """
+    import soxr
+
+    if sr == target:
+        return np.asarray(arr, dtype=np.float32)
+    x = np.asarray(arr, dtype=np.float32)
+    n = x.shape[-1]
+    out = soxr.resample(np.ascontiguousarray(x.T), int(sr), int(target), quality="HQ").T
+    want = -(-n * int(target) // int(sr))
+    if out.shape[-1] > want:
+        out = out[..., :want]
+    elif out.shape[-1] < want:
+        pad = [(0, 0)] * (out.ndim - 1) + [(0, want - out.shape[-1])]
+        out = np.pad(out, pad)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def recording_stats(path: str | os.PathLike, block_frames: int = 1 << 18):

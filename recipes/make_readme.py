@@ -1,4 +1,4 @@
-"""Regenerate the generated blocks of README.md (schema fields, ClassLabel names, DINOS configs, CLI).
+"""Regenerate the generated blocks of README.md (dependencies, schema fields, ClassLabel names, DINOS configs, CLI).
 
     python recipes/make_readme.py           # rewrite README.md in place (only between the markers)
     python recipes/make_readme.py --check   # exit 1 if README.md differs from what would be written
@@ -13,6 +13,22 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+PYPROJECT = README.parent / "pyproject.toml"
+
+
+def dependencies(pyproject: Path = PYPROJECT) -> str:
+    """The README's dependency table, read from pyproject.toml (its one home): core, then each extra."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    rows = ["| install | adds |", "|---|---|",
+            "| `pip install .` (core) | " + ", ".join(f"`{r}`" for r in project["dependencies"]) + " |"]
+    for extra, reqs in project.get("optional-dependencies", {}).items():
+        rows.append(f'| `pip install ".[{extra}]"` | ' + ", ".join(f"`{r}`" for r in reqs) + " |")
+    return "\n".join(rows)
 
 
 def blocks() -> dict[str, str]:
@@ -35,7 +51,7 @@ def blocks() -> dict[str, str]:
 
     mimii = ", ".join(f"`{c.name}`" for c in mimii_due.MimiiDue.BUILDER_CONFIGS)
     dcase = dcase_task2.markdown_tables() + f"\n\nMIMII DUE configs: {mimii}."
-    return {"dcase-years": dcase, "schema-fields": "\n".join(fields), "schema-classlabels": "\n".join(cats),
+    return {"dependencies": dependencies(), "dcase-years": dcase, "schema-fields": "\n".join(fields), "schema-classlabels": "\n".join(cats),
             "dinos-configs": "\n".join(configs), "cli": "\n".join(cli)}
 
 

@@ -1,23 +1,35 @@
-"""The wheel carries the loaders (as `dinos.loaders`) and the split files, and installs a working CLI."""
+"""The wheel carries every module, the loaders (as `dinos.loaders`) and the split files, installs a working
+CLI, and installs offline into a fresh virtual environment that holds only its core dependencies, where the
+README's blocks run as written."""
 
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from .test_readme_blocks import run_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_wheel_contains_loaders_and_split_files(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path), str(ROOT)],
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """(the wheel built from this checkout, the build's log)."""
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(ROOT)],
                           check=True, capture_output=True, text=True)
+    return next(out.glob("dinos_audio-*.whl")), proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_wheel_contains_loaders_and_split_files(built_wheel):
+    wheel, log = built_wheel
     # the build is clean: no setuptools deprecation or "absent from the packages configuration" warnings
-    assert "BuildBackendWarning" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+    assert "BuildBackendWarning" not in log, log[-3000:]
     # the distribution name is `dinos-audio` (`dinos` on PyPI is an unrelated project); the import is `dinos`
-    wheel = next(tmp_path.glob("dinos_audio-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in ("dinos/loaders/__init__.py", "dinos/loaders/dinos.py", "dinos/cli.py", "dinos/schema.py"):
         assert module in names, module
@@ -26,3 +38,62 @@ def test_wheel_contains_loaders_and_split_files(tmp_path):
     assert not any(n.startswith("loaders/") for n in names), "loaders must ship inside the dinos package"
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "dinos = dinos.cli:main" in entry
+    # every module of the source tree ships (a package missing from pyproject's list once left out dinos.metrics)
+    source = {f"dinos/{p.relative_to(ROOT / 'dinos').as_posix()}" for p in (ROOT / "dinos").rglob("*.py")}
+    source |= {f"dinos/loaders/{p.relative_to(ROOT / 'loaders').as_posix()}" for p in (ROOT / "loaders").rglob("*.py")}
+    assert source - names == set()
+
+
+def _core_closure(wheel: Path) -> dict[str, metadata.Distribution]:
+    """The installed distributions the wheel's core requirements (no extras) pull, transitively."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def needed(reqs, extras=()):
+        return [r for r in reqs if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in ("", *extras))]
+
+    with zipfile.ZipFile(wheel) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    todo = needed([Requirement(line.split(":", 1)[1]) for line in meta.splitlines() if line.startswith("Requires-Dist:")])
+    seen: dict[str, metadata.Distribution] = {}
+    while todo:
+        req = todo.pop()
+        if canonicalize_name(req.name) not in seen:
+            dist = metadata.distribution(req.name)
+            seen[canonicalize_name(req.name)] = dist
+            todo += needed([Requirement(r) for r in dist.requires or []], req.extras)
+    return seen
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_a_fresh_venv_and_runs_the_readme(built_wheel, tmp_path):
+    """Offline: a fresh venv sees only the wheel's core dependency closure (symlinked from this environment),
+    `pip install --no-index` of the wheel succeeds there, and the README's blocks run from that install
+    (the lhotse block aside: lhotse is not a dinos dependency)."""
+    wheel, _ = built_wheel
+    closure = _core_closure(wheel)
+    assert "soxr" in closure and not {"librosa", "numba", "llvmlite", "torch"} & set(closure)
+    view = tmp_path / "core-site"
+    view.mkdir()
+    for dist in closure.values():
+        for f in dist.files or []:
+            top = f.parts[0]
+            if top != ".." and not (view / top).exists() and Path(dist.locate_file(top)).exists():
+                (view / top).symlink_to(dist.locate_file(top))
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    (site / "core-deps.pth").write_text(f"{view}\n")
+    proc = subprocess.run([sys.executable, "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"),
+                           "install", "--no-index", str(wheel)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    check = ("import importlib, pkgutil, dinos, dinos.loaders; print(dinos.__file__)\n"
+             "for pkg in (dinos, dinos.loaders):\n"
+             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+             "        if not m.name.startswith('dinos.model') and not m.name.endswith('__main__'):\n"
+             "            importlib.import_module(m.name)\n")
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", check], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.startswith(str(site)), out.stdout  # the installed wheel, not this checkout
+    ran = run_blocks("README.md", tmp_path / "work", venv / "bin", select=lambda b: "lhotse" not in b.body)
+    assert any("dinos synth dcase" in b.body for b in ran) and any("python -c" in b.body for b in ran)

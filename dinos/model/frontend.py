@@ -6,7 +6,7 @@ Hann), hop 376, `center=True` with zero padding (so 1 + 48000 // 376 = 128 frame
 amin 1e-10 and top_db 80 applied per clip -- the same numbers as `librosa.feature.melspectrogram` +
 `librosa.power_to_db(..., top_db=80)`.
 
-Waveforms at other rates are resampled explicitly on the CPU to 48 kHz (soxr_hq via librosa, the same
+Waveforms at other rates are resampled explicitly on the CPU to 48 kHz (soxr at quality HQ, the same
 resampler `dinos.audio` uses) by `prepare_waveforms`; clips are zero-padded or cut to exactly 1 s.
 """
 
@@ -104,10 +104,9 @@ def to_mono_48k(array: np.ndarray, sampling_rate: int, *, target_rate: int = 48_
     if not np.isfinite(arr).all():
         raise AudioError("audio holds NaN or infinite samples", path)
     if int(sampling_rate) != target_rate:
-        import librosa
+        from dinos.audio import _resample  # the one resampler (soxr HQ), shared with the loaders
 
-        arr = librosa.resample(arr, orig_sr=int(sampling_rate), target_sr=target_rate, res_type="soxr_hq")
-        arr = arr.astype(np.float32, copy=False)
+        arr = _resample(arr, int(sampling_rate), target_rate)
     return arr
 
 
