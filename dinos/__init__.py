@@ -1,6 +1,6 @@
 """dinos: loaders, splits, cards and a reference model for industrial machine sound corpora.
 
-`import dinos` never imports torch; the model package is `dinos.model` (extra `dinos[model]`).
+`import dinos` never imports torch; the model package is `dinos.model` (extra `dinos-audio[model]`).
 """
 
 from __future__ import annotations

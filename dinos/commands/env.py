@@ -4,7 +4,7 @@ from __future__ import annotations
 
 HELP = "print the versions of dinos, Python and the libraries it uses (for bug reports)"
 
-PACKAGES = ("datasets", "soundfile", "numpy", "pandas", "pyarrow", "librosa", "huggingface_hub", "pydantic",
+PACKAGES = ("datasets", "soundfile", "numpy", "pandas", "pyarrow", "soxr", "librosa", "huggingface_hub", "pydantic",
             "scikit-learn", "torch", "safetensors", "matplotlib")
 
 

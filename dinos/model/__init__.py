@@ -1,4 +1,4 @@
-"""IMPACT model package (torch; `pip install dinos[model]`). Imported only on demand: `import dinos`
+"""IMPACT model package (torch; `pip install "dinos-audio[model]"`). Imported only on demand: `import dinos`
 never imports it.
 
 Modules: `frontend` (log-Mel), `impact` (model + `ImpactConfig`), `train` (pretraining, checkpoints),
