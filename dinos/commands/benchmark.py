@@ -41,7 +41,8 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", type=device)
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--cache-dir", default=None)
-    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-plots", action="store_true",
+                   help="write no figures (default: plots/*.png: per-class AP, spectra, ROC curves, score histograms)")
     p.add_argument("--quiet", action="store_true")
     # the seeds' own models (dinos.model.baselines; DCASE / MIMII DUE only): see docs/baselines.md
     from dinos.model.baselines.registry import MODELS as BASELINES
@@ -82,6 +83,6 @@ def run(args) -> int:
         raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
     run_dcase_benchmark(args.data_dir, args.out, corpus=args.corpus, config=config, run_dir=args.run,
                         models=models, custom=custom, cache_dir=args.cache_dir, device=args.device, pooling=args.pooling,
-                        branch=args.branch, seed=args.seed, progress=not args.quiet)
+                        branch=args.branch, seed=args.seed, progress=not args.quiet, plots=not args.no_plots)
     print(open(f"{args.out}/dcase.md", encoding="utf-8").read())
     return 0

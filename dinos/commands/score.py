@@ -48,6 +48,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="dcase: also write per machine type ROC curves per section/domain (AUC in the legend) and "
+                        "normal-vs-anomaly score histograms as PNGs to DIR (needs matplotlib: the [model] extra)")
     from ._own import add_score_asd_arguments  # own data (dinos.metrics.decisions): `dinos score asd`
 
     add_score_asd_arguments(p)
@@ -95,6 +98,13 @@ def run(args) -> int:
             raise OutputError("--out is a directory; give a file name", out)
         if out.exists() and not args.overwrite:
             raise OutputError("--out file exists; pass --overwrite to replace it", out)
+    plots = None
+    if args.plots:  # matplotlib and the folder checked before any build
+        from dinos.io import OutputDir
+        from dinos.plots import require_matplotlib
+
+        require_matplotlib("dinos score --plots")
+        plots = OutputDir.open(args.plots, tool="score", overwrite=args.overwrite)
     if args.ground_truth is not None:
         truth = metrics.read_ground_truth(args.ground_truth, args.year)
     else:
@@ -109,4 +119,11 @@ def run(args) -> int:
         from dinos.metrics.submission import write_file
 
         write_file(args.out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if plots is not None:
+        from dinos.plots import plot_result
+
+        for p, r in results.items():
+            paths = plot_result(r, plots, title=f"DCASE {args.year}{' ' + p if p else ''}: ", prefix=f"{p}_" if p else "")
+            print(f"wrote {len(paths)} figure(s) to {args.plots}")
+        plots.remove_previous()
     return 0

@@ -315,6 +315,11 @@ def run_from_args(args) -> int:
     report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
                                preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
                                cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
+    if not getattr(args, "no_plots", False):  # ROC curves and score histograms per model and machine type
+        from ..plots import plot_asd_results
+
+        plot_asd_results(report.results, Path(args.out) / "plots", labels={m: MODELS[m].label for m in MODELS},
+                         corpus=f"{args.corpus} {config}")
     print(report.to_markdown())
-    print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
+    print(f"results in {args.out} (baselines.md, baselines.json, submissions/, plots/)")
     return 0
