@@ -31,6 +31,8 @@ from .errors import DinosError
 CLASS_COLORS = {"normal": "#1f77b4", "anomaly": "#d62728"}
 #: colours of the domains in ROC panels (AUC columns without a domain use "all")
 DOMAIN_COLORS = {"source": "#1f77b4", "target": "#ff7f0e", "all": "#2ca02c"}
+#: and line styles, so that curves that coincide stay visible (dashed over solid)
+DOMAIN_STYLES = {"source": ("-", 2.2), "target": ("--", 1.6), "all": ("-.", 1.4)}
 DPI = 110
 
 
@@ -138,10 +140,11 @@ def roc_figures(year: int, clips, *, title: str = "") -> dict[str, object]:
                       *ax.plot([0, 1], [0, 1], ls=":", color="0.5", lw=1, label="chance")]
             lines = []
             for c in sorted(cs, key=lambda c: order.get(c.domain, 3)):
-                lines += ax.plot(c.fpr, c.tpr, color=DOMAIN_COLORS[c.domain or "all"], lw=1.6,
+                ls, lw = DOMAIN_STYLES[c.domain or "all"]
+                lines += ax.plot(c.fpr, c.tpr, color=DOMAIN_COLORS[c.domain or "all"], ls=ls, lw=lw,
                                  label=f"{c.column} = {c.auc:.3f} ({c.n_normal} normal, {c.n_anomaly} anomalous)")
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.01)
+            ax.set_xlim(-0.01, 1.01)  # curves along the frame stay visible
+            ax.set_ylim(-0.01, 1.01)
             ax.set_title(f"{_section_word(year)} {section:02d}", fontsize=10)
             ax.set_xlabel("false positive rate")
             ax.set_ylabel("true positive rate")
@@ -159,7 +162,7 @@ def histogram_figures(year: int, clips, *, title: str = "", bins: int = 30) -> d
     """`{"scores_<machine>.png": Figure}`: per machine type a panel per section (rows) and domain
     (columns; one column for years without domains): normal and anomalous score histograms on shared
     bins, the clip counts in each panel's title."""
-    from matplotlib.ticker import MaxNLocator
+    require_matplotlib()
 
     from .metrics.engine import get_scheme
 
@@ -183,20 +186,38 @@ def histogram_figures(year: int, clips, *, title: str = "", bins: int = 30) -> d
                 scores = t["score"].to_numpy(dtype=float)
                 normal = scores[(t["label"] == "normal").to_numpy()]
                 anomaly = scores[(t["label"] == "anomaly").to_numpy()]
-                if scores.size:
-                    edges = np.histogram_bin_edges(scores, bins=min(bins, max(5, scores.size // 3)))
-                    ax.hist(normal, bins=edges, color=CLASS_COLORS["normal"], alpha=0.55, label="normal")
-                    ax.hist(anomaly, bins=edges, color=CLASS_COLORS["anomaly"], alpha=0.55, label="anomaly")
+                draw_histograms(ax, normal, anomaly, bins=bins)
                 where = f"{_section_word(year)} {section:02d}" + ("" if domain is None else f", {domain}")
                 ax.set_title(f"{where}: {normal.size} normal, {anomaly.size} anomalous", fontsize=9)
                 ax.set_xlabel("anomaly score", fontsize=8)
                 ax.set_ylabel("clips", fontsize=8)
                 ax.tick_params(labelsize=7)
-                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         _class_legend(fig)
         fig.suptitle(f"{title}{machine}: anomaly scores, normal vs anomalous", fontsize=10)
         out[f"scores_{safe_name(machine)}.png"] = fig
     return out
+
+
+def draw_histograms(ax, normal, anomaly, *, bins: int = 30, counts_in_labels: bool = False) -> None:
+    """Normal and anomalous score histograms on shared bins in `ax` (integer count ticks). Positive
+    scores with a max/min ratio above 20 (skewed reconstruction errors) get log-spaced bins and a log axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    normal = np.asarray(normal, dtype=float)
+    anomaly = np.asarray(anomaly, dtype=float)
+    scores = np.concatenate([normal, anomaly])
+    if scores.size:
+        n_bins = min(bins, max(5, scores.size // 3))
+        lo, hi = float(scores.min()), float(scores.max())
+        if lo > 0 and hi / lo > 20:
+            edges = np.geomspace(lo, hi, n_bins + 1)
+            ax.set_xscale("log")
+        else:
+            edges = np.histogram_bin_edges(scores, bins=n_bins)
+        for name, values in (("normal", normal), ("anomaly", anomaly)):
+            label = f"{name} ({values.size})" if counts_in_labels else name
+            ax.hist(values, bins=edges, color=CLASS_COLORS[name], alpha=0.55, label=label)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _class_legend(fig) -> None:

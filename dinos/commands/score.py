@@ -124,6 +124,6 @@ def run(args) -> int:
 
         for p, r in results.items():
             paths = plot_result(r, plots, title=f"DCASE {args.year}{' ' + p if p else ''}: ", prefix=f"{p}_" if p else "")
-            print(f"wrote {len(paths)} figure(s) to {args.plots}")
+            print(f"wrote {len(paths)} figure(s){' of the ' + p + ' part' if p else ''} to {args.plots}")
         plots.remove_previous()
     return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dinos.plots import CLASS_COLORS, line_styles, new_figure, palette, safe_name, write_figures
+from dinos.plots import draw_histograms, line_styles, new_figure, palette, safe_name, write_figures
 
 
 def _id_key(c: str):
@@ -61,7 +61,10 @@ def ap_figure(entry: dict, model_labels: Mapping[str, str], names: Mapping[str, 
                 error_kw={"elinewidth": 0.8, "ecolor": "0.25"},
                 label=f"{model_labels[m]} (mAP {entry['models'][m]['mean']:.3f})")
     ax.set_yticks(y, [class_label(c, names) for c in classes], fontsize=8)
-    ax.set_xlim(0, 1.0)
+    upper = max((s["mean"] + s.get("std", 0.0) for m in models for s in entry["models"][m]["per_class"].values()),
+                default=1.0)
+    ax.set_xlim(0, max(1.0, upper) + 0.02)  # error bars past 1 stay visible
+    ax.axvline(1.0, color="0.6", lw=0.8)
     ax.set_xlabel("average precision (mean ± std over the repeats)")
     ax.grid(axis="x", color="0.9")
     ax.set_axisbelow(True)
@@ -134,8 +137,8 @@ def asd_repeat_figures(task: str, entry: dict, scores: Mapping[str, list], model
             label = (f"{model_labels[m]}: AUROC {stat['mean']:.3f} ± {stat['std']:.3f} ({len(scores[m])} repeats)"
                      if r == 0 else None)
             ax.plot(fpr, tpr, color=color, lw=1.0, alpha=0.55 if len(scores[m]) > 1 else 1.0, label=label)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
@@ -149,10 +152,7 @@ def asd_repeat_figures(task: str, entry: dict, scores: Mapping[str, list], model
         labels, s = scores[m][0]
         labels = np.asarray(labels)
         s = np.asarray(s, dtype=float)
-        edges = np.histogram_bin_edges(s, bins=min(30, max(5, s.size // 3)))
-        normal, anomaly = s[labels == "normal"], s[labels == "anomaly"]
-        ax.hist(normal, bins=edges, color=CLASS_COLORS["normal"], alpha=0.55, label=f"normal ({normal.size})")
-        ax.hist(anomaly, bins=edges, color=CLASS_COLORS["anomaly"], alpha=0.55, label=f"anomaly ({anomaly.size})")
+        draw_histograms(ax, s[labels == "normal"], s[labels == "anomaly"], counts_in_labels=True)
         ax.set_title(model_labels[m], fontsize=9)
         ax.set_xlabel("anomaly score (AE reconstruction error)", fontsize=8)
         ax.set_ylabel("clips", fontsize=8)
