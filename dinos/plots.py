@@ -60,11 +60,14 @@ def require_matplotlib(what: str = "plots") -> None:
 
 
 def new_figure(width: float, height: float):
-    """A `Figure` with constrained layout (no pyplot state)."""
+    """A `Figure` with constrained layout on its own Agg canvas (no pyplot state, no backend change)."""
     require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def palette(n: int) -> list[str]:
