@@ -81,6 +81,9 @@ def run(args) -> int:
     if args.corpus == "asd":  # own data (dinos.metrics.decisions)
         from ._own import run_score_asd
 
+        if args.plots:
+            raise UsageError("--plots: figures are drawn for `dinos score dcase` only (not yet for asd)")
+
         return run_score_asd(args)
     if args.year is None or (args.data_dir is None and args.ground_truth is None):
         raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
