@@ -191,3 +191,21 @@ def test_baselines_cli_writes_figures_unless_no_plots(tmp_path):
     assert figs == [f"{k}_{m}.png" for k in ("roc", "scores") for m in ("fan", "pump", "valve")]
     assert main([*base, "--out", str(tmp_path / "b"), "--no-plots"]) == 0
     assert not (tmp_path / "b" / "plots").exists()
+
+
+@pytest.mark.slow
+def test_dcase_benchmark_writes_figures_per_model_and_machine(tmp_path):
+    pytest.importorskip("torch")
+    from dinos.model.benchmark import run_dcase_benchmark
+    from dinos.synth import dcase as synth
+
+    data = tmp_path / "dcase"
+    synth.write(data, year=2023, seed=0, scale=0.5)
+    kw = {"config": "2023-all", "models": ("baseline",), "cache_dir": str(tmp_path / "cache"), "progress": False,
+          "epochs": 5}
+    rep = run_dcase_benchmark(data, tmp_path / "out", **kw)
+    machines = {row["machine"] for row in rep["models"]["baseline"]["sections"]}
+    figs = sorted(p.name for p in (tmp_path / "out" / "plots" / "baseline").glob("*.png"))
+    assert figs == sorted(f"{k}_{m}.png" for k in ("roc", "scores") for m in machines)
+    run_dcase_benchmark(data, tmp_path / "quiet", plots=False, **kw)
+    assert not (tmp_path / "quiet" / "plots").exists()
