@@ -20,6 +20,7 @@ __all__ = [
     "__version__",
     "build_report",
     "corpora",
+    "decode",
     "decode_audio",
     "load_dataset",
 ]
@@ -30,6 +31,8 @@ def __getattr__(name):  # lazy submodules: dinos.splits, dinos.metrics, dinos.ta
 
     if name in {"splits", "metrics", "tasks", "segment", "schema", "audio", "cards", "export", "synth"}:
         return importlib.import_module(f".{name}", __name__)
+    if name in {"decode", "DinosDataset"}:  # imports `datasets`: only on first use
+        return getattr(importlib.import_module(".formatting", __name__), name)
     if name in {"to_lhotse", "write_audiofolder"}:
         return getattr(importlib.import_module(".interop", __name__), name)
     raise AttributeError(name)

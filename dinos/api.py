@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .audio import AudioDecoder, ChannelSpec
+from .audio import ChannelSpec
 from .errors import LayoutError
 
 _AUDIO_EXTS = {".wav", ".flac", ".ogg", ".csv", ".yaml"}
@@ -89,7 +89,11 @@ def check_corpus_name(path: str) -> None:
 
 
 def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_dir=None, **config_kwargs):
-    """An instantiated builder for one of the project's corpora (not yet prepared)."""
+    """An instantiated builder for one of the project's corpora (not yet prepared).
+
+    `name` (the config) is required when the corpus has more than one: a `DinosError` lists them
+    instead of a silent default (a 2023 DCASE tree would otherwise be read as `2025-all`).
+    """
     from .builder import code_hash
     from .loaders import builder_class
 
@@ -134,6 +138,15 @@ def _suggest(word: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def _config_list(configs: list[str], limit: int = 20) -> str:
+    """All config names, or for a long list the `all` ones and a count of the rest (with an example)."""
+    if len(configs) <= limit:
+        return ", ".join(configs)
+    alls = [c for c in configs if c == "all" or c.endswith("-all")]
+    rest = [c for c in configs if c not in alls]
+    return f"{', '.join(alls)}, and {len(rest)} more such as {', '.join(rest[:3])}"
+
+
 def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
     """`DinosError` for an unknown config name or builder option, with the closest valid one."""
     import dataclasses
@@ -141,6 +154,12 @@ def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
     from .errors import DinosError
 
     configs = [c.name for c in cls.BUILDER_CONFIGS]
+    if name is None and len(configs) > 1:
+        example = getattr(getattr(cls, "INFO", None), "default_config", None) or configs[0]
+        raise DinosError(
+            f"corpus {corpus!r} has {len(configs)} configs; name one, e.g. "
+            f"dinos.load_dataset({corpus!r}, {example!r}, data_dir=...) (configs: {_config_list(configs)})"
+        )
     if name is not None and name not in configs:
         raise DinosError(f"unknown config {name!r} of corpus {corpus!r}{_suggest(name, configs)} (configs: {', '.join(configs)})")
     known = {f.name for f in dataclasses.fields(cls.BUILDER_CONFIG_CLASS)} - {"name", "version", "data_dir", "data_files"}
@@ -175,15 +194,27 @@ def _select_split(builder, split, streaming: bool):
 
 
 def decode_audio(ds, *, channel: ChannelSpec = None, sampling_rate: int | None = None, root=None):
-    """Attach soundfile decoding of the `audio` column to a `Dataset` or `IterableDataset`."""
+    """Decode the `audio` column of a `Dataset`, `IterableDataset` or `DatasetDict` with soundfile.
+
+    A map-style `Dataset` becomes a `dinos.formatting.DinosDataset`: every standard access path
+    (`ds[i]`, `iter`, `map`, `with_format("numpy"|"torch")`, `to_iterable_dataset`, a torch
+    `DataLoader`, `select`/`filter`/`shuffle`/`train_test_split`) gives decoded float32 audio, or a
+    `DinosError` naming the dinos way (see `docs/export.md`, "Decoded audio on every access path").
+    An `IterableDataset` gets a batched decoding `map`. A dataset whose format is already the dinos
+    one (e.g. `datasets.concatenate_datasets` of dinos datasets) keeps its settings when none are given.
+    """
     import datasets
 
-    decoder = AudioDecoder(channel=channel, sampling_rate=sampling_rate, root=root)
+    from .formatting import FORMAT_TYPE, as_decoded, decode_iterable, decode_settings
+
     if isinstance(ds, datasets.DatasetDict | datasets.IterableDatasetDict):
         return type(ds)({k: decode_audio(v, channel=channel, sampling_rate=sampling_rate, root=root) for k, v in ds.items()})
+    settings = decode_settings(channel, sampling_rate, root)
     if isinstance(ds, datasets.IterableDataset):
-        return ds.map(decoder, batched=True, batch_size=16)
-    return ds.with_transform(decoder)
+        return decode_iterable(ds, settings)
+    if ds._format_type == FORMAT_TYPE and channel is None and sampling_rate is None and root is None:
+        settings = dict(ds._format_kwargs["decode"])
+    return as_decoded(ds, settings)
 
 
 def load_dataset(
@@ -202,8 +233,9 @@ def load_dataset(
 ):
     """Load a corpus like `datasets.load_dataset`.
 
-    `path` in `dinos.corpora()` builds that corpus from `data_dir` (cached; the cache is invalidated
-    when source files change); other builder options (`segment`, `hop`, `tail`, `strict`,
+    `path` in `dinos.corpora()` builds config `name` of that corpus from `data_dir` (cached; the cache
+    is invalidated when source files change); `name` is required when the corpus has several configs
+    (a `DinosError` lists them; no silent default). Other builder options (`segment`, `hop`, `tail`, `strict`,
     `skip_invalid`) go in `kwargs`. A directory written by `dinos export` loads through stock
     `datasets`. A Hub id (`org/name`), a path or one of `datasets`' packaged builders (`parquet`,
     `csv`, `audiofolder`, ...) passes through to `datasets.load_dataset` unchanged; any other bare
@@ -215,7 +247,10 @@ def load_dataset(
 
     With `decode=True` the `audio` column decodes with soundfile to
     `{"array": float32, "sampling_rate", "path"}`; `channel` picks channels (None keeps all: 1-D for
-    mono, (channels, frames) otherwise); `sampling_rate` resamples on request only.
+    mono, (channels, frames) otherwise); `sampling_rate` resamples on request only. A map-style
+    result is a `dinos.DinosDataset` (format type `"dinos"`): `with_format("numpy"|"torch")`, `iter`,
+    `map`, `to_iterable_dataset`, a torch `DataLoader`, `select`/`filter`/`shuffle`/`train_test_split`
+    and `cast_column("audio", Audio(sampling_rate=...))` all keep decoding (`dinos.formatting`).
     """
     import datasets
 

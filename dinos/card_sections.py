@@ -130,14 +130,34 @@ ds = dinos.load_dataset("{info.name}", "{first}", data_dir="/path/to/corpus", sp
 ```
 
 From a Parquet export (`dinos export {info.name} {first} --data-dir ... --out DIR`, or the Hub
-repository it was pushed to), with stock `datasets` (audio stays undecoded, `Audio(decode=False)`)
-or with `dinos` (decoded with soundfile, no torchcodec needed):
+repository it was pushed to) with `dinos`: audio decoded with soundfile (no torchcodec) on every
+access path (`ds[i]`, `iter`, `map`, `with_format("torch")`, a torch `DataLoader`):
 
 ```python
 import datasets
-ds = datasets.load_dataset("DIR_OR_REPO", "{first}", split="{split}")
-ds = dinos.load_dataset("DIR", "{first}", split="{split}")  # + audio["array"]
+import dinos
+ds = dinos.load_dataset("DIR", "{first}", split="{split}")  # audio = {{"array", "sampling_rate", "path"}}
+ds = dinos.decode_audio(datasets.load_dataset("DIR_OR_REPO", "{first}", split="{split}"))  # same, from the Hub
 ```
+
+With stock `datasets` alone the `audio` column is the stored `{{"bytes", "path"}}` struct
+(`Audio(decode=False)`: stock decoding would need torchcodec). Each row embeds its clip as a
+complete audio file, so soundfile reads it:
+
+```python
+import io
+
+import datasets
+import soundfile as sf
+
+ds = datasets.load_dataset("DIR_OR_REPO", "{first}", split="{split}")
+row = ds[0]
+array, sampling_rate = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")  # (frames,) or (frames, channels)
+```
+
+`dinos.decode(row)` returns the row with `audio` decoded exactly as `dinos.load_dataset` does:
+(channels, frames) for several channels, and the per-recording normalisation of an export built
+with `--normalize`.
 
 Configs: {", ".join(f"`{c}`" for c, _, _ in rows)}.
 

@@ -1,17 +1,25 @@
 """`dinos push`: upload an export directory to a Hugging Face dataset repository.
 
-The upload is planned by pure functions (`plan_upload`, `plan_operations`) so that `--dry-run`
-and the tests see exactly what would be sent. The token comes from the argument, `HF_TOKEN` or
-the usual `huggingface-cli login` store; it is wrapped in `HubToken`, whose `repr`/`str` never
-show it, and it is scrubbed from any error message.
+The upload is planned by a pure function (`plan_upload`) from the export's manifest and the
+repository's current files, so that `--dry-run` and the tests see exactly what would be sent:
+additions, replacements, unchanged files (skipped) and -- only with `delete_missing` -- deletions.
+Remote files are never deleted otherwise. The shards go up through `HfApi.upload_folder` (with
+`hf_xet`, a streamed multi-commit upload that an interrupted push resumes by running it again:
+committed files are skipped, uploaded chunks deduplicated); the card, the manifest and any
+deletions follow in one last commit, so the card appears only after the data it describes.
+
+The token comes from the argument, `HF_TOKEN` or the usual `huggingface-cli login` store; it is
+wrapped in `HubToken`, whose `repr`/`str` never show it, and it is scrubbed from any error message.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DinosError, LayoutError
@@ -73,42 +81,98 @@ class PlannedFile:
 
 
 @dataclass(frozen=True)
+class RemoteFile:
+    """One file of the repository as listed by the Hub: its size and whichever hashes it reports."""
+
+    path: str
+    size: int | None = None
+    sha256: str = ""  # LFS/xet files: sha256 of the content
+    blob_id: str = ""  # regular git files: git blob sha1
+
+
+def git_blob_id(data: bytes) -> str:
+    """The git blob sha1 of `data` (what the Hub reports as `blob_id` of a regular file)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _same(local: PlannedFile, remote: RemoteFile) -> bool:
+    """True only when a hash proves the remote file equals the local one (unknown = different)."""
+    if remote.size is not None and remote.size != local.size:
+        return False
+    if remote.sha256 and local.sha256:
+        return remote.sha256 == local.sha256
+    if remote.blob_id and local.size < 10 * 2**20:  # a small regular file: hash it the git way
+        return git_blob_id(Path(local.local).read_bytes()) == remote.blob_id
+    if remote.sha256:  # an LFS file without a manifest hash (card, manifest): hash it
+        return _sha256(local.local) == remote.sha256
+    return False
+
+
+def _sha256(path: str) -> str:
+    from .export_manifest import sha256_file
+
+    return sha256_file(path)
+
+
+@dataclass(frozen=True)
 class UploadPlan:
-    """What a push uploads (and which stale remote shards it deletes)."""
+    """What a push does: files to add (new remotely), to replace (remote content differs), left
+    unchanged (same hash), and remote shards to delete (only when asked, `delete_missing`).
+    `stale` are the remote Parquet files under `data/` this export does not contain, whether or not
+    they are deleted; `remote_known` says whether the repository's files were listed at all."""
 
     repo_id: str
     revision: str | None
     files: tuple[PlannedFile, ...]
-    deletes: tuple[str, ...] = field(default=())
+    add: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    remote_known: bool = True
+    remote_error: str = ""  # why the repository could not be listed (dry run only; no token in it)
     repo_type: str = "dataset"
 
     @property
+    def uploads(self) -> tuple[PlannedFile, ...]:
+        """The files that are sent (added or replaced), in upload order."""
+        send = set(self.add) | set(self.replace)
+        return tuple(f for f in self.files if f.path_in_repo in send)
+
+    @property
     def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
+        """Bytes sent."""
+        return sum(f.size for f in self.uploads)
 
     def describe(self) -> str:
-        """Human-readable listing (no token, no absolute paths)."""
+        """Human-readable listing, one line per file (no token, no absolute paths)."""
+        size = {f.path_in_repo: f.size for f in self.files}
         where = f"https://huggingface.co/datasets/{self.repo_id}" + (f" (revision {self.revision})" if self.revision else "")
-        lines = [f"upload to {where}: {len(self.files)} file(s), {self.total_bytes:,} bytes"]
-        lines += [f"  add    {f.path_in_repo}  ({f.size:,} bytes)" for f in self.files]
-        lines += [f"  delete {p}  (stale shard not in this export)" for p in self.deletes]
+        lines = [f"push to {where}: add {len(self.add)}, replace {len(self.replace)}, unchanged "
+                 f"{len(self.unchanged)}, delete {len(self.deletes)} file(s); {self.total_bytes:,} bytes to send"]
+        if not self.remote_known:
+            why = f" ({self.remote_error})" if self.remote_error else ""
+            lines.append(f"  (the repository could not be listed{why}: every file is shown as an addition)")
+        lines += [f"  add      {p}  ({size[p]:,} bytes)" for p in self.add]
+        lines += [f"  replace  {p}  ({size[p]:,} bytes)" for p in self.replace]
+        lines += [f"  delete   {p}  (remote shard not in this export)" for p in self.deletes]
+        kept = [p for p in self.stale if p not in self.deletes]
+        if kept:
+            lines.append(f"  kept: {len(kept)} remote Parquet file(s) under {DATA_DIR}/ that this export does not "
+                         "contain (datasets may load them with it); pass --delete-missing to delete them:")
+            lines += [f"    {p}" for p in kept]
         return "\n".join(lines)
 
 
 def check_repo_id(repo_id: str) -> str:
+    """`repo_id` if it reads ORG/NAME; else a `DinosError`."""
     if not _REPO_ID.match(repo_id or ""):
         raise DinosError(f"repo id must read ORG/NAME, got {repo_id!r}")
     return repo_id
 
 
-def plan_upload(export_dir: str | os.PathLike, repo_id: str, *, revision: str | None = None,
-                remote_files: Iterable[str] = (), validate: bool = True) -> UploadPlan:
-    """The files of a valid export, in upload order (shards, then the card, then the manifest).
-
-    `remote_files` (the repository's current files, when known) yields deletions of Parquet files
-    under `data/` that this export does not contain: they would otherwise be loaded with it.
-    """
-    check_repo_id(repo_id)
+def local_files(export_dir: str | os.PathLike, *, validate: bool = True) -> tuple[PlannedFile, ...]:
+    """The files of a valid export, in upload order (shards, then the card, then the manifest)."""
     root = Path(export_dir).resolve()
     if validate:
         problems = validate_export(root)
@@ -123,19 +187,63 @@ def plan_upload(export_dir: str | os.PathLike, repo_id: str, *, revision: str | 
     for name in (CARD_NAME, EXPORT_MARKER):
         path = root / name
         files.append(PlannedFile(str(path), name, path.stat().st_size))
+    return tuple(files)
+
+
+def plan_upload(export_dir: str | os.PathLike, repo_id: str, *, revision: str | None = None,
+                remote_files: Iterable[str | RemoteFile] | None = None, delete_missing: bool = False,
+                validate: bool = True) -> UploadPlan:
+    """The plan of pushing `export_dir` to `repo_id` whose current files are `remote_files`
+    (paths, or `RemoteFile`s with hashes; None = not known, every file is an addition).
+
+    A local file is `unchanged` only when a hash proves it; a remote file at the same path is
+    otherwise `replace`d. Remote Parquet files under `data/` that the export does not contain are
+    `stale`; they are deleted only with `delete_missing`. No other remote file is ever deleted.
+    """
+    check_repo_id(repo_id)
+    files = local_files(export_dir, validate=validate)
+    remote = {}
+    for r in remote_files or ():
+        r = r if isinstance(r, RemoteFile) else RemoteFile(r)
+        remote[r.path] = r
+    add, replace, unchanged = [], [], []
+    for f in files:
+        r = remote.get(f.path_in_repo)
+        (add if r is None else unchanged if _same(f, r) else replace).append(f.path_in_repo)
     ours = {f.path_in_repo for f in files}
-    deletes = tuple(sorted(
-        p for p in remote_files if p.startswith(f"{DATA_DIR}/") and p.endswith(".parquet") and p not in ours
-    ))
-    return UploadPlan(repo_id, revision, tuple(files), deletes)
+    stale = tuple(sorted(p for p in remote if p.startswith(f"{DATA_DIR}/") and p.endswith(".parquet") and p not in ours))
+    return UploadPlan(repo_id, revision, files, tuple(add), tuple(replace), tuple(unchanged), stale,
+                      stale if delete_missing else (), remote_known=remote_files is not None)
+
+
+def remote_listing(api, repo_id: str, *, revision: str | None = None, token: str | None = None) -> list[RemoteFile]:
+    """The repository's files with sizes and hashes; [] if it does not exist yet (or the revision
+    does not). Any other failure (offline, unauthorised) is raised."""
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        entries = list(api.list_repo_tree(repo_id, recursive=True, repo_type="dataset", revision=revision, token=token))
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        return []
+    out = []
+    for e in entries:
+        if not hasattr(e, "blob_id"):
+            continue  # a folder (RepoFolder has a tree_id, no blob_id)
+        lfs = getattr(e, "lfs", None)
+        sha = (lfs.get("sha256") if isinstance(lfs, Mapping) else getattr(lfs, "sha256", "")) if lfs else ""
+        out.append(RemoteFile(e.path, getattr(e, "size", None), sha or "", getattr(e, "blob_id", "") or ""))
+    return out
 
 
 def plan_operations(plan: UploadPlan) -> list:
-    """`huggingface_hub` commit operations for a plan."""
+    """`huggingface_hub` operations of the last commit: the deletions (only those asked for) and
+    the card and manifest when they changed. The shards go up before it (`push_export`)."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
+    last = {CARD_NAME, EXPORT_MARKER}
     ops: list = [CommitOperationDelete(path_in_repo=p) for p in plan.deletes]
-    ops += [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=f.local) for f in plan.files]
+    ops += [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=f.local)
+            for f in plan.uploads if f.path_in_repo in last]
     return ops
 
 
@@ -151,40 +259,55 @@ def push_export(
     repo_id: str,
     *,
     dry_run: bool = False,
+    delete_missing: bool = False,
     token: str | HubToken | None = None,
     private: bool = False,
     revision: str | None = None,
     commit_message: str | None = None,
     api=None,
 ) -> PushResult:
-    """Upload an export to the dataset repository `repo_id` in one commit.
+    """Upload an export to the dataset repository `repo_id`.
 
-    `dry_run` plans without any network access. Otherwise the repository is created if needed
-    (`private`), its current files are listed to delete stale shards, and one commit adds the
-    export. `api` defaults to `huggingface_hub.HfApi()` (tests pass a fake).
+    `dry_run` plans only: it lists the repository (read-only; an offline Hub leaves every file an
+    addition) and sends nothing. Otherwise the repository is created if needed (`private`), the
+    changed shards are uploaded (`HfApi.upload_folder`: resumable by re-running), then one commit
+    adds the card and the manifest and deletes the stale remote shards, only if `delete_missing`.
+    `api` defaults to `huggingface_hub.HfApi()` (tests pass a fake).
     """
-    if dry_run:
-        return PushResult(plan_upload(export_dir, repo_id, revision=revision), True)
+    local_files(export_dir)  # validate before touching the network
     secret = token if isinstance(token, HubToken) else resolve_token(token)
-    if secret is None:
+    if secret is None and not dry_run:
         raise DinosError("no Hugging Face token: run `huggingface-cli login` or set HF_TOKEN")
-    plan_upload(export_dir, repo_id, revision=revision)  # validate before touching the network
     if api is None:
         from huggingface_hub import HfApi
 
         api = HfApi()
+    reveal = secret.reveal() if secret is not None else None
+    message = commit_message or "dinos export"
     try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True, token=secret.reveal())
-        remote = api.list_repo_files(repo_id, repo_type="dataset", revision=revision, token=secret.reveal())
-        plan = plan_upload(export_dir, repo_id, revision=revision, remote_files=remote, validate=False)
-        info = api.create_commit(
-            repo_id,
-            operations=plan_operations(plan),
-            commit_message=commit_message or f"dinos export: {len(plan.files)} file(s)",
-            repo_type="dataset",
-            revision=revision,
-            token=secret.reveal(),
-        )
+        if dry_run:  # read-only; a Hub that cannot be listed leaves every file an addition (said so)
+            why = ""
+            try:
+                remote = remote_listing(api, repo_id, revision=revision, token=reveal)
+            except Exception as exc:  # noqa: BLE001 - e.g. 401 on a private repository without a token
+                remote, why = None, scrub(f"{type(exc).__name__}: {exc}".splitlines()[0], secret)
+            plan = plan_upload(export_dir, repo_id, revision=revision, remote_files=remote,
+                               delete_missing=delete_missing, validate=False)
+            return PushResult(dataclasses.replace(plan, remote_error=why), True)
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True, token=reveal)
+        remote = remote_listing(api, repo_id, revision=revision, token=reveal)
+        plan = plan_upload(export_dir, repo_id, revision=revision, remote_files=remote,
+                           delete_missing=delete_missing, validate=False)
+        shards = [f.path_in_repo for f in plan.uploads if f.path_in_repo.startswith(f"{DATA_DIR}/")]
+        info = None
+        if shards:
+            info = api.upload_folder(repo_id=repo_id, folder_path=str(Path(export_dir).resolve()),
+                                     allow_patterns=shards, repo_type="dataset", revision=revision,
+                                     commit_message=f"{message}: {len(shards)} shard(s)", token=reveal)
+        ops = plan_operations(plan)
+        if ops:
+            info = api.create_commit(repo_id, operations=ops, commit_message=f"{message}: card and manifest",
+                                     repo_type="dataset", revision=revision, token=reveal)
     except DinosError:
         raise
     except Exception as exc:  # noqa: BLE001 - any Hub/network failure, reported without the token

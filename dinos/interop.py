@@ -30,7 +30,9 @@ def _plain_rows(ds):
 
     if isinstance(ds, datasets.DatasetDict | datasets.IterableDatasetDict):
         raise DinosError("pass one split (e.g. ds['train']), not a DatasetDict")
-    raw = ds.with_format(None) if isinstance(ds, datasets.Dataset) else ds
+    from .formatting import stored
+
+    raw = stored(ds).with_format(None) if isinstance(ds, datasets.Dataset) else ds
     labels = {k: f for k, f in (ds.features or {}).items() if isinstance(f, datasets.ClassLabel)}
     for row in raw:
         audio = row.get("audio")

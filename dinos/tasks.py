@@ -47,6 +47,18 @@ class PaperResult:
 
 
 @dataclass(frozen=True)
+class ReferenceResult:
+    """A published figure for one domain of a task (real data; a single value, no spread): e.g. the
+    MIMII DUE paper's Table 4 AUC of its AE baseline for fan section 00, source domain."""
+
+    model: str  # the paper's model column ("AE", "MobileNetV2")
+    domain: str  # source | target
+    value: float
+    metric: str = "AUC"
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Task:
     """A benchmark task: which rows, which label column, which metric, which split protocol."""
 
@@ -69,6 +81,8 @@ class Task:
     paper_table3: tuple[PaperResult, ...] = ()
     #: Table 4: (class id, or the task id for T26/T27) -> every model column
     paper_table4: tuple[tuple[str, tuple[PaperResult, ...]], ...] = ()
+    #: per-domain published figures of official-protocol tasks (MIMII DUE Table 4), real data
+    reference_results: tuple[ReferenceResult, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -102,6 +116,10 @@ class Task:
         class / task id (Table 4); None when the paper gives none."""
         rows = self.paper_table3 if class_id is None else dict(self.paper_table4).get(class_id, ())
         return next((r for r in rows if r.model == model), None)
+
+    def reference(self, model: str, domain: str) -> ReferenceResult | None:
+        """The published figure of `model` (a paper column, e.g. `AE`) for `domain`, or None."""
+        return next((r for r in self.reference_results if r.model == model and r.domain == domain), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,6 +375,42 @@ def _dcase_metric(year: int) -> str:
     return scheme_for(year).summary()
 
 
+#: Source of MIMII_DUE_TABLE4.
+MIMII_DUE_TABLE4_SOURCE = (
+    "Tanabe et al., 'MIMII DUE: Sound dataset for malfunctioning industrial machine investigation and "
+    "inspection with domain shifts due to changes in operational and environmental conditions', "
+    "WASPAA 2021 (arXiv:2105.02702), Table 4: AUC per section and domain, development sections 00-02"
+)
+
+#: MIMII DUE paper Table 4 (REAL data), the one home of these numbers: paper model column -> machine
+#: (the corpus' folder name; `slider` is the paper's "slide rail") -> section -> (source AUC, target AUC).
+#: `dinos.model.baselines.reference` reads them from here (`Task.reference_results`).
+MIMII_DUE_TABLE4: dict[str, dict[str, dict[int, tuple[float, float]]]] = {
+    "AE": {
+        "fan": {0: (0.667, 0.697), 1: (0.674, 0.500), 2: (0.642, 0.662)},
+        "gearbox": {0: (0.560, 0.743), 1: (0.728, 0.721), 2: (0.590, 0.664)},
+        "pump": {0: (0.675, 0.580), 1: (0.824, 0.474), 2: (0.639, 0.628)},
+        "slider": {0: (0.741, 0.672), 1: (0.822, 0.669), 2: (0.783, 0.462)},
+        "valve": {0: (0.503, 0.471), 1: (0.535, 0.564), 2: (0.599, 0.552)},
+    },
+    "MobileNetV2": {
+        "fan": {0: (0.436, 0.533), 1: (0.783, 0.781), 2: (0.742, 0.604)},
+        "gearbox": {0: (0.814, 0.750), 1: (0.607, 0.563), 2: (0.716, 0.644)},
+        "pump": {0: (0.641, 0.591), 1: (0.863, 0.719), 2: (0.537, 0.502)},
+        "slider": {0: (0.615, 0.520), 1: (0.800, 0.468), 2: (0.799, 0.556)},
+        "valve": {0: (0.583, 0.522), 1: (0.536, 0.686), 2: (0.561, 0.536)},
+    },
+}
+
+
+def _mimii_reference(machine: str, section: int) -> tuple[ReferenceResult, ...]:
+    return tuple(
+        ReferenceResult(model, dom, by_machine[machine][section][i], "AUC", "MIMII DUE paper Table 4")
+        for model, by_machine in MIMII_DUE_TABLE4.items() if section in by_machine.get(machine, {})
+        for i, dom in enumerate(("source", "target"))
+    )
+
+
 def _mimii_tasks() -> list[Task]:
     mod = _optional_module("dinos.loaders.mimii_due")
     if mod is None:
@@ -383,6 +437,7 @@ def _mimii_tasks() -> list[Task]:
                     train_fraction="",
                     filters=(("machine", machine), ("section", s)),
                     year=mod.YEAR,
+                    reference_results=_mimii_reference(machine, s),
                 )
             )
     return out

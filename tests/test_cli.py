@@ -143,11 +143,33 @@ BAD = [
     (["push", "{file}", "--repo-id", "org/x", "--dry-run"], "is a file, not a directory"),
     (["cards", "--cards-dir", "{file}"], "is a file, not a directory"),
     (["synth", "dinos", "--out", "{tmp}/o", "--year", "2023"], "--year does not apply to `dinos synth dinos`"),
+    # the corpus argument (tests/test_cli_conventions.py), --scores checked before any build, argparse's own
+    (["synth", "dinos", "--corpus", "mimii", "--out", "{tmp}/o"], "the corpus is given twice"),
+    (["synth", "--out", "{tmp}/o"], "name the corpus: --corpus NAME"),
+    (["synth", "--corpus", "dino", "--out", "{tmp}/o"], "unknown corpus 'dino'; did you mean 'dinos'?"),
+    (["cite", "mimi"], "unknown corpus 'mimi'; did you mean 'mimii'?"),
+    (["embed", "--corpus", "dino", "--config", "vf2", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "did you mean 'dinos'"),
+    (["benchmark", "--corpus", "folder", "--data-dir", "{tmp}"], "unknown corpus 'folder'"),
+    (["export", "dinos", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "name at least one CONFIG"),
+    (["score", "asd", "--scores", "{tmp}/nope.csv", "--data-dir", "{tmp}"], "--scores: {tmp}/nope.csv: no such file"),
+    (["score", "asd", "--scores", "{tmp}", "--data-dir", "{tmp}"], "is a directory, not a scores CSV"),
+    (["score", "dcase", "--year", "2024", "--scores", "{tmp}/nope", "--data-dir", "{tmp}"], "no such directory"),
+    (["push", "{tmp}", "--repo-id", "org/x", "--bogus"], "unrecognized arguments: --bogus"),
+    (["pretrain"], "the following arguments are required: --out"),
+    (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", BAD, ids=[" ".join(a[:2]) + ":" + m[:20] for a, m in BAD])
-def test_bad_arguments_are_usage_errors(argv, message, tmp_path, a_file, capsys):
+def test_bad_arguments_are_usage_errors(argv, message, tmp_path, a_file, capsys, monkeypatch):
+    import dinos.api
+    from dinos import metrics
+
+    def never(*a, **k):
+        raise AssertionError("built a dataset before checking the arguments")
+
+    monkeypatch.setattr(dinos.api, "load_dataset", never)
+    monkeypatch.setattr(metrics, "truth_from_corpus", never)
     fill = {"tmp": str(tmp_path), "file": str(a_file)}
     code = main([a.format(**fill) for a in argv])
     err = capsys.readouterr().err

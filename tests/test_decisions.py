@@ -140,3 +140,23 @@ def test_read_scores(tmp_path):
     p.write_text("name,value\na,1\n")
     with pytest.raises(D.DecisionError, match="columns"):
         D.read_scores(p)
+
+
+def test_threshold_sweep_grid():
+    """A sweep (the AWS blog's 5.0-10.0 in steps of 0.1, kept 6.3): the rule picks among the grid only."""
+    g = D.threshold_grid("5:10:0.1")
+    assert len(g) == 51 and g[0] == 5.0 and g[-1] == 10.0 and 6.3 in g
+    assert list(D.threshold_grid("0:1:0.25")) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    for bad in ("5:10", "a:b:c", "5:10:0", "10:5:1", "0:1:-1", "0:inf:1", "0:1:0.000001"):
+        with pytest.raises(D.DecisionError, match="sweep"):
+            D.threshold_grid(bad)
+    # errors per grid point: 0 -> 4 FP; .25 -> 2 FP; .5 -> 1 FN (0.35); .75 -> 3 FN; 1 -> 4 FN
+    grid = D.threshold_grid("0:1:0.25")
+    assert D.choose_threshold(LABELS, SCORES, "min-error", grid=grid) == 0.5
+    assert D.choose_threshold(LABELS, SCORES, "min-error") == pytest.approx(0.325)  # midpoints: an earlier tie
+    assert D.choose_threshold(LABELS, SCORES, "recall", target=1.0, grid=grid) == 0.25
+    with pytest.raises(D.DecisionError, match="no threshold reaches recall"):
+        D.choose_threshold(LABELS, SCORES, "recall", target=1.0, grid=[0.5, 0.9])
+    out = D.evaluate(LABELS, SCORES, rule="min-error", tune_on_test=True, grid=grid)
+    assert out["test"].threshold == 0.5 and out["test"].chosen_on == "test (optimistic)"
+    assert out["test"].confusion.fn == 1 and out["test"].confusion.fp == 0

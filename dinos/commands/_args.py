@@ -31,57 +31,41 @@ def _number(text: str, kind: type) -> float | int:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An integer > 0."""
-    value = _number(text, int)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def number(kind: type, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+           high_open: bool = False, name: str | None = None) -> Callable[[str], int | float]:
+    """A `type=` for an int or a finite float within the given bounds (each optional, closed unless
+    `*_open`): `number(int, low=0, low_open=True)` accepts 1, 2, ... and refuses '0' with the reason."""
+    noun = "integer" if kind is int else "number"
+    if low is not None and high is not None:
+        rule = f"must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low == 0 and low_open:
+        rule = f"must be a positive {noun}"
+    elif low is not None:
+        rule = f"must be {'an' if kind is int else 'a'} {noun} {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        rule = f"must be {'an' if kind is int else 'a'} {noun} {'<' if high_open else '<='} {high:g}"
+    else:
+        rule = ""
+
+    def check(text: str) -> int | float:
+        value = _number(text, kind)
+        if (low is not None and (value <= low if low_open else value < low)) or (
+                high is not None and (value >= high if high_open else value > high)):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text!r}")
+        return value
+
+    check.__name__ = name or kind.__name__
+    check.__doc__ = f"{'An integer' if kind is int else 'A finite number'}{': ' + rule[len('must be '):] if rule else ''}."
+    return check
 
 
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (no nan/inf)."""
-    return _number(text, float)
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def unit_fraction(text: str) -> float:
-    """A number in (0, 1] (a target recall, a maximum false-positive rate)."""
-    value = _number(text, float)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """A number in [0, 1)."""
-    value = _number(text, float)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+positive_int = number(int, low=0, low_open=True, name="positive_int")
+nonnegative_int = number(int, low=0, name="nonnegative_int")
+finite_float = number(float, name="finite_float")
+positive_float = number(float, low=0, low_open=True, name="positive_float")
+nonnegative_float = number(float, low=0, name="nonnegative_float")
+unit_fraction = number(float, low=0, high=1, low_open=True, name="unit_fraction")  # a target recall, a max FPR
+fraction = number(float, low=0, high=1, high_open=True, name="fraction")  # a share of a split
 
 
 def device(text: str) -> str:
@@ -163,8 +147,61 @@ def choice(what: str, names: Callable[[], Iterable[str]] | Iterable[str]) -> Cal
     return check
 
 
-def corpus_name(text: str) -> str:
-    """One of the project's corpora (`dinos.loaders.corpus_names()`), with a did-you-mean hint."""
+#: Short names accepted wherever a corpus is named (`dinos synth dcase`, `--corpus dcase`).
+CORPUS_ALIASES = {"dcase": "dcase_task2"}
+
+
+def corpus_name(text: str, names: Iterable[str] | None = None) -> str:
+    """One of the project's corpora (`dinos.loaders.corpus_names()`, or the subset `names` a command
+    supports), `dcase` meaning `dcase_task2`; else an `ArgumentTypeError` with a did-you-mean hint."""
     from ..loaders import corpus_names
 
-    return choice("corpus", corpus_names)(text)
+    known = list(names) if names is not None else list(corpus_names())
+    return choice("corpus", [*known, *(a for a, c in CORPUS_ALIASES.items() if c in known)])(
+        CORPUS_ALIASES.get(text, text) if CORPUS_ALIASES.get(text) in known else text)
+
+
+def add_corpus(p, *, help: str, positional: bool = False, required: bool = True,
+               names: Iterable[str] | None = None, default: str | None = None) -> None:
+    """The corpus argument, the same in every command: `--corpus NAME` (validated by `corpus_name`,
+    restricted to `names` when given). With `positional`, the name may also come first, as in the
+    older spelling `dinos synth dinos ...`; `corpus_of(args)` then gives the one that was used."""
+    from ..loaders import corpus_names
+
+    names = tuple(names) if names is not None else None
+    shown = list(names or corpus_names())
+    shown += [f"{a} = {c}" for a, c in CORPUS_ALIASES.items() if c in shown]
+    help = f"{help} [{', '.join(shown)}]"
+
+    def check(text: str) -> str:
+        return corpus_name(text, names)
+
+    check.__name__ = "corpus"
+    if positional:
+        p.add_argument("corpus", nargs="?", default=None, metavar="CORPUS", help=f"{help} (or --corpus)")
+        p.add_argument("--corpus", dest="corpus_option", type=check, default=None, metavar="NAME", help=help)
+        p.set_defaults(_corpus_check=check, _corpus_required=required)
+    else:
+        p.add_argument("--corpus", type=check, required=required and default is None, default=default,
+                       metavar="NAME", help=help)
+
+
+def corpus_of(args, rest: list[str] | None = None) -> str | None:
+    """The corpus of a command declared with `add_corpus(positional=True)`: `--corpus` or the first
+    positional, never both. When `--corpus` is given, a positional value belongs to `rest` (the
+    positionals that follow, e.g. export's configs) and is put back at its front. Raises `UsageError`."""
+    option, first = args.corpus_option, args.corpus
+    if option is not None:
+        if first is not None:
+            if rest is None:
+                raise UsageError(f"the corpus is given twice: {first!r} and --corpus {option!r}")
+            rest.insert(0, first)
+        return option
+    if first is None:
+        if args._corpus_required:
+            raise UsageError("name the corpus: --corpus NAME (or as the first argument)")
+        return None
+    try:
+        return args._corpus_check(first)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"argument corpus: {exc}") from None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._args import device, existing_dir, nonnegative_int, out_dir, positive_int
+from ._args import add_corpus, device, existing_dir, nonnegative_int, out_dir, positive_int
 
-HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE)"
+HELP = "benchmark an IMPACT run against the log-Mel baseline and its untrained control (DINOS or DCASE; needs the [model] extra)"
 DESCRIPTION = """Your own model beside them: --embedder my_module:embed (or hear:my_hear_module).
 DINOS (default): every Monte Carlo task, 10 repeats, linear probe / autoencoder head:
   dinos benchmark runs/impact --data-dir D --out results/
@@ -14,16 +14,20 @@ DCASE Task 2 / MIMII DUE (official split and metrics):
 
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit to score the baseline only)")
-    p.add_argument("--corpus", choices=["dinos", "dcase_task2", "mimii_due"], default="dinos")
+    add_corpus(p, names=["dinos", "dcase_task2", "mimii_due"], default="dinos",
+               help="corpus to benchmark on (default dinos: the paper's tasks)")
     p.add_argument("--config", default=None, help="DCASE/MIMII config (e.g. 2023-all, all)")
-    p.add_argument("--data-dir", required=True, type=existing_dir)
+    p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--out", default="results", type=out_dir, help="results folder (default ./results)")
     p.add_argument("--task", action="append", default=None, help="DINOS task(s), e.g. dinos/T6-T17 (default all)")
     p.add_argument("--repeats", type=positive_int, default=None, help="use only the first N of the 10 repeats")
     p.add_argument("--splits-dir", default=None, type=existing_dir, help="folder holding split files (default: the shipped ones)")
-    p.add_argument("--variant", choices=["synthetic", "real"], default=None)
-    p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean")
-    p.add_argument("--branch", choices=["student", "teacher"], default="student")
+    p.add_argument("--variant", choices=["synthetic", "real"], default=None,
+                   help="which split files (default: whichever matches --data-dir)")
+    p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean",
+                   help="how IMPACT token embeddings become one vector per clip (default mean)")
+    p.add_argument("--branch", choices=["student", "teacher"], default="student",
+                   help="which IMPACT encoder embeds (default student)")
     p.add_argument("--probe", choices=["linear", "mlp"], default="linear",
                    help="classification head: linear (default; the paper's text: one FC layer) or mlp "
                         "(Table 5: 384->256 ReLU->classes)")
@@ -38,12 +42,12 @@ def add_arguments(p) -> None:
                         "the paper preset, none for tiny); applies to every model")
     p.add_argument("--no-init-control", action="store_true",
                    help="leave out the IMPACT (init) row (the untrained network with the run's seed)")
-    p.add_argument("--device", default="cpu", type=device)
-    p.add_argument("--seed", type=nonnegative_int, default=0)
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--no-plots", action="store_true",
-                   help="write no figures (default: plots/*.png: per-class AP, spectra, ROC curves, score histograms)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--device", default="cpu", type=device, help="cpu (default), cuda, cuda:N, mps or auto")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the heads and the init control (default 0)")
+    p.add_argument("--cache-dir", default=None, help="datasets cache and embedding cache folder")
+    p.add_argument("--no-plots", action="store_true", help="write no figures (default: plots/*.png: per-class AP, spectra, ROC curves, "
+                                                                 "score histograms)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the seeds' own models (dinos.model.baselines; DCASE / MIMII DUE only): see docs/baselines.md
     from dinos.model.baselines.registry import MODELS as BASELINES
 

@@ -6,17 +6,18 @@ HELP = "print the BibTeX to cite a corpus (DCASE Task 2: the task description pa
 
 
 def add_arguments(p) -> None:
-    from ..loaders import corpus_names
-    from ._args import positive_int
+    from ._args import add_corpus, positive_int
 
-    p.add_argument("corpus", choices=corpus_names(), help="which corpus")
+    add_corpus(p, positional=True, help="which corpus")
     p.add_argument("--year", type=positive_int, default=None, help="challenge year (per-year corpora)")
 
 
 def run(args) -> int:
     from ..errors import DinosError
     from ..loaders import corpus_info
+    from ._args import corpus_of
 
+    args.corpus = corpus_of(args)
     info = corpus_info(args.corpus)
     years = sorted(k for k in info.citations if k)
     if args.year is not None:

@@ -12,10 +12,9 @@ Exit codes: 0 done; 1 a download, checksum or unpack failed (the message names t
 
 
 def add_arguments(p) -> None:
-    from ..loaders import corpus_names
-    from ._args import out_dir, positive_int
+    from ._args import add_corpus, out_dir, positive_int
 
-    p.add_argument("corpus", choices=corpus_names(), help="which corpus")
+    add_corpus(p, positional=True, help="which corpus")
     p.add_argument("--out", required=True, type=out_dir, help="target folder (created; existing files are never replaced)")
     p.add_argument("--year", type=positive_int, default=None, help="challenge year (dcase_task2: required)")
     p.add_argument("--machines", nargs="+", default=None, metavar="MACHINE", help="only these machine types")
@@ -30,8 +29,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..download import download, resolve_url, select
     from ..loaders import corpus_info
+    from ._args import corpus_of
 
-    info = corpus_info(args.corpus)
+    info = corpus_info(corpus_of(args))
     if args.list:
         for a in select(info, year=args.year, machines=args.machines, parts=args.parts):
             size = f"{a.size:,} B" if a.size else "size unpublished"

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from ._args import device, existing_dir, out_dir, positive_int
+from ._args import add_corpus, device, existing_dir, out_dir, positive_int
 
-HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs dinos[model])"
+HELP = "extract IMPACT or log-Mel baseline embeddings of a corpus config (needs the [model] extra)"
 
 
 def add_arguments(p) -> None:
     p.add_argument("run", nargs="?", default=None, help="IMPACT run folder (omit with --model baseline)")
-    p.add_argument("--corpus", required=True, help="dinos, dcase_task2 or mimii_due")
+    add_corpus(p, help="corpus of the config")
     p.add_argument("--config", required=True, help="builder config, e.g. yornew or 2023-all")
-    p.add_argument("--data-dir", required=True, type=existing_dir)
+    p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--split", action="append", default=None, help="split(s) to embed (default: all)")
     p.add_argument("--out", required=True, type=out_dir, help="output folder: <corpus>_<config>.npz/.csv/.json")
-    p.add_argument("--model", choices=["impact", "baseline"], default="impact")
-    p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean")
-    p.add_argument("--branch", choices=["student", "teacher"], default="student")
-    p.add_argument("--device", default="cpu", type=device)
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--model", choices=["impact", "baseline"], default="impact",
+                   help="impact (default; needs RUN) or the log-Mel statistics baseline")
+    p.add_argument("--pooling", choices=["mean", "cls", "layers", "cls+mean", "tokens"], default="mean",
+                   help="how IMPACT token embeddings become one vector per clip (default mean)")
+    p.add_argument("--branch", choices=["student", "teacher"], default="student",
+                   help="which IMPACT encoder embeds (default student)")
+    p.add_argument("--device", default="cpu", type=device, help="cpu (default), cuda, cuda:N, mps or auto")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="clips per forward pass (default 32)")
     p.add_argument("--cache-dir", default=None, help="datasets cache and embedding cache folder")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args) -> int:

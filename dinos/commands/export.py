@@ -7,7 +7,8 @@ import sys
 from ..export import DEFAULT_MAX_SHARD_MB, DEFAULT_ROW_GROUP_MB
 from ._args import (
     UsageError,
-    choice,
+    add_corpus,
+    corpus_of,
     did_you_mean,
     duration,
     existing_dir,
@@ -22,9 +23,9 @@ HELP = "export configs of a corpus as Parquet shards (audio embedded) with a dat
 def add_arguments(p) -> None:
     from ..loaders import corpus_names
 
-    p.add_argument("corpus", type=choice("corpus", lambda: [*corpus_names(), "images"]),
-                   help="which corpus (images: log-Mel PNGs of a corpus, see `dinos export images --help`)")
-    p.add_argument("configs", nargs="+", metavar="CONFIG", help="config name(s) to export")
+    add_corpus(p, positional=True, names=[*corpus_names(), "images"],
+               help="which corpus (images: log-Mel PNGs of a corpus, see `dinos export images --help`)")
+    p.add_argument("configs", nargs="*", metavar="CONFIG", help="config name(s) to export (at least one)")
     p.add_argument("--data-dir", required=True, type=existing_dir, help="the unpacked corpus (published layout)")
     p.add_argument("--out", required=True, type=out_dir,
                    help="output directory: new, empty, or a previous export (with --overwrite); never inside "
@@ -51,6 +52,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    configs = list(args.configs)
+    args.corpus = corpus_of(args, configs)
+    args.configs = configs
+    if not configs:
+        raise UsageError("name at least one CONFIG to export")
     if args.corpus == "images":  # log-Mel PNGs (dinos.images)
         from ._own import run_export_images
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._args import (
+    add_corpus,
     device,
     existing_dir,
     fraction,
@@ -13,7 +14,7 @@ from ._args import (
     positive_int,
 )
 
-HELP = "pretrain the IMPACT model (needs dinos[model]) with checkpoints and resume"
+HELP = "pretrain the IMPACT model (needs the [model] extra) with checkpoints and resume"
 DESCRIPTION = """Pretrain IMPACT on 1-s windows of a built corpus. One source:
   dinos pretrain --corpus dinos --config pretraining --data-dir D --out runs/impact
 Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPLIT], e.g.
@@ -27,8 +28,8 @@ falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--corpus", choices=["dinos", "dcase_task2", "dcase", "mimii_due", "hybrid"], default=None,
-                   help="corpus of the data (hybrid: give every part with --source)")
+    add_corpus(p, names=["dinos", "dcase_task2", "mimii_due", "hybrid"], required=False,
+               help="corpus of the data (hybrid: give every part with --source)")
     p.add_argument("--config", default=None, help="builder config (default: pretraining / <year>-all / all)")
     p.add_argument("--data-dir", default=None, type=existing_dir, help="unpacked corpus")
     p.add_argument("--split", default="train", help="split of the config to train on (default train)")
@@ -38,23 +39,23 @@ def add_arguments(p) -> None:
                    help="run folder (config.json, checkpoint.pt, model.safetensors, log.jsonl); new, empty or a "
                         "previous run (resumed)")
     p.add_argument("--preset", choices=["paper", "tiny"], default="paper", help="model size (default paper)")
-    p.add_argument("--epochs", type=positive_float, default=10.0)
+    p.add_argument("--epochs", type=positive_float, default=10.0, help="passes over the data (default 10)")
     p.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--lr", type=positive_float, default=5e-5)
-    p.add_argument("--weight-decay", type=nonnegative_float, default=1e-5)
-    p.add_argument("--grad-clip", type=positive_float, default=0.5)
+    p.add_argument("--batch-size", type=positive_int, default=128, help="windows per step (default 128)")
+    p.add_argument("--lr", type=positive_float, default=5e-5, help="AdamW learning rate (default 5e-5)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=1e-5, help="AdamW weight decay (default 1e-5)")
+    p.add_argument("--grad-clip", type=positive_float, default=0.5, help="gradient norm clip (default 0.5)")
     p.add_argument("--mask-ratio", type=fraction, default=None, help="override the preset's mask ratio (0.4)")
     p.add_argument("--ema-decay", type=fraction, default=None, help="override the preset's EMA decay")
     p.add_argument("--objective", choices=["paper", "anchored", "eat"], default="paper",
                    help="paper: the published loss (reconstruction distillation; collapses, docs/model.md); "
                         "anchored: paper + reconstruction of the input log-Mel; "
                         "eat: data2vec/EAT-style normalised teacher-token targets for masked positions")
-    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the initialisation and masking (default 0)")
     p.add_argument("--device", default="auto", type=device,
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps ...")
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision (auto: on CUDA)")
-    p.add_argument("--checkpoint-every", type=positive_int, default=200)
+    p.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints (default 200)")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
     p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
     p.add_argument("--force", action="store_true",

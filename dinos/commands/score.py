@@ -11,13 +11,16 @@ from pathlib import Path
 from ._args import UsageError, existing_dir, positive_int
 
 HELP = "score DCASE Task 2 anomaly-score CSVs with the official metrics of a challenge year"
-DESCRIPTION = (
-    "Score a folder of official submission CSVs (anomaly_score_<machine>_section_SS_test.csv, "
-    "2021: ..._<source|target>_test.csv, 2020: anomaly_score_<machine>_id_SS.csv; optional "
-    "decision_result_*.csv) against the ground truth: the test split(s) of the built `dcase_task2` "
-    "corpus (--data-dir) or the organisers' ground-truth files (--ground-truth). Each part (dev, eval) "
-    "is scored and printed separately: per-section table, per-machine means, summary, official score."
-)
+DESCRIPTION = """Score a folder of official submission CSVs against the ground truth:
+  2022+   anomaly_score_<machine>_section_SS_test.csv
+  2021    anomaly_score_<machine>_section_SS_<source|target>_test.csv
+  2020    anomaly_score_<machine>_id_SS.csv
+(optional decision_result_*.csv beside them). The ground truth is the test split(s) of the built
+`dcase_task2` corpus (--data-dir) or the organisers' ground-truth files (--ground-truth). Each part
+(dev, eval) is scored and printed separately: per-section table, per-machine means, summary,
+official score.
+
+Own data: dinos score asd --scores CSV [--splits FILE | --corpus NAME --data-dir D] (docs/own-data.md)."""
 
 
 def add_arguments(p) -> None:
@@ -48,6 +51,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="also write the full result as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    p.add_argument("--quiet", action="store_true", help="no progress bars while the ground truth is built")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="dcase: also write per machine type ROC curves per section/domain (AUC in the legend) and "
                         "normal-vs-anomaly score histograms as PNGs to DIR (needs matplotlib: the [model] extra)")
@@ -78,7 +82,11 @@ def _plain(result) -> str:
 def run(args) -> int:
     import json
 
+    scores = Path(args.scores).expanduser()
     if args.corpus == "asd":  # own data (dinos.metrics.decisions)
+        if not scores.is_file():  # checked before any build
+            raise UsageError(f"argument --scores: {args.scores}: " + ("is a directory, not a scores CSV"
+                             if scores.is_dir() else "no such file"))
         from ._own import run_score_asd
 
         if args.plots:
@@ -87,7 +95,7 @@ def run(args) -> int:
         return run_score_asd(args)
     if args.year is None or (args.data_dir is None and args.ground_truth is None):
         raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
-    if not Path(args.scores).expanduser().is_dir():
+    if not scores.is_dir():
         raise UsageError(f"argument --scores: {args.scores}: no such directory")
 
     from dinos import metrics

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ._args import choice, existing_dir, out_dir
+from ._args import add_corpus, existing_dir, out_dir
 
 HELP = "verify a local copy against the fixed split files; list split files and tasks"
 DESCRIPTION = __doc__
@@ -26,11 +26,13 @@ def add_arguments(p) -> None:
     v.add_argument("--splits-dir", default=None, type=existing_dir, help="split-file root (default: the shipped files)")
     v.add_argument("--task", action="append", default=None, help="only this task (repeatable)")
     v.add_argument("--cache-dir", default=None, type=out_dir, help="datasets cache for building the task rows")
+    v.add_argument("--quiet", action="store_true", help="no progress bars while the task rows are built")
     ls = sub.add_parser("list", help="list the split files with their manifests")
     ls.add_argument("--splits-dir", default=None, type=existing_dir,
                     help="split-file root (default: the shipped files)")
     t = sub.add_parser("tasks", help="print the task registry")
-    t.add_argument("--corpus", default=None, type=choice("corpus", ("dinos", "mimii_due", "dcase_task2")))
+    add_corpus(t, names=("dinos", "mimii_due", "dcase_task2"), required=False,
+               help="only the tasks of this corpus (default all)")
     t.add_argument("--json", action="store_true", help="machine-readable output")
     from ._own import add_splits_make_parser  # own data (dinos.protocols): `dinos splits make`
 

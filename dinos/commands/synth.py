@@ -9,20 +9,11 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from ._args import UsageError, choice, nonnegative_int, out_dir, positive_float, positive_int
+from ._args import UsageError, add_corpus, corpus_of, nonnegative_int, out_dir, positive_float, positive_int
 
 HELP = "write a miniature synthetic corpus of any registered corpus in its published layout"
-ALIASES = {"dcase": "dcase_task2"}
-
-
-def _names() -> list[str]:
-    from ..loaders import corpus_names
-
-    return sorted([*corpus_names(), *ALIASES])
-
-
 def add_arguments(p) -> None:
-    p.add_argument("corpus", type=choice("corpus", _names), help="which corpus layout to write")
+    add_corpus(p, positional=True, help="which corpus layout to write")
     p.add_argument("--out", required=True, type=out_dir, help="output directory (must be empty or absent)")
     p.add_argument("--scale", type=positive_float, default=None, help="size relative to the default miniature")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (output is deterministic per seed)")
@@ -33,7 +24,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..loaders import corpus_info
 
-    corpus = ALIASES.get(args.corpus, args.corpus)
+    corpus = corpus_of(args)
     mod = importlib.import_module(corpus_info(corpus).synth_module)
     params = inspect.signature(mod.write).parameters
     opts = {"seed": args.seed, "progress": not args.quiet}
@@ -41,7 +32,7 @@ def run(args) -> int:
         opts["scale"] = args.scale
     if args.year is not None:
         if "year" not in params:
-            raise UsageError(f"--year does not apply to `dinos synth {args.corpus}`")
+            raise UsageError(f"--year does not apply to `dinos synth {corpus}`")
         opts["year"] = args.year
     summary = mod.write(args.out, **opts)
     print(summary)

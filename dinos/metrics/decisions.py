@@ -129,9 +129,25 @@ def confusion(labels: Sequence, decisions: Sequence, positive: str = "anomaly") 
                      int(np.sum((y == 1) & (d == 0))), int(np.sum((y == 0) & (d == 0))))
 
 
+def threshold_grid(spec: str) -> np.ndarray:
+    """`LO:HI:STEP` -> the thresholds LO, LO + STEP, ... up to HI inclusive (the blog's sweep is `5:10:0.1`)."""
+    try:
+        lo, hi, step = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise DecisionError(f"threshold sweep {spec!r} is not LO:HI:STEP (e.g. 5:10:0.1)") from None
+    if not all(math.isfinite(v) for v in (lo, hi, step)) or step <= 0 or hi < lo:
+        raise DecisionError(f"threshold sweep {spec!r} needs finite LO <= HI and STEP > 0")
+    n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+    if n > 100_000:
+        raise DecisionError(f"threshold sweep {spec!r} has {n} points (at most 100,000)")
+    return np.round(lo + step * np.arange(n), 12)
+
+
 def choose_threshold(labels: Sequence, scores: Sequence, rule: str = "min-error", *, target: float | None = None,
-                     value: float | None = None, positive: str = "anomaly") -> float:
-    """The threshold `rule` picks on labelled scores (see the module docstring)."""
+                     value: float | None = None, positive: str = "anomaly",
+                     grid: Sequence[float] | None = None) -> float:
+    """The threshold `rule` picks on labelled scores (see the module docstring). With `grid` the rule
+    picks among those thresholds only (a sweep, as the AWS blog's 5.0-10.0) instead of the midpoints."""
     if rule not in RULES:
         raise DecisionError(f"unknown threshold rule {rule!r} (expected one of {RULES})")
     if rule == "value":
@@ -139,7 +155,9 @@ def choose_threshold(labels: Sequence, scores: Sequence, rule: str = "min-error"
             raise DecisionError("rule 'value' needs a finite threshold value")
         return float(value)
     y, s = _pair(labels, scores)
-    cands = candidate_thresholds(s)
+    cands = candidate_thresholds(s) if grid is None else np.unique(_scores(grid))
+    if len(cands) == 0:
+        raise DecisionError("empty threshold grid")
     d = s[None, :] >= cands[:, None]  # candidates x clips
     tp_a = np.sum(d & (y == 1), axis=1)  # anomalies decided anomalous
     fp_a = np.sum(d & (y == 0), axis=1)  # normals decided anomalous
@@ -156,7 +174,7 @@ def choose_threshold(labels: Sequence, scores: Sequence, rule: str = "min-error"
         raise DecisionError("rule 'recall' needs a target recall in [0, 1]")
     pos, other = (rec_a, spec_a) if positive == "anomaly" else (spec_a, rec_a)
     ok = pos >= target - 1e-12
-    if not ok.any():  # pragma: no cover - -inf/+inf always reach recall 1 for either class
+    if not ok.any():  # without a grid -inf/+inf always reach recall 1 for either class
         raise DecisionError(f"no threshold reaches recall {target}")
     best = np.where(ok, other, -1.0)
     return float(cands[int(np.argmax(best))])
@@ -223,20 +241,20 @@ def report(labels: Sequence, scores: Sequence, threshold: float, *, rule: str = 
 def evaluate(test_labels: Sequence, test_scores: Sequence, *, validation_labels: Sequence | None = None,
              validation_scores: Sequence | None = None, rule: str = "min-error", target: float | None = None,
              value: float | None = None, positive: str = "anomaly", tune_on_test: bool = False,
-             max_fpr: float = DEFAULT_MAX_FPR) -> dict[str, Report]:
+             max_fpr: float = DEFAULT_MAX_FPR, grid: Sequence[float] | None = None) -> dict[str, Report]:
     """Choose the threshold on the validation clips, apply it to the test clips.
 
     Returns `{"validation": Report, "test": Report}` (no `validation` entry without validation clips).
     Without validation clips only `rule="value"` is allowed, unless `tune_on_test=True` (the blog's
-    procedure: optimistic, and labelled so in the report)."""
+    procedure: optimistic, and labelled so in the report). `grid`: choose among these thresholds only."""
     has_val = validation_labels is not None and len(validation_labels) > 0
     if rule == "value":
         th, where = choose_threshold([], [], "value", value=value), "given"
     elif has_val:
-        th = choose_threshold(validation_labels, validation_scores, rule, target=target, positive=positive)
+        th = choose_threshold(validation_labels, validation_scores, rule, target=target, positive=positive, grid=grid)
         where = "validation"
     elif tune_on_test:
-        th = choose_threshold(test_labels, test_scores, rule, target=target, positive=positive)
+        th = choose_threshold(test_labels, test_scores, rule, target=target, positive=positive, grid=grid)
         where = "test (optimistic)"
     else:
         raise DecisionError(
@@ -299,10 +317,13 @@ def _lookup(scores: dict[str, float], clips: dict[str, str], where) -> tuple[lis
 def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None = None, config: str | None = None,
               fold: int = 0, rule: str = "min-error", target: float | None = None, value: float | None = None,
               positive: str = "anomaly", tune_on_test: bool = False, max_fpr: float = DEFAULT_MAX_FPR,
-              cache_dir=None) -> dict[str, Report]:
+              cache_dir=None, grid: Sequence[float] | None = None,
+              sections: Sequence[int] | None = None) -> dict[str, Report]:
     """Reports of a scores CSV. With `split_file` (a `dinos.protocols` file): threshold from its
     `validation` side, applied to its `test` side (the data in `data_dir`, when given, must still match
-    the file). Without: every labelled clip of `corpus`/`config` built from `data_dir` is a test clip."""
+    the file). Without: every labelled clip of `corpus`/`config` built from `data_dir` is a test clip
+    (only those of its `*test` splits when it has any, i.e. the official test side of a DCASE-style
+    corpus; only those of `sections` when given). `grid`: choose the threshold among these values."""
     scores = read_scores(scores_path)
     if split_file is not None:
         from .. import protocols
@@ -320,13 +341,16 @@ def score_asd(scores_path, *, split_file=None, data_dir=None, corpus: str | None
 
         dd = load_dataset(corpus, config, data_dir=data_dir, cache_dir=cache_dir, decode=False)
         val, test = {}, {}
-        for ds in dd.values():
-            for cid, lab in zip(ds["clip_id"], decoded_column(ds, "label"), strict=True):
-                if lab != "unknown":
+        # a corpus with an official test side (DCASE, MIMII DUE: `test`, `eval_test`): that side only
+        names = [n for n in dd if n.rsplit("_", 1)[-1] == "test"] or list(dd)
+        for ds in (dd[n] for n in names):
+            secs = ds["section"] if sections is not None else [None] * len(ds)
+            for cid, lab, sec in zip(ds["clip_id"], decoded_column(ds, "label"), secs, strict=True):
+                if lab != "unknown" and (sections is None or sec in sections):
                     test[cid] = lab
     if not test:
         raise DecisionError("no test clips", split_file or data_dir)
     tl, ts = _lookup(scores, test, scores_path)
     vl, vs = _lookup(scores, val, scores_path) if val else ([], [])
     return evaluate(tl, ts, validation_labels=vl or None, validation_scores=vs or None, rule=rule, target=target,
-                    value=value, positive=positive, tune_on_test=tune_on_test, max_fpr=max_fpr)
+                    value=value, positive=positive, tune_on_test=tune_on_test, max_fpr=max_fpr, grid=grid)

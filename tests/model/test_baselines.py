@@ -350,3 +350,46 @@ def test_training_batches_never_hold_one_example():
     assert sizes == [32, 33]
     assert sorted(torch.cat(_batches(65, 32, torch.Generator().manual_seed(0))).tolist()) == list(range(65))
     assert [len(b) for b in _batches(65, 32, None)] == [32, 32, 1]  # scoring keeps them as they are
+
+
+# ------------------------------------------------------------------------------------------------
+# MIMII DUE Table 4: one home (the task registry), read by the baselines
+# ------------------------------------------------------------------------------------------------
+def test_mimii_due_table4_in_task_registry():
+    """Table 4 is reachable per task (`Task.reference_results`): 5 machines x sections 00-02 x 2 domains x
+    2 models = 60 values, none for the evaluation sections 03-05; `reference.py` reads the same values."""
+    from dinos import tasks as T
+    from dinos.model.baselines.reference import MIMII_DUE_COLUMNS, mimii_due_reference
+
+    tasks = T.all_tasks("mimii_due")
+    refs = [(t.name, r) for t in tasks for r in t.reference_results]
+    assert len(refs) == 60
+    assert {t.name.rsplit("_", 1)[-1] for t in tasks if t.reference_results} == {"00", "01", "02"}
+    fan0 = T.get_task("mimii_due/fan/section_00")
+    assert fan0.reference("AE", "source").value == 0.667 and fan0.reference("AE", "target").value == 0.697
+    assert T.get_task("mimii_due/valve/section_01").reference("MobileNetV2", "target").value == 0.686
+    assert T.get_task("mimii_due/slider/section_02").reference("AE", "target").value == 0.462  # "slide rail"
+    assert T.get_task("mimii_due/fan/section_03").reference("AE", "source") is None
+    assert fan0.to_dict()["reference_results"][0] == {"model": "AE", "domain": "source", "value": 0.667,
+                                                      "metric": "AUC", "source": "MIMII DUE paper Table 4"}
+    for name, r in refs:
+        machine, section = name.split("/")[1], int(name.rsplit("_", 1)[-1])
+        ours = {v: k for k, v in MIMII_DUE_COLUMNS.items()}[r.model]
+        assert mimii_due_reference(ours, machine, section, r.domain) == r.value
+    assert mimii_due_reference("mae_vit", "fan", 0, "source") is None
+    assert mimii_due_reference("mimii_due_ae", "fan", 4, "source") is None
+
+
+def test_log_mel_stats_row_shape():
+    """The "Log-Mel stats" row (ours; not in any source paper): 128 bands x (mean, std, std of the deltas)
+    = 384 numbers per clip, as many as IMPACT's d, and nothing trained (0 parameters)."""
+    from dinos.model.baseline import LogMelStats
+
+    m = LogMelStats()
+    assert m.dim == 384 and parameter_count(m) == 0 and sum(p.numel() for p in m.parameters()) == 0
+    wave = torch.from_numpy(np.stack([c.wave for c in tone_clips(2, sr=48_000, seconds=1.0)]))
+    x = m(wave)
+    assert x.shape == (2, 384)
+    spec = m.frontend(wave)[:, 0]
+    torch.testing.assert_close(x[:, :128], spec.mean(-1))  # the first 128: the mean log-Mel spectrum
+    assert torch.all(x[:, 128:] >= 0)  # standard deviations

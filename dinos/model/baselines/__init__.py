@@ -4,7 +4,9 @@ Modules: `features` (frame log-Mel front end), `trainer` (`Clip`, `ClipModel`, `
 `autoencoder` (`FrameAutoencoder`: MIMII DUE AE and the AWS blog AE), `mobilenet` (MobileNetV2 section
 classifier), `mae` (MAE-ViT, error-map CNN, convolutional autoencoder), `reference` (the papers' figures),
 `drill` (waveform VAE + log-Mel image CNN of the drill study), `registry` (names, presets),
-`asd` (`run_asd_benchmark`: the DCASE / MIMII DUE protocol). See docs/baselines.md.
+`asd` (`run_asd_benchmark`: the DCASE / MIMII DUE protocol), `dinos_asd` (the anomaly detectors on the
+DINOS tasks T26 / T27), `study` (`run_drill_study`: the drill study's supervised protocol on a split
+file). See docs/baselines.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _EXPORTS = {
     "SectionClassifier": "mobilenet", "MobileNetV2": "mobilenet",
     "MaeViT": "mae", "MaeAnomaly": "mae", "ErrorMapClassifier": "mae", "CaeAnomaly": "mae",
     "WaveVAE": "drill", "synthesize": "drill", "MelImageClassifier": "drill",
+    "add_dinos_rows": "dinos_asd", "run_drill_study": "study",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

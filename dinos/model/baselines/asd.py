@@ -4,7 +4,7 @@
 (channel 0; no resampling), and per machine type trains one model on the normal `train` clips and
 scores the labelled `test` clips. The per-clip scores are written as the official submission CSVs
 and scored by `dinos.metrics.evaluate` (the year's AUC / pAUC rules). For MIMII DUE the
-paper's Table 4 values (`reference.py`) are put beside ours.
+paper's Table 4 values (task registry, read through `reference.py`) are put beside ours.
 
 Sections: by default MIMII DUE follows the paper (train and score sections 00-02, the development
 sections); DCASE years use every section that has labelled test clips. A section classifier
@@ -51,8 +51,10 @@ def _clips(dd, keep: Callable[[Clip], bool] | None = None, *, decode: bool = Tru
         meta = ds.with_format(None)
         cols = {c: _names(meta, c) for c in ("machine", "section", "domain", "label")}
         paths = list(meta["path"])
+        ids = list(meta["clip_id"]) if "clip_id" in meta.column_names else [""] * len(paths)
         rows = [Clip(wave=empty, sample_rate=0, machine=str(cols["machine"][i]), section=int(cols["section"][i]),
-                     domain=str(cols["domain"][i]), label=str(cols["label"][i]), file=Path(paths[i]).name)
+                     domain=str(cols["domain"][i]), label=str(cols["label"][i]), file=Path(paths[i]).name,
+                     clip_id=str(ids[i]))
                 for i in range(len(ds))]
         idx = [i for i, c in enumerate(rows) if keep is None or keep(c)]
         if not decode:
@@ -200,7 +202,8 @@ def run_asd_benchmark(
     device: str = "cpu",
 ) -> AsdReport:
     """Train and score each baseline on `corpus/config` (see the module docstring); writes
-    `baselines.json`, `baselines.md` and `submissions/<model>/anomaly_score_*.csv` to `out_dir` if given.
+    `baselines.json`, `baselines.md`, `submissions/<model>/anomaly_score_*.csv` and
+    `scores/<model>.csv` (clip_id,score: what `dinos score asd --scores` reads) to `out_dir` if given.
 
     `epochs` overrides every model's preset epoch count; `sections` the scored (and AE-trained) sections;
     `device` (`cpu`, `cuda[:n]`, `auto`) where the models train and score (features are computed on
@@ -264,7 +267,7 @@ def run_asd_benchmark(
             n_epochs[m] += len(fit_report.epoch_seconds)
             for c, s in zip(test, score(model, test, seed=seed), strict=True):
                 rows[m].append({"machine": machine, "section": c.section, "domain": c.domain, "label": c.label,
-                                "file": c.file, "score": float(s)})
+                                "file": c.file, "clip_id": c.clip_id, "score": float(s)})
     for m in models:
         frame = pd.DataFrame(rows[m])
         result = M.evaluate(year, frame)
@@ -293,6 +296,10 @@ def _write(out: Path, report: AsdReport) -> None:
             by_file.setdefault(name, {})[r.file] = float(r.score)
         for name, mapping in by_file.items():
             M.write_scores(folder / name, mapping)
+    for m, frame in report.frames.items():  # the form `dinos score asd --scores` reads (decisions, thresholds)
+        csv_text = frame[["clip_id", "score"]].to_csv(index=False, lineterminator="\n", float_format="%.10g")
+        (out / "scores").mkdir(exist_ok=True)
+        _atomic_text(out / "scores" / f"{m}.csv", csv_text)
     _atomic_text(out / "baselines.json", json.dumps(report.to_dict(), indent=2, default=float) + "\n")
     _atomic_text(out / "baselines.md", report.to_markdown())
 
@@ -305,7 +312,7 @@ def _atomic_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def run_from_args(args) -> int:
+def _run_baselines(args) -> int:
     """`dinos benchmark --model NAME ...` (the CLI hunk in dinos/commands/benchmark.py calls this)."""
     if args.corpus not in ("dcase_task2", "mimii_due"):
         raise SystemExit("--model (a seed baseline) needs --corpus dcase_task2 or mimii_due")
@@ -322,4 +329,77 @@ def run_from_args(args) -> int:
                          corpus=f"{args.corpus} {config}")
     print(report.to_markdown())
     print(f"results in {args.out} (baselines.md, baselines.json, submissions/, plots/)")
+    return 0
+
+
+def data_label(data_dir, corpus: str) -> str:
+    """How "ours" is marked in the tables: synthetic when the tree carries the `dinos synth` marker."""
+    from dinos.cards import synthetic_source
+
+    if synthetic_source(data_dir) is not None:
+        return f"synthetic {corpus} data"
+    return f"{corpus} data in {Path(data_dir).name} (no synthetic marker)"
+
+
+def run_from_args(args) -> int:
+    """`dinos benchmark [RUN] --corpus dcase_task2|mimii_due|dinos --model NAME ...` (the CLI hunk in
+    dinos/commands/benchmark.py calls this): trains and scores the named seed baselines AND the
+    embedding models of the plain benchmark on the same data (the log-Mel statistics baseline, IMPACT
+    (init) and IMPACT when RUN is given, every --embedder), then writes ONE table with every model
+    (DCASE / MIMII DUE: `table.md`, `dinos.model.report.asd_table`; DINOS: table3.md / table4.md, the
+    baselines on the anomaly-detection tasks T26 / T27 only, `dinos_asd.add_dinos_rows`)."""
+    if args.corpus == "dinos":
+        return _run_dinos(args)
+    code = _run_baselines(args)  # the baselines (baselines.md / .json, submissions/, scores/)
+    if code:
+        return code
+    from dinos.model.benchmark import run_dcase_benchmark
+    from dinos.model.external import load_embedder
+    from dinos.model.report import write_asd_table
+
+    config = args.config or ("all" if args.corpus == "mimii_due" else None)
+    run = getattr(args, "run", None)
+    models = ["baseline"] + ((["impact"] if getattr(args, "no_init_control", False) else ["impact_init", "impact"])
+                             if run else [])
+    custom = {e.name: e for e in (load_embedder(spec) for spec in getattr(args, "embedder", None) or [])}
+    run_dcase_benchmark(args.data_dir, args.out, corpus=args.corpus, config=config, run_dir=run,
+                        models=models + list(custom), custom=custom, cache_dir=args.cache_dir, device=args.device,
+                        pooling=getattr(args, "pooling", "mean"), branch=getattr(args, "branch", "student"),
+                        seed=args.seed, progress=not args.quiet, plots=not getattr(args, "no_plots", False))
+    table = write_asd_table(Path(args.out), data_label(args.data_dir, args.corpus),
+                            labels={m: spec.label for m, spec in MODELS.items()})
+    print(table.read_text(encoding="utf-8"))
+    print(f"results in {args.out} ({table.name}: every model in one table; dcase.md, dcase_results.json, "
+          "scores/)")
+    return 0
+
+
+def _run_dinos(args) -> int:
+    """The DINOS benchmark (as `dinos benchmark [RUN]`) plus the seed baselines' rows on T26 / T27."""
+    from dinos.model.benchmark import init_verdict, run_benchmark
+    from dinos.model.external import load_embedder
+    from dinos.model.report import write_results
+
+    from .dinos_asd import add_dinos_rows, check_models
+
+    check_models(args.model, args.model_preset)  # before the embedding models run
+    models = ["baseline"] + ((["impact"] if args.no_init_control else ["impact_init", "impact"]) if args.run else [])
+    custom = {e.name: e for e in (load_embedder(spec) for spec in args.embedder)}
+    res = run_benchmark(
+        args.data_dir, args.out, run_dir=args.run, tasks=args.task, models=models + list(custom),
+        repeats=args.repeats, cache_dir=args.cache_dir, splits_dir=args.splits_dir, variant=args.variant,
+        device=args.device, pooling=args.pooling, branch=args.branch, seed=args.seed, progress=not args.quiet,
+        plots=not args.no_plots, probe=args.probe, asd_head=args.asd_head, custom=custom,
+        normalize=None if args.normalize == "none" else args.normalize,
+    )
+    add_dinos_rows(res.results, args.data_dir, list(dict.fromkeys(args.model)), preset=args.model_preset,
+                   epochs=args.model_epochs, seed=args.seed, cache_dir=args.cache_dir, splits_dir=args.splits_dir,
+                   variant=args.variant, repeats=args.repeats, normalize=res.results["meta"].get("normalize"),
+                   device=args.device)
+    write_results(Path(args.out), res.results)
+    print((Path(args.out) / "table3.md").read_text(encoding="utf-8"))
+    verdict = init_verdict(res.results)
+    if verdict:
+        print(verdict)
+    print(f"results in {args.out} (table3.md and table4.md: every model in one table each)")
     return 0

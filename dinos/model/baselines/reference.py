@@ -1,4 +1,5 @@
-"""The source papers' published figures for the baselines: the one home of these numbers.
+"""The source papers' published figures for the baselines (MIMII DUE Table 4 is read from the task
+registry, `dinos.tasks`; the other seeds' headline figures live here).
 
 All are results on the REAL corpora, copied from the papers; ours (`run_asd_benchmark`) come from
 whatever data the user passes, usually the synthetic miniatures, and are never comparable in value.
@@ -6,46 +7,29 @@ whatever data the user passes, usually the synthetic miniatures, and are never c
 
 from __future__ import annotations
 
-#: Source of MIMII_DUE_TABLE4.
-MIMII_DUE_SOURCE = (
-    "Tanabe et al., 'MIMII DUE: Sound dataset for malfunctioning industrial machine investigation and "
-    "inspection with domain shifts due to changes in operational and environmental conditions', "
-    "WASPAA 2021 (arXiv:2105.02702), Table 4: AUC per section and domain, development sections 00-02"
-)
+#: our baseline name -> the MIMII DUE paper's Table 4 model column. The numbers themselves live in the
+#: task registry (`dinos.tasks.MIMII_DUE_TABLE4`, reachable per task as `Task.reference_results`).
+MIMII_DUE_COLUMNS = {"mimii_due_ae": "AE", "mobilenetv2": "MobileNetV2"}
 
-#: Table 4 of the MIMII DUE paper: model -> machine -> section -> domain -> AUC (real data).
-#: Machine names are the corpus' folder names (`slider` is the paper's "slide rail").
-MIMII_DUE_TABLE4: dict[str, dict[str, dict[int, dict[str, float]]]] = {
-    "mimii_due_ae": {
-        "fan": {0: {"source": 0.667, "target": 0.697}, 1: {"source": 0.674, "target": 0.500},
-                2: {"source": 0.642, "target": 0.662}},
-        "gearbox": {0: {"source": 0.560, "target": 0.743}, 1: {"source": 0.728, "target": 0.721},
-                    2: {"source": 0.590, "target": 0.664}},
-        "pump": {0: {"source": 0.675, "target": 0.580}, 1: {"source": 0.824, "target": 0.474},
-                 2: {"source": 0.639, "target": 0.628}},
-        "slider": {0: {"source": 0.741, "target": 0.672}, 1: {"source": 0.822, "target": 0.669},
-                   2: {"source": 0.783, "target": 0.462}},
-        "valve": {0: {"source": 0.503, "target": 0.471}, 1: {"source": 0.535, "target": 0.564},
-                  2: {"source": 0.599, "target": 0.552}},
-    },
-    "mobilenetv2": {
-        "fan": {0: {"source": 0.436, "target": 0.533}, 1: {"source": 0.783, "target": 0.781},
-                2: {"source": 0.742, "target": 0.604}},
-        "gearbox": {0: {"source": 0.814, "target": 0.750}, 1: {"source": 0.607, "target": 0.563},
-                    2: {"source": 0.716, "target": 0.644}},
-        "pump": {0: {"source": 0.641, "target": 0.591}, 1: {"source": 0.863, "target": 0.719},
-                 2: {"source": 0.537, "target": 0.502}},
-        "slider": {0: {"source": 0.615, "target": 0.520}, 1: {"source": 0.800, "target": 0.468},
-                   2: {"source": 0.799, "target": 0.556}},
-        "valve": {0: {"source": 0.583, "target": 0.522}, 1: {"source": 0.536, "target": 0.686},
-                  2: {"source": 0.561, "target": 0.536}},
-    },
-}
+
+def mimii_due_source() -> str:
+    """The citation of MIMII DUE Table 4 (from the task registry)."""
+    from dinos.tasks import MIMII_DUE_TABLE4_SOURCE
+
+    return MIMII_DUE_TABLE4_SOURCE
 
 
 def mimii_due_reference(model: str, machine: str, section: int, domain: str) -> float | None:
-    """The paper's Table 4 AUC for a (model, machine, section, domain), or None where it has none."""
-    return MIMII_DUE_TABLE4.get(model, {}).get(machine, {}).get(int(section), {}).get(domain)
+    """The paper's Table 4 AUC (real data) for one of our baselines on (machine, section, domain), read
+    from the task `mimii_due/<machine>/section_<ss>` of the registry; None where the paper has none."""
+    from dinos import tasks as T
+
+    column = MIMII_DUE_COLUMNS.get(model)
+    name = f"mimii_due/{machine}/section_{int(section):02d}"
+    if column is None or name not in T.task_names("mimii_due"):
+        return None
+    ref = T.get_task(name).reference(column, domain)
+    return None if ref is None else ref.value
 
 
 #: Other seeds' headline figures (real data), kept for docs/baselines.md and the report tables.
@@ -58,3 +42,8 @@ THESIS_TABLE41 = {  # model -> (decision, AUC)
 }
 BLOG_SOURCE = "AWS Machine Learning blog, MIMII fan 6 dB, Keras autoencoder, threshold 6.3"
 BLOG_FIGURES = {"precision": 0.921, "recall": 0.921, "accuracy": 0.885, "f1": 0.921}
+DRILL_SOURCE = "Valmet drill study (seed 002), Table II: AlexNet accuracy without / with VAE augmentation"
+DRILL_TABLE2 = {  # key -> (row label, clips, accuracy), real (private) data
+    "original": ("AlexNet, original clips", 134, 0.875),
+    "augmented": ("AlexNet, original + VAE clips", 230, 0.9412),
+}

@@ -34,6 +34,7 @@ class Clip:
     domain: str = "source"
     label: str = "normal"  # normal | anomaly | unknown
     file: str = ""
+    clip_id: str = ""  # the corpus row's clip id (what `dinos score asd` matches scores to)
 
 
 @dataclass

@@ -1,0 +1,263 @@
+"""The row decoder: `AudioDecoder` turns a batch's `audio` structs into float32 arrays.
+
+Public name `dinos.audio.AudioDecoder` (re-exported there). Reads go through `dinos.audio._Source`
+(plain PCM_16 WAV via `dinos.wav`, everything else via soundfile), grouped by recording per batch.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+import soundfile as sf
+
+from .audio import _EMPTY, ChannelSpec, _resample, _Source, check_row_audio, read_window
+from .errors import AudioError
+
+#: Every open-file cache of every decoder in this process, closed at interpreter exit before
+#: soundfile's module state is torn down (otherwise each `SoundFile.__del__` prints a traceback).
+_OPEN_CACHES: weakref.WeakSet = weakref.WeakSet()
+
+
+class _HandleCache(OrderedDict):
+    """path -> open `_Source` (LRU order); weak-referenceable so `_OPEN_CACHES` can track it."""
+
+    __hash__ = object.__hash__  # identity: the registry tracks this object, not its contents
+
+    def close_all(self) -> None:
+        while self:
+            try:
+                self.popitem(last=False)[1].close()
+            except Exception:  # noqa: BLE001, S110 - closing at exit: nothing left to report to
+                pass
+
+
+@atexit.register
+def _close_open_files() -> None:
+    for cache in list(_OPEN_CACHES):
+        cache.close_all()
+
+
+class AudioDecoder:
+    """Batch transform for `Dataset.with_transform` / `IterableDataset.map(batched=True)`.
+
+    Replaces each `audio` struct by `{"array": float32 ndarray, "sampling_rate": int, "path": str}`.
+    Picklable, so it works in torch `DataLoader` worker processes.
+
+    Rows built with `normalize=` carry their recording's statistics in the typed `stats` column
+    (`dinos.schema.RecordingStats`); with `normalize=True` (default) the decoder applies that
+    per-recording normalisation; `normalize=False` returns the raw samples.
+
+    Before decoding, the file is checked against what the row recorded at build time (its
+    `sample_rate` and `channels`, and that the window starts inside the file): a file rewritten
+    since the build is an `AudioError` asking for a rebuild, never a silently different array.
+
+    A batch's windows are read grouped by recording (sorted by file and start frame), each
+    recording's header parsed once per thread (and kept while the file is unchanged): plain PCM_16
+    WAV through a raw file descriptor (`dinos.wav`, no libsndfile), anything else through a
+    `SoundFile`. Up to `open_files` recordings stay open between batches, per thread (least recently
+    used closed first; 0 keeps none: each batch opens its files and closes them). Each batch `stat`s
+    each of its kept-open files once: a file replaced or rewritten since it was opened (other inode,
+    size or mtime) is reopened and checked again. Open files belong to one
+    thread of one process: they are dropped on pickling and after a fork, so DataLoader workers
+    open their own.
+    """
+
+    def __init__(
+        self,
+        channel: ChannelSpec = None,
+        sampling_rate: int | None = None,
+        column: str = "audio",
+        root: str | os.PathLike | None = None,
+        normalize: bool = True,
+        open_files: int = 256,
+    ):
+        self.channel = channel
+        self.sampling_rate = sampling_rate
+        self.column = column
+        self.root = None if root is None else str(root)
+        self.normalize = normalize
+        self.open_files = int(open_files)
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_local"]  # open files never travel to another process
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("open_files", 256)
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def _thread_state(self):
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # new thread, or a forked worker
+            old = getattr(local, "files", None)
+            if old is not None:
+                old.close_all()  # after a fork: this process' copies of the parent's descriptors
+            local.pid, local.files, local.scratch, local.headers = os.getpid(), _HandleCache(), [_EMPTY], {}
+            _OPEN_CACHES.add(local.files)
+        return local
+
+    def _source(self, path: str, local) -> _Source:
+        """The open source of `path` from this thread's LRU, (re)opened when the file changed."""
+        files = local.files
+        src = files.get(path)
+        if src is not None:  # open already: is it still the same file?
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                raise AudioError("file does not exist", path) from None
+            except OSError as exc:
+                raise AudioError(f"cannot open audio ({exc.strerror})", path) from None
+            if src.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+                files.move_to_end(path)
+                return src
+            del files[path]
+            src.close()
+        src = _Source(path, None, local.headers)  # opens, then `fstat`s the open file for its key
+        if self.open_files > 0:
+            files[path] = src
+            while len(files) > self.open_files:
+                files.popitem(last=False)[1].close()
+        return src
+
+    def _resolve(self, path: str | None) -> str | None:
+        if path is None or self.root is None or os.path.isabs(path):
+            return path
+        return os.path.join(self.root, path)
+
+    def decode_one(
+        self,
+        audio: dict,
+        start_frame: int | None = None,
+        num_frames: int | None = None,
+        stats: dict | None = None,
+        *,
+        sample_rate: int | None = None,
+        channels: int | None = None,
+    ) -> dict:
+        """Decode one `audio` struct; `stats` is the row's `stats` struct (or None), `sample_rate` and
+        `channels` what the row recorded (checked against the file when given)."""
+        return self.decode_rows([audio], [start_frame], [num_frames], [stats], [sample_rate], [channels])[0]
+
+    def decode_rows(self, audios, starts, counts, stats, rates, chans, out: np.ndarray | None = None) -> list:
+        """Decode parallel lists of row fields (the columns of a batch; `None` entries allowed).
+
+        With `out` (`(len(audios), ...)` float32), row `i`'s array is written into `out[i]` and the
+        returned `"array"` is that view; a row that decodes to another shape is an `AudioError`.
+        Without `out`, a batch of same-length mono PCM_16 windows is decoded into one block too: its
+        arrays are views of one `(rows, frames)` array (`.copy()` a clip kept long after its batch).
+        """
+        local = self._thread_state()
+        n = len(audios)
+        paths = [None if a is None else self._resolve(a.get("path")) for a in audios]
+        from_file = [i for i in range(n) if audios[i] is not None and audios[i].get("bytes") is None
+                     and paths[i] is not None]
+        # grouped by recording, in file order: one stat per file per batch, neighbouring reads
+        from_file.sort(key=lambda i: (paths[i], starts[i] or 0))
+        in_files = set(from_file)
+        order = from_file + [i for i in range(n) if i not in in_files]
+        results: list = [None] * n
+        sources: dict[str, _Source] = {}
+        try:
+            if out is None and n > 1 and len(from_file) == n:
+                out = self._batch_block(sources, paths, from_file, counts, local)
+            for i in order:
+                audio = audios[i]
+                if audio is None:
+                    continue
+                path = paths[i]
+                start = starts[i] or 0
+                target = None if out is None else out[i]
+                expect = {"sample_rate": rates[i], "channels": chans[i]}
+                norm = self._affine(stats[i], path)
+                data = audio.get("bytes")
+                if data is not None:
+                    where = path or "<bytes>"
+                    arr, sr = read_window(data, channel=self.channel, path_for_errors=where, expect=expect)
+                elif path is None:
+                    raise AudioError("audio struct has neither bytes nor path")
+                else:
+                    src = sources.get(path)
+                    if src is None:
+                        src = sources[path] = self._source(path, local)
+                    try:
+                        check_row_audio(src, path, start_frame=start, **expect)
+                        same_rate = self.sampling_rate in (None, src.samplerate)  # else resampled below
+                        arr = src.window(start, counts[i], self.channel, path, local.scratch,
+                                         target if same_rate else None)
+                    except (sf.LibsndfileError, RuntimeError) as exc:
+                        local.files.pop(path, None)
+                        src.close()
+                        raise AudioError(f"cannot decode audio ({exc})", path) from None
+                    sr = src.samplerate
+                if norm is not None:  # before resampling: the statistics are those of the source samples
+                    arr *= np.float32(norm[0])
+                    arr += np.float32(norm[1])
+                if self.sampling_rate is not None and self.sampling_rate != sr:
+                    arr, sr = _resample(arr, sr, self.sampling_rate), self.sampling_rate
+                if target is not None and arr is not target:
+                    if arr.shape != target.shape:
+                        raise AudioError(
+                            f"clip of shape {arr.shape} in a batch of {target.shape} clips: batches need "
+                            "clips of one shape (use segment=, tail='pad'/'drop' and channel=0)", path)
+                    target[...] = arr
+                    arr = target
+                results[i] = {"array": arr, "sampling_rate": sr, "path": path}
+        finally:
+            if self.open_files <= 0:
+                for src in sources.values():
+                    src.close()
+        return results
+
+    def _batch_block(self, sources: dict, paths: list, rows: list, counts: list, local) -> np.ndarray | None:
+        """One `(rows, frames)` float32 block for a batch of same-length mono PCM_16 windows (opening
+        the batch's files into `sources`), else None. One large allocation instead of one per window:
+        numpy backs it with huge pages, and the windows then cost no page faults of their own."""
+        frames = counts[rows[0]]
+        if not frames or frames <= 0 or any(counts[i] != frames for i in rows):
+            return None
+        for i in rows:
+            path = paths[i]
+            src = sources.get(path)
+            if src is None:
+                src = sources[path] = self._source(path, local)
+            if src.layout is None or self.sampling_rate not in (None, src.samplerate):
+                return None
+            if src.channels != 1 and not isinstance(self.channel, int):
+                return None
+        return np.empty((len(rows), frames), dtype=np.float32)
+
+    def _affine(self, stats: dict | None, path) -> tuple[float, float] | None:
+        """`(scale, shift)` from the row's typed `stats` struct; None without one (or normalize=False)."""
+        if not self.normalize or not stats:
+            return None
+        from .segment import RecordingStats, normalization_affine
+
+        try:
+            values = RecordingStats(float(stats["mean"]), float(stats["std"]), float(stats["rms"]))
+            return normalization_affine(stats["mode"], values)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AudioError(f"row asks for normalisation but its `stats` are unreadable ({exc})", path) from None
+
+    def __call__(self, batch: dict) -> dict:
+        if self.column not in batch:  # e.g. `filter(..., input_columns=[...])` on a decoded dataset
+            return batch
+        audios = batch[self.column]
+        none = [None] * len(audios)
+        out = dict(batch)
+        out[self.column] = self.decode_rows(
+            audios, batch.get("start_frame") or none, batch.get("num_frames") or none,
+            (batch.get("stats") or none) if self.normalize else none,
+            batch.get("sample_rate") or none, batch.get("channels") or none,
+        )
+        return out
+
+    def __repr__(self) -> str:
+        return f"AudioDecoder(channel={self.channel!r}, sampling_rate={self.sampling_rate!r})"

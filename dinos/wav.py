@@ -1,0 +1,171 @@
+"""Plain PCM_16 WAV windows without libsndfile: the header parsed once, then `os.preadv` + one scale.
+
+Written from the RIFF/WAVE layout (Microsoft "Multimedia Programming Interface and Data
+Specifications 1.0" and the WAVE_FORMAT_EXTENSIBLE note), not from another implementation:
+
+- a file is `RIFF <size:u32le> WAVE` followed by chunks `<id:4 bytes> <size:u32le> <payload>`, each
+  payload padded to an even length (the pad byte is not counted in `size`);
+- `fmt ` holds `format_tag:u16, channels:u16, sample_rate:u32, byte_rate:u32, block_align:u16,
+  bits_per_sample:u16`, then for WAVE_FORMAT_EXTENSIBLE (0xFFFE) `cb_size:u16, valid_bits:u16,
+  channel_mask:u32, sub_format:GUID` where a PCM sub-format is `00000001-0000-0010-8000-00AA00389B71`;
+- `data` holds `frames * block_align` bytes of interleaved little-endian samples; other chunks
+  (`LIST`, `fact`, `PEAK`, `bext`, ...) may come before or after it.
+
+Only the one layout where this reader and libsndfile provably agree is taken: little-endian RIFF,
+PCM (tag 1, or EXTENSIBLE with the PCM GUID) at 16 bits, `block_align == 2 * channels`, `fmt `
+before `data`, and a `data` size that is a whole number of frames and fits in the file.
+`parse_header` returns None for everything else (RIFX, RF64, 8/24/32-bit, float, A-law, a data
+size larger than the file, an odd layout), and the caller reads those files with soundfile, which
+then also raises the errors it always raised. Samples come out as `int16 * 2**-15` in float32,
+bit-identical to `soundfile.read(dtype="float32")` (tested on every subtype and layout).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: int16 -> float32 scale libsndfile applies to PCM_16 (a power of two: the product is exact).
+PCM16_SCALE = np.float32(1.0 / 32768.0)
+
+_WAVE_FORMAT_PCM = 0x0001
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+#: KSDATAFORMAT_SUBTYPE_PCM as stored on disk (GUID fields little-endian, the last 8 bytes as-is).
+_PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
+#: How far into a file the chunk walk reads at most (headers with huge LIST chunks are skipped by
+#: seeking, so this bounds the number of reads, not the header size).
+_MAX_CHUNKS = 64
+
+
+@dataclass(frozen=True)
+class WavLayout:
+    """Where the PCM_16 samples of one WAV file are. Attribute names follow `soundfile.SoundFile`
+    (`samplerate`, `channels`, `frames`), so the row checks accept either."""
+
+    samplerate: int
+    channels: int
+    frames: int
+    data_offset: int  # byte offset of the first sample
+
+    @property
+    def block_align(self) -> int:
+        return 2 * self.channels
+
+
+def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout | None:
+    """The PCM_16 layout of a WAV file of `size` bytes, or None when it is not the plain fast case.
+
+    `read_at(offset, n)` returns up to `n` bytes at `offset` (a file or an in-memory buffer). Pure:
+    no I/O of its own, never raises for a malformed file (None means "let soundfile decide").
+    """
+    head = read_at(0, 12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, fmt = 12, None
+    for _ in range(_MAX_CHUNKS):
+        chunk = read_at(pos, 8)
+        if len(chunk) < 8:
+            return None
+        cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            fmt = _parse_fmt(read_at(body, min(csize, 40)), csize)
+            if fmt is None:
+                return None
+        elif cid == b"data":
+            if fmt is None:
+                return None
+            channels, rate = fmt
+            block = 2 * channels
+            if csize == 0 or csize == 0xFFFFFFFF or csize % block or body + csize > size:
+                return None  # streamed/RF64 placeholder, partial frame or truncated: soundfile's call
+            return WavLayout(samplerate=rate, channels=channels, frames=csize // block, data_offset=body)
+        pos = body + csize + (csize & 1)  # odd-sized payloads carry one pad byte
+        if pos > size:
+            return None
+    return None
+
+
+def _parse_fmt(raw: bytes, csize: int) -> tuple[int, int] | None:
+    """`(channels, sample_rate)` of a PCM_16 `fmt ` payload, else None."""
+    if csize < 16 or len(raw) < 16:
+        return None
+    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", raw[:16])
+    if tag == _WAVE_FORMAT_EXTENSIBLE:
+        if csize < 40 or len(raw) < 40:
+            return None
+        cb_size, valid_bits = struct.unpack("<HH", raw[16:20])
+        if cb_size < 22 or raw[24:40] != _PCM_GUID or valid_bits not in (0, 16):
+            return None
+    elif tag != _WAVE_FORMAT_PCM:
+        return None
+    if bits != 16 or channels < 1 or rate < 1 or block_align != 2 * channels:
+        return None
+    return channels, rate
+
+
+def read_file_header(fd: int, size: int, head_bytes: int = 1024) -> WavLayout | None:
+    """`parse_header` over an open file descriptor (positional reads: the offset is not moved).
+
+    The first `head_bytes` are read in one call (a plain header is 44 bytes); only chunks that
+    reach past them cost another read."""
+    head = os.pread(fd, head_bytes, 0)
+
+    def read_at(off: int, n: int) -> bytes:
+        if off + n <= len(head):
+            return head[off : off + n]
+        return os.pread(fd, n, off)
+
+    return parse_header(read_at, size)
+
+
+def read_bytes_header(data: bytes | bytearray | memoryview) -> WavLayout | None:
+    """`parse_header` over the bytes of a whole WAV file."""
+    view = memoryview(data)
+    return parse_header(lambda off, n: bytes(view[off : off + n]), len(view))
+
+
+def window_span(layout: WavLayout, start: int, num_frames: int | None) -> tuple[int, int]:
+    """`(frames wanted, frames present in the file)` for a window; the rest is zero padding."""
+    want = layout.frames - start if num_frames is None or num_frames < 0 else int(num_frames)
+    return want, max(0, min(want, layout.frames - start))
+
+
+def read_int16(fd: int, layout: WavLayout, start: int, frames: int, scratch: np.ndarray) -> np.ndarray:
+    """`frames` interleaved frames from `start` as an int16 `(frames, channels)` view of `scratch`.
+
+    `scratch` is a 1-D int16 buffer the caller reuses (grown when too small; the returned view may
+    live in a new one, so keep the returned array only until the next call). A short read (the file
+    shrank after its header was parsed) raises `OSError`.
+    """
+    n = frames * layout.channels
+    buf = scratch[:n]
+    nbytes = n * 2
+    got = os.preadv(fd, [buf], layout.data_offset + start * layout.block_align) if n else 0
+    if got != nbytes:
+        raise OSError(f"read {got} of {nbytes} bytes: the file is shorter than its header says")
+    out = buf.reshape(frames, layout.channels)
+    return out if _LITTLE else out.byteswap()
+
+
+_LITTLE = np.little_endian
+
+
+def bytes_int16(data, layout: WavLayout, start: int, frames: int) -> np.ndarray:
+    """The same as `read_int16` for a WAV file held in memory (no copy)."""
+    lo = layout.data_offset + start * layout.block_align
+    arr = np.frombuffer(data, dtype="<i2", count=frames * layout.channels, offset=lo)
+    return arr.reshape(frames, layout.channels)
+
+
+def scale_into(raw: np.ndarray, out: np.ndarray) -> None:
+    """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape.
+
+    Two passes (cast, then scale in place) run about twice as fast as one mixed-type multiply,
+    whose inner loop casts through a small buffer; both are exact, so the result is the same."""
+    out[...] = raw
+    np.multiply(out, PCM16_SCALE, out=out)

@@ -1,0 +1,148 @@
+"""`ClipBatches`: the fast batch path equals the dataset's own decode, orders (full and block shuffle)
+are permutations computed once per epoch, and DataLoader workers return shared-memory batches."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import dinos
+from dinos.errors import DinosError
+from dinos.fast import ClipBatches, _extract_fields
+
+from .conftest import make_dinos_tree
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = make_dinos_tree(tmp_path_factory.mktemp("fast") / "dinos", datasets=("VF2",), per_class=1,
+                           pretrain_seconds=6.5)
+    cache = str(tmp_path_factory.mktemp("fast_cache"))
+    return dinos.load_dataset("dinos", "pretraining", data_dir=root, split="train", segment="1s", tail="pad",
+                              channel=0, cache_dir=cache)
+
+
+def test_fast_batches_equal_the_datasets_own_decode(clips):
+    assert _extract_fields(clips, "audio") is not None  # the fast path is the one under test
+    batches = ClipBatches(clips, 5, shuffle=True, seed=1, columns=("clip_id",))
+    for b in range(len(batches)):
+        got, idx = batches[b], batches.indices(b)
+        want = np.stack([a["array"] for a in clips[idx.tolist()]["audio"]])
+        np.testing.assert_array_equal(got["waves"], want)
+        assert got["clip_id"] == clips.with_format(None)[idx.tolist()]["clip_id"]
+        assert (got["sampling_rate"] == 48_000).all()
+
+
+def test_normalised_rows_go_through_the_fast_path_bit_identically(tmp_path):
+    root = make_dinos_tree(tmp_path / "dinos", datasets=("VF2",), per_class=1, pretrain_seconds=3.0)
+    ds = dinos.load_dataset("dinos", "pretraining", data_dir=root, split="train", segment="1s", channel=0,
+                            normalize="rms", cache_dir=str(tmp_path / "c"))
+    fields = _extract_fields(ds, "audio")
+    assert fields is not None and fields["stats"] is not None
+    batches = ClipBatches(ds, 4, shuffle="block", block=2)
+    for b in range(len(batches)):
+        want = np.stack([a["array"] for a in ds[batches.indices(b).tolist()]["audio"]])
+        np.testing.assert_array_equal(batches[b]["waves"], want)
+
+
+@pytest.mark.parametrize("shuffle", [False, True, "block"])
+def test_every_order_is_a_permutation_computed_once_per_epoch(clips, shuffle):
+    batches = ClipBatches(clips, 4, shuffle=shuffle, block=3, seed=2)
+    seen = np.concatenate([batches.indices(b) for b in range(len(batches))])
+    assert sorted(seen.tolist()) == list(range(len(clips)))
+    if shuffle:
+        first = batches.order()
+        assert batches.order() is first  # cached, not recomputed per batch
+        batches.set_epoch(1)
+        assert not np.array_equal(batches.order(), first)
+        assert np.array_equal(batches.order(epoch=0), first)
+    if shuffle == "block":  # whole blocks of 3 neighbouring rows, in a permuted block order
+        order, pos, firsts = batches.order().tolist(), 0, []
+        while pos < len(order):
+            first = order[pos]
+            assert first % 3 == 0
+            block = list(range(first, min(first + 3, len(clips))))
+            assert order[pos : pos + len(block)] == block
+            firsts.append(first)
+            pos += len(block)
+        assert firsts != sorted(firsts)
+
+
+def test_bad_options_are_errors(clips):
+    with pytest.raises(DinosError, match="shuffle must be"):
+        ClipBatches(clips, 4, shuffle="random")
+    with pytest.raises(DinosError, match="batch_size"):
+        ClipBatches(clips, 0)
+
+
+def test_pickled_batches_rebuild_their_caches(clips):
+    batches = ClipBatches(clips, 4, shuffle=True)
+    first = batches[0]["waves"]
+    clone = pickle.loads(pickle.dumps(batches))
+    assert clone._fields_cache is None and clone._order_cache is None
+    np.testing.assert_array_equal(clone[0]["waves"], first)
+
+
+def test_generic_path_for_datasets_not_decoded_by_dinos(clips):
+    from dinos.audio import AudioDecoder
+
+    decoder = AudioDecoder(channel=0)
+    wrapped = clips.with_format(None).with_transform(lambda batch: decoder(batch))  # not an AudioDecoder
+    assert _extract_fields(wrapped, "audio") is None
+    fast, generic = ClipBatches(clips, 4, shuffle=True), ClipBatches(wrapped, 4, shuffle=True)
+    for b in range(len(fast)):
+        np.testing.assert_array_equal(fast[b]["waves"], generic[b]["waves"])
+
+
+def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
+    torch = pytest.importorskip("torch")
+    batches = ClipBatches(clips, 4, shuffle=True, seed=5)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, sampler=batches.sampler(), num_workers=1,
+                                         persistent_workers=True)
+    for epoch in (0, 1):
+        batches.set_epoch(epoch)
+        got = [b["waves"] for b in loader]
+        want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
+        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+        assert all(g.is_shared() for g in got)
+
+
+def test_worker_buffers_are_reused_only_after_the_main_process_drops_them(clips):
+    torch = pytest.importorskip("torch")
+    batches = ClipBatches(clips, 4, shuffle=True, seed=7)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=2)
+    held = []
+    for b, got in enumerate(loader):
+        if b % 2 == 0:
+            held.append((b, got["waves"][1:]))  # a view only: the batch stays alive through it
+    for b, view in held:  # still the data of its own batch: never overwritten by a later batch
+        np.testing.assert_array_equal(view.numpy(), batches[b]["waves"][1:])
+
+
+def test_released_lease_flags_its_buffer_only_when_every_view_is_gone():
+    torch = pytest.importorskip("torch")
+    import gc
+
+    from dinos.fast import _receive
+
+    flag = torch.zeros(1, dtype=torch.int32)
+    tensor = _receive(torch.ones(3, 5), flag)
+    view = tensor[1]
+    del tensor
+    gc.collect()
+    assert int(flag[0]) == 0
+    del view
+    gc.collect()
+    assert int(flag[0]) == 1
+
+
+def test_the_loading_path_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, dinos, dinos.fast, dinos.decoder, dinos.wav\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,198 @@
+"""The libsndfile-free PCM_16 reader (`dinos.wav`) against soundfile: which files take the fast path,
+bit-identical arrays for every subtype and layout, and the errors of the decoder's cached files."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dinos import wav
+from dinos.audio import AudioDecoder, read_window
+from dinos.errors import AudioError
+
+from .conftest import write_tone
+
+_PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
+
+
+def _ints(frames: int, channels: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).integers(-32768, 32768, size=(frames, channels), dtype=np.int16)
+    x[:2] = [[-32768] * channels, [32767] * channels]
+    return x
+
+
+def _chunk(cid: bytes, payload: bytes, pad: bool = True) -> bytes:
+    return cid + struct.pack("<I", len(payload)) + payload + (b"\0" if pad and len(payload) % 2 else b"")
+
+
+def _wav_bytes(ints: np.ndarray, rate: int, *, extensible: bool = False, before=(), after=(),
+               data_size: int | None = None, valid_bits: int = 16) -> bytes:
+    """A PCM_16 WAV written by hand from the RIFF/WAVE layout (chunks before/after `data`)."""
+    ch = ints.shape[1]
+    fmt = struct.pack("<HHIIHH", 0xFFFE if extensible else 1, ch, rate, rate * 2 * ch, 2 * ch, 16)
+    if extensible:
+        fmt += struct.pack("<HHI", 22, valid_bits, 0) + _PCM_GUID
+    data = ints.astype("<i2").tobytes()
+    size = len(data) if data_size is None else data_size
+    body = b"WAVE" + _chunk(b"fmt ", fmt) + b"".join(_chunk(c, p) for c, p in before)
+    body += b"data" + struct.pack("<I", size) + data + b"".join(_chunk(c, p) for c, p in after)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _reference(path, start, n, channel):
+    """What the soundfile path returns: float32 conversion by libsndfile, zero fill, channel choice."""
+    with sf.SoundFile(str(path)) as f:
+        f.seek(start)
+        data = f.read(-1 if n is None else n, dtype="float32", always_2d=True, fill_value=0.0)
+    if channel is None:
+        return data[:, 0] if data.shape[1] == 1 else data.T
+    return data[:, channel] if isinstance(channel, int) else data[:, list(channel)].T
+
+
+# -- which files take the fast path ------------------------------------------------------------
+FAST = {
+    "plain": {},
+    "extensible": {"extensible": True},
+    "extensible-valid-bits-0": {"extensible": True, "valid_bits": 0},
+    "odd-LIST-before-data": {"before": [(b"LIST", b"INFOISFT\x05\0\0\0dinos")]},
+    "chunks-after-data": {"after": [(b"LIST", b"abc"), (b"junk", b"\0" * 10)]},
+}
+
+
+@pytest.mark.parametrize("variant", FAST)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_hand_written_pcm16_layouts_take_the_fast_path_bit_identically(tmp_path, variant, channels):
+    ints = _ints(3000, channels)
+    p = tmp_path / "x.wav"
+    p.write_bytes(_wav_bytes(ints, 16000, **FAST[variant]))
+    with open(p, "rb") as fh:
+        layout = wav.read_file_header(fh.fileno(), p.stat().st_size)
+    assert layout is not None and (layout.samplerate, layout.channels, layout.frames) == (16000, channels, 3000)
+    assert wav.read_bytes_header(p.read_bytes()) == layout
+    for start, n in [(0, 1000), (1500, 1000), (2500, 1000), (0, None), (2999, 1)]:
+        for channel in [None, 0, -1, [channels - 1, 0]]:
+            want = _reference(p, start, n, channel)
+            np.testing.assert_array_equal(read_window(p, start, n, channel=channel)[0], want)
+            np.testing.assert_array_equal(read_window(p.read_bytes(), start, n, channel=channel)[0], want)
+
+
+SLOW = {
+    "unsupported-valid-bits": ({"extensible": True, "valid_bits": 12}, None),
+    "data-larger-than-file": ({"data_size": 3000 * 2 + 4000}, None),
+    "partial-frame": ({"data_size": 3000 * 2 - 1}, None),
+}
+
+
+@pytest.mark.parametrize("variant", SLOW)
+def test_unusual_layouts_are_left_to_soundfile(tmp_path, variant):
+    kwargs, _ = SLOW[variant]
+    p = tmp_path / "x.wav"
+    blob = _wav_bytes(_ints(3000, 1), 16000, **kwargs)
+    if variant == "partial-frame":
+        blob = blob[:-1]  # the data chunk really holds an odd number of bytes
+    p.write_bytes(blob)
+    with open(p, "rb") as fh:
+        assert wav.read_file_header(fh.fileno(), p.stat().st_size) is None
+    with sf.SoundFile(str(p)) as f:
+        frames = f.frames
+    np.testing.assert_array_equal(read_window(p, 0, frames)[0], _reference(p, 0, frames, None))
+
+
+SUBTYPES = [("WAV", s) for s in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW")]
+SUBTYPES += [("WAVEX", "PCM_16"), ("WAVEX", "PCM_24"), ("WAVEX", "FLOAT"), ("RF64", "PCM_16")]
+
+
+@pytest.mark.parametrize(("container", "subtype"), SUBTYPES, ids=[f"{c}-{s}" for c, s in SUBTYPES])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_every_subtype_matches_soundfile_through_read_window_and_the_decoder(tmp_path, container, subtype, channels):
+    p = tmp_path / "x.wav"
+    x = np.random.default_rng(3).uniform(-1, 1, size=(4000, channels)).astype(np.float32)
+    sf.write(str(p), x, 8000, format=container, subtype=subtype)
+    with open(p, "rb") as fh:
+        fast = wav.read_file_header(fh.fileno(), p.stat().st_size) is not None
+    assert fast == (subtype == "PCM_16" and container != "RF64")
+    dec = AudioDecoder(channel=0 if channels == 2 else None, normalize=False)
+    windows = [(0, 1000), (2000, 1000), (3500, 1000), (3999, 1)]  # start, middle, past the end, last frame
+    batch = {"audio": [{"bytes": None, "path": str(p)}] * len(windows),
+             "start_frame": [s for s, _ in windows], "num_frames": [n for _, n in windows]}
+    decoded = dec(batch)["audio"]
+    for (start, n), got in zip(windows, decoded, strict=True):
+        for channel in ([None, 1, [1, 0]] if channels == 2 else [None, 0]):
+            np.testing.assert_array_equal(read_window(p, start, n, channel=channel)[0],
+                                          _reference(p, start, n, channel))
+        np.testing.assert_array_equal(got["array"], _reference(p, start, n, dec.channel))
+        assert got["array"].dtype == np.float32 and got["sampling_rate"] == 8000
+
+
+def test_decoder_writes_into_a_preallocated_batch_in_row_order(tmp_path):
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=1.0, sr=8000, seed=i) for i in range(3)]
+    rows = [(paths[2], 4000), (paths[0], 0), (paths[2], 0), (paths[1], 7000)]  # not in file order
+    out = np.full((4, 2000), np.nan, dtype=np.float32)
+    got = AudioDecoder().decode_rows([{"bytes": None, "path": str(p)} for p, _ in rows], [s for _, s in rows],
+                                     [2000] * 4, [None] * 4, [8000] * 4, [1] * 4, out=out)
+    for k, (p, s) in enumerate(rows):
+        np.testing.assert_array_equal(out[k], _reference(p, s, 2000, None))
+        assert got[k]["array"].base is out or got[k]["array"] is out[k] or np.shares_memory(got[k]["array"], out)
+    with pytest.raises(AudioError, match="clip of shape") as err:
+        AudioDecoder().decode_rows([{"bytes": None, "path": str(paths[0])}], [0], [1000], [None], [None], [None],
+                                   out=np.empty((1, 2000), dtype=np.float32))
+    assert "r0.wav" in str(err.value)
+
+
+# -- errors of the cached files -------------------------------------------------------------------
+def test_cached_file_rewritten_with_another_rate_is_caught(tmp_path):
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    dec = AudioDecoder()
+    row = {"audio": [{"bytes": None, "path": str(p)}], "start_frame": [0], "num_frames": [800],
+           "sample_rate": [8000], "channels": [1]}
+    dec(row)
+    write_tone(p, seconds=1.0, sr=16000, channels=2)  # rewritten in place while the decoder holds it open
+    with pytest.raises(AudioError, match="changed since the dataset was built.*16000 Hz, 2 channel") as err:
+        dec(row)
+    assert "a.wav" in str(err.value)
+
+
+def test_cached_file_truncated_or_removed_is_an_error_naming_it(tmp_path):
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    dec = AudioDecoder()
+    row = {"audio": [{"bytes": None, "path": str(p)}], "start_frame": [6000], "num_frames": [800],
+           "sample_rate": [8000], "channels": [1]}
+    dec(row)
+    p.write_bytes(p.read_bytes()[:-8000])  # 4000 frames left: the window now starts past the end
+    with pytest.raises(AudioError, match="window starts at frame 6000") as err:
+        dec(row)
+    assert "a.wav" in str(err.value)
+    os.remove(p)
+    with pytest.raises(AudioError, match="does not exist") as err:
+        dec(row)
+    assert "a.wav" in str(err.value)
+
+
+def test_short_read_after_the_header_was_parsed_is_an_error(tmp_path):
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    with open(p, "rb") as fh:
+        layout = wav.read_file_header(fh.fileno(), p.stat().st_size)
+    os.truncate(p, layout.data_offset + 100)
+    with open(p, "rb") as fh, pytest.raises(OSError, match="shorter than its header"):
+        wav.read_int16(fh.fileno(), layout, 0, 1000, np.empty(1000, dtype=np.int16))
+
+
+def test_header_cache_does_not_survive_pickling_or_a_new_thread(tmp_path):
+    import pickle
+    import threading
+
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    dec = AudioDecoder()
+    dec.decode_one({"bytes": None, "path": str(p)}, 0, 100)
+    assert list(dec._local.files) == [str(p)] and not dec._local.files[str(p)].closed
+    clone = pickle.loads(pickle.dumps(dec))
+    assert not hasattr(clone._local, "files")
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(hasattr(dec._local, "files")))
+    t.start()
+    t.join()
+    assert seen == [False]
