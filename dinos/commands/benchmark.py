@@ -45,7 +45,8 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="cpu", type=device, help="cpu (default), cuda, cuda:N, mps or auto")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the heads and the init control (default 0)")
     p.add_argument("--cache-dir", default=None, help="datasets cache and embedding cache folder")
-    p.add_argument("--no-plots", action="store_true", help="write no figures")
+    p.add_argument("--no-plots", action="store_true", help="write no figures (default: plots/*.png: per-class AP, spectra, ROC curves, "
+                                                                 "score histograms)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the seeds' own models (dinos.model.baselines; DCASE / MIMII DUE only): see docs/baselines.md
     from dinos.model.baselines.registry import MODELS as BASELINES
@@ -86,6 +87,6 @@ def run(args) -> int:
         raise SystemExit("--corpus dcase_task2 needs --config <year>-all or <year>-<machine>")
     run_dcase_benchmark(args.data_dir, args.out, corpus=args.corpus, config=config, run_dir=args.run,
                         models=models, custom=custom, cache_dir=args.cache_dir, device=args.device, pooling=args.pooling,
-                        branch=args.branch, seed=args.seed, progress=not args.quiet)
+                        branch=args.branch, seed=args.seed, progress=not args.quiet, plots=not args.no_plots)
     print(open(f"{args.out}/dcase.md", encoding="utf-8").read())
     return 0

@@ -52,6 +52,9 @@ def add_arguments(p) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
     p.add_argument("--quiet", action="store_true", help="no progress bars while the ground truth is built")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="dcase: also write per machine type ROC curves per section/domain (AUC in the legend) and "
+                        "normal-vs-anomaly score histograms as PNGs to DIR (needs matplotlib: the [model] extra)")
     from ._own import add_score_asd_arguments  # own data (dinos.metrics.decisions): `dinos score asd`
 
     add_score_asd_arguments(p)
@@ -86,6 +89,9 @@ def run(args) -> int:
                              if scores.is_dir() else "no such file"))
         from ._own import run_score_asd
 
+        if args.plots:
+            raise UsageError("--plots: figures are drawn for `dinos score dcase` only (not yet for asd)")
+
         return run_score_asd(args)
     if args.year is None or (args.data_dir is None and args.ground_truth is None):
         raise UsageError("dinos score dcase: --year and one of --data-dir / --ground-truth are required")
@@ -103,6 +109,13 @@ def run(args) -> int:
             raise OutputError("--out is a directory; give a file name", out)
         if out.exists() and not args.overwrite:
             raise OutputError("--out file exists; pass --overwrite to replace it", out)
+    plots = None
+    if args.plots:  # matplotlib and the folder checked before any build
+        from dinos.io import OutputDir
+        from dinos.plots import require_matplotlib
+
+        require_matplotlib("dinos score --plots")
+        plots = OutputDir.open(args.plots, tool="score", overwrite=args.overwrite)
     if args.ground_truth is not None:
         truth = metrics.read_ground_truth(args.ground_truth, args.year)
     else:
@@ -117,4 +130,11 @@ def run(args) -> int:
         from dinos.metrics.submission import write_file
 
         write_file(args.out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if plots is not None:
+        from dinos.plots import plot_result
+
+        for p, r in results.items():
+            paths = plot_result(r, plots, title=f"DCASE {args.year}{' ' + p if p else ''}: ", prefix=f"{p}_" if p else "")
+            print(f"wrote {len(paths)} figure(s){' of the ' + p + ' part' if p else ''} to {args.plots}")
+        plots.remove_previous()
     return 0

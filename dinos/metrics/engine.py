@@ -195,6 +195,9 @@ class Result:
     summary: dict[str, float]
     notes: list[str] = field(default_factory=list)
     part: str = ""
+    #: the scored clips (`evaluate`'s frame: machine, section, domain, label, score, ...), for the
+    #: ROC curves and score histograms (`dinos.metrics.curves`, `dinos.plots`); not in `to_dict`
+    clips: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def official_score(self) -> float | None:
@@ -306,4 +309,4 @@ def evaluate(
             _binary(clips["label"].to_numpy(), "anomaly", "normal", "labels").astype(float),
             _scores(clips["score"].to_numpy()),
         )
-    return Result(int(year), table, machine_summary(year, table), summ, list(notes or []), part)
+    return Result(int(year), table, machine_summary(year, table), summ, list(notes or []), part, frame)

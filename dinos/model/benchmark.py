@@ -98,9 +98,10 @@ def _stats(values: Sequence[float]) -> dict:
 
 
 def score_task(ts: TaskSplits, ids: list[str], X: np.ndarray, *, seed: int = 0, probe: str = "linear",
-               asd_head: str = "linear-out") -> dict:
+               asd_head: str = "linear-out", clip_scores: list | None = None) -> dict:
     """mean/std (and per-class AP for classification) of one model's embeddings over the repeats.
-    `probe`: `linear` | `mlp`; `asd_head`: `linear-out` | `table5` (`dinos.model.probes`)."""
+    `probe`: `linear` | `mlp`; `asd_head`: `linear-out` | `table5` (`dinos.model.probes`).
+    `clip_scores` (ASD tasks): a list that receives, per repeat, `(eval labels, eval anomaly scores)`."""
     row = {cid: i for i, cid in enumerate(ids)}
     per_repeat, per_class = [], {}
     for r, (train_ids, eval_ids) in enumerate(ts.repeats):
@@ -117,7 +118,10 @@ def score_task(ts: TaskSplits, ids: list[str], X: np.ndarray, *, seed: int = 0, 
             for c, ap in res.ap.items():
                 per_class.setdefault(c, []).append(ap)
         else:
-            per_repeat.append(asd_auroc(xt, yt, xe, ye, seed=seed + r, head=asd_head))
+            got: list = []
+            per_repeat.append(asd_auroc(xt, yt, xe, ye, seed=seed + r, head=asd_head, scores_out=got))
+            if clip_scores is not None:
+                clip_scores.append((ye, got[0]))
     out = _stats(per_repeat)
     if per_class:
         out["per_class"] = {c: _stats(v) for c, v in per_class.items()}
@@ -237,6 +241,7 @@ def run_benchmark(
     emb_cache = cache_dir if cache_dir is not None else out / "embeddings"
     results: dict = {"tasks": {}, "models": {m: MODEL_LABELS.get(m, m) for m in models}}
     spectra: dict = {}
+    asd_scores: dict = {}  # task -> model -> [(eval labels, scores) per repeat], for the ROC figures
     variants: set[str] = set()
     for name in names:
         extra = {"normalize": normalize} if normalize else {}
@@ -250,7 +255,8 @@ def run_benchmark(
                                      for tid, rs in task.paper_table4}}
         for m, emb in embedders.items():
             ids, X = cached_embeddings(ts.dataset, emb, emb_cache, progress=progress)
-            entry["models"][m] = score_task(ts, ids, X, seed=seed, probe=probe, asd_head=asd_head)
+            sink = asd_scores.setdefault(name, {}).setdefault(m, []) if ts.kind != "classification" else None
+            entry["models"][m] = score_task(ts, ids, X, seed=seed, probe=probe, asd_head=asd_head, clip_scores=sink)
             if m == "baseline" and ts.kind == "classification":
                 spectra[ts.dataset_name] = _class_spectra(ts, ids, X)
         results["tasks"][name] = entry
@@ -265,10 +271,11 @@ def run_benchmark(
     results["init_comparison"] = init_comparison(results)
     write_results(out, results)
     if plots:
-        from .plots import plot_class_ap, plot_class_spectra
+        from .plots import plot_asd_tasks, plot_class_ap, plot_class_spectra
 
         plot_class_ap(results, out / "plots")
         plot_class_spectra(spectra, out / "plots")
+        plot_asd_tasks(results, asd_scores, out / "plots")
     return BenchmarkResult(out, results, time.perf_counter() - t0)
 
 
@@ -309,9 +316,11 @@ def run_dcase_benchmark(
     progress: bool = True,
     epochs: int = 300,
     custom: dict | None = None,
+    plots: bool = True,
 ) -> dict:
     """Official DCASE scores for each model: per machine type, an autoencoder head trained on the normal
-    `train` embeddings scores the `test` clips; CSVs in the official form are scored by `dinos.metrics`."""
+    `train` embeddings scores the `test` clips; CSVs in the official form are scored by `dinos.metrics`.
+    `plots`: ROC curves and score histograms per machine type in `plots/<model>/` (`dinos.model.plots`)."""
     from dinos import metrics as M
 
     from .embed import cached_embeddings, load_corpus, metadata_frame
@@ -341,6 +350,7 @@ def run_dcase_benchmark(
     emb_cache = cache_dir if cache_dir is not None else out / "embeddings"
     report: dict = {"corpus": corpus, "config": config, "year": year, "notes": notes, "models": {}}
     md = [f"# {corpus} {config}: official DCASE {year} Task 2 scores", "", *[f"Note: {n}" for n in notes], ""]
+    scored: dict = {}
     for m, emb in embedders.items():
         ids, X = cached_embeddings(ds, emb, emb_cache, progress=progress)
         if ids != list(meta["clip_id"]):
@@ -363,10 +373,15 @@ def run_dcase_benchmark(
             for name, mapping in groups.items():
                 M.write_scores(sub / name, mapping)
         result = M.score_submission(year, sub, truth)
+        scored[m] = result
         report["models"][m] = result.to_dict()
         md += [f"## {MODEL_LABELS.get(m, m)}", "", result.to_markdown()]
     write_json(out / "dcase_results.json", report)
     _atomic_text(out / "dcase.md", "\n".join(md) + "\n")
+    if plots:
+        from .plots import plot_asd_results
+
+        plot_asd_results(scored, out / "plots", labels=MODEL_LABELS, corpus=f"{corpus} {config}")
     return report
 
 

@@ -184,8 +184,10 @@ def asd_auroc(
     seed: int = 0,
     epochs: int = 300,
     head: str = "linear-out",
+    scores_out: list | None = None,
 ) -> float:
-    """AUROC (anomaly = positive) of the autoencoder head trained on the `normal` training clips only."""
+    """AUROC (anomaly = positive) of the autoencoder head trained on the `normal` training clips only.
+    `scores_out`: a list that receives the evaluation clips' anomaly scores (for figures)."""
     from sklearn.metrics import roc_auc_score
 
     y_train, y_eval = np.asarray(y_train), np.asarray(y_eval)
@@ -196,4 +198,6 @@ def asd_auroc(
     if positives.all() or not positives.any():
         raise SplitError("the ASD evaluation side needs both normal and anomalous clips")
     scores = autoencoder_scores(x_train[y_train == "normal"], x_eval, seed=seed, epochs=epochs, head=head)
+    if scores_out is not None:
+        scores_out.append(scores)
     return float(roc_auc_score(positives, scores))

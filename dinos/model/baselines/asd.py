@@ -322,8 +322,13 @@ def _run_baselines(args) -> int:
     report = run_asd_benchmark(args.corpus, config, args.data_dir, args.out, models=list(dict.fromkeys(args.model)),
                                preset=args.model_preset, epochs=args.model_epochs, seed=args.seed,
                                cache_dir=args.cache_dir, progress=not args.quiet, device=args.device)
+    if not getattr(args, "no_plots", False):  # ROC curves and score histograms per model and machine type
+        from ..plots import plot_asd_results
+
+        plot_asd_results(report.results, Path(args.out) / "plots", labels={m: MODELS[m].label for m in MODELS},
+                         corpus=f"{args.corpus} {config}")
     print(report.to_markdown())
-    print(f"results in {args.out} (baselines.md, baselines.json, submissions/)")
+    print(f"results in {args.out} (baselines.md, baselines.json, submissions/, plots/)")
     return 0
 
 
@@ -360,7 +365,7 @@ def run_from_args(args) -> int:
     run_dcase_benchmark(args.data_dir, args.out, corpus=args.corpus, config=config, run_dir=run,
                         models=models + list(custom), custom=custom, cache_dir=args.cache_dir, device=args.device,
                         pooling=getattr(args, "pooling", "mean"), branch=getattr(args, "branch", "student"),
-                        seed=args.seed, progress=not args.quiet)
+                        seed=args.seed, progress=not args.quiet, plots=not getattr(args, "no_plots", False))
     table = write_asd_table(Path(args.out), data_label(args.data_dir, args.corpus),
                             labels={m: spec.label for m, spec in MODELS.items()})
     print(table.read_text(encoding="utf-8"))
