@@ -52,7 +52,8 @@ def add_arguments(p) -> None:
     from dinos.model.baselines.registry import MODELS as BASELINES
 
     p.add_argument("--model", action="append", default=None, choices=list(BASELINES),
-                   help="train and score a seed baseline instead (repeatable; needs --corpus dcase_task2|mimii_due)")
+                   help="also train and score a seed baseline (repeatable): on dcase_task2/mimii_due every section, "
+                        "on DINOS the anomaly tasks T26/T27 (docs/baselines.md)")
     p.add_argument("--model-preset", default="paper", help="baseline preset: paper (default), cpu, tiny")
     p.add_argument("--model-epochs", type=positive_int, default=None, help="override the baseline preset's epochs")
 
