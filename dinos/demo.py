@@ -1,5 +1,5 @@
 """The main job (`dinos demo`, README command 1): synthesise every corpus, build every config,
-print what was built against the papers' counts, then (with `dinos[model]`) a short IMPACT
+print what was built against the papers' counts, then (with the `dinos-audio[model]` extra) a short IMPACT
 pretraining and benchmark."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def run_demo(out: str | Path, *, force: bool = False, model: bool = True, steps:
         try:
             from .model.benchmark import run_demo as model_demo
         except ImportError as exc:  # torch missing: the data part still ran
-            report += [f"Model step skipped: {exc} (install `dinos[model]`)."]
+            report += [f"Model step skipped: {exc} (install `dinos-audio[model]`)."]
         else:
             print("[4/4] short IMPACT pretraining + benchmark vs its untrained control and the log-Mel baseline",
                   flush=True)
