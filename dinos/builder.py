@@ -6,17 +6,21 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import stat
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
+import soundfile as sf
 
 from . import schema
-from .audio import AudioInfo, check_info, probe, read_window, recording_stats
+from .audio import WAV_FORMATS, AudioInfo, check_info, probe, read_window, recording_stats
 from .corpus import CorpusInfo
 from .errors import AudioError, DinosError, LayoutError, ParseError, UnsafePathError
 from .paths import check_source, printable
-from .segment import parse_normalize, parse_seconds, window_frames
+from .segment import parse_normalize, parse_seconds, window_arrays
 
 #: WAV subtypes that can hold NaN/inf; such files are read in full at build time to check.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
@@ -134,13 +138,6 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
             if files
         ]
 
-    def _windows(self, info: AudioInfo) -> list[tuple[int, int]]:
-        length = parse_seconds(self.config.segment)
-        if length is None:
-            return [(0, info.frames)]
-        hop = parse_seconds(self.config.hop)
-        return window_frames(info.frames, info.sample_rate, length, hop, self.config.tail)
-
     def expected_duplicates(self, group: list[str]) -> bool:
         """True if the corpus publishes these paths as copies of one recording on purpose (not
         reported); a loader overrides it. Default: every duplicate is reported."""
@@ -235,58 +232,203 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         return schema.RecordingStats(mode=mode, mean=st.mean, std=st.std, rms=st.rms)
 
     def _generate_tables(self, files: list[SourceFile], root: str):
+        """Arrow tables of the split's rows, one file at a time (see `_file_windows`): a file's fields
+        are checked and encoded once, its windows are built as columns; a table is yielded once it
+        holds at least `BATCH_ROWS` rows (a file's windows are never split between two tables)."""
         from . import buildlog
 
-        feats = self.info.features
-        batch: list[dict] = []
+        batch = WindowBatch(self.info.features)
         pending: list[dict] = []  # drops seen while streaming (no build report to hold them)
-        for key, row in self._generate_rows(files, root, pending):
-            batch.append(row)
-            if len(batch) >= self.BATCH_ROWS:
-                yield key, schema.rows_to_table(batch, feats)
-                batch = []
-        if batch:
-            yield "last", schema.rows_to_table(batch, feats)
+        guard = SourceGuard(root)
+        for src in files:
+            part = self._file_windows(src, root, guard, pending)
+            if part is None:
+                continue
+            batch.add(*part)
+            if batch.num_rows >= self.BATCH_ROWS:
+                yield batch.last_key, batch.flush()
+        if batch.num_rows:
+            yield "last", batch.flush()
         if pending:
             report = buildlog.report_from([], pending, segment=str(self.config.segment), tail=self.config.tail)
             buildlog.emit(report)
 
-    def _generate_rows(self, files: list[SourceFile], root: str, pending: list | None = None):
-        for src in files:
-            full = os.path.join(root, src.path)
-            try:
-                check_source(root, src.path)
-                info = probe(full)
-                check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
-                if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
-                    read_window(full)
-                stats = self._stats(full)
-            except (AudioError, LayoutError) as exc:
-                if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
-                    raise
-                self._record_skip(printable(src.path), exc.reason)
-                continue
-            recording_id = src.path.rsplit(".", 1)[0]
-            windows = self._windows(info)
-            end = max((start + n for start, n in windows), default=0)
-            if end < info.frames:  # only `tail="drop"` leaves frames after the last window
-                drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows}
-                self._event(drop, pending)
-            for start, n in windows:
-                clip = schema.Clip(
-                    clip_id=schema.make_clip_id(src.path, start),
-                    path=src.path,
-                    recording_id=recording_id,
-                    offset=start / info.sample_rate,
-                    duration=n / info.sample_rate,
-                    start_frame=start,
-                    num_frames=n,
-                    sample_rate=info.sample_rate,
-                    channels=info.channels,
-                    stats=stats,
-                    **dict(src.fields),
-                )
-                yield clip.clip_id, schema.clip_to_row(clip, full)
+    def _file_windows(self, src: SourceFile, root: str, guard: SourceGuard, pending: list | None):
+        """`(row, starts, lengths)` of one file: its row in `clip_to_row` form for its first window
+        (one `schema.Clip` built and validated per file) and the start frame and length of every
+        window as arrays; None when the file has no window or was skipped (`skip_invalid`)."""
+        full = os.path.join(root, src.path)
+        try:
+            guard(src.path)
+            info = probe_file(full)
+            check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
+            if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
+                read_window(full)
+            stats = self._stats(full)
+        except (AudioError, LayoutError) as exc:
+            if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
+                raise
+            self._record_skip(printable(src.path), exc.reason)
+            return None
+        starts, lengths = self._window_arrays(info)
+        end = int(starts[-1] + lengths[-1]) if len(starts) else 0
+        if end < info.frames:  # only `tail="drop"` leaves frames after the last window
+            drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not len(starts)}
+            self._event(drop, pending)
+        if not len(starts):
+            return None
+        first = schema.Clip(
+            clip_id=schema.make_clip_id(src.path, int(starts[0])),
+            path=src.path,
+            recording_id=src.path.rsplit(".", 1)[0],
+            offset=int(starts[0]) / info.sample_rate,
+            duration=int(lengths[0]) / info.sample_rate,
+            start_frame=int(starts[0]),
+            num_frames=int(lengths[0]),
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            stats=stats,
+            **dict(src.fields),
+        )
+        return schema.clip_to_row(first, full), starts, lengths
+
+    def _window_arrays(self, info: AudioInfo):
+        """Start frames and lengths (int64 arrays) of the windows `segment.window_frames` defines."""
+        length = parse_seconds(self.config.segment)
+        if length is None:
+            return np.zeros(1, np.int64), np.full(1, info.frames, np.int64)
+        hop = parse_seconds(self.config.hop)
+        return window_arrays(info.frames, info.sample_rate, length, hop, self.config.tail)
+
+
+# -- per-file helpers of the build: one open per file, columns per batch ---------------------
+class SourceGuard:
+    """`paths.check_source` for every file of a build, at one `lstat` per file: each folder is
+    resolved once. A file that is not a plain regular file with a UTF-8 name in an already-resolved
+    folder inside `root` (a symlink, a missing file, ...) goes through `check_source` itself, so every
+    error is the one `check_source` raises."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = str(root)
+        base = os.path.realpath(self.root)
+        self._inside = base.rstrip(os.sep) + os.sep
+        self._folders: dict[str, bool] = {}  # relative folder -> resolves inside root
+
+    def __call__(self, relative: str) -> None:
+        folder = posixpath.dirname(relative)
+        inside = self._folders.get(folder)
+        if inside is None:
+            resolved = os.path.realpath(os.path.join(self.root, folder)) + os.sep
+            inside = self._folders[folder] = resolved.startswith(self._inside)
+        try:
+            relative.encode("utf-8")
+            regular = inside and stat.S_ISREG(os.lstat(os.path.join(self.root, relative)).st_mode)
+        except (UnicodeEncodeError, OSError):
+            regular = False
+        if not regular:
+            check_source(self.root, relative)
+
+
+#: Bytes of a file's head read in one go; the RIFF chunk walk nearly always ends inside them.
+HEAD_BYTES = 4096
+
+
+def riff_verdict(head: bytes, size: int) -> bool | None:
+    """The verdict of `audio._check_riff` (the reference) from the first bytes of a file of `size`
+    bytes: True (it passes), False (it raises) or None (the `data` chunk lies beyond `head`)."""
+    if len(head) < 12:
+        return False
+    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return True
+    fmt = "<I" if head[:4] == b"RIFF" else ">I"
+    pos = 12
+    while True:
+        if pos + 8 > len(head):
+            return False if len(head) >= size else None
+        cid, csize = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
+        if cid == b"data":
+            return not (csize not in (0, 0xFFFFFFFF) and csize > size - (pos + 8))
+        pos += 8 + csize + (csize & 1)
+
+
+def probe_file(path: str) -> AudioInfo:
+    """`audio.probe(path)` with the file opened once: the size, the RIFF check and libsndfile's header
+    read share one descriptor. Anything unusual (a fault, a head that does not settle the RIFF check)
+    is handed to `audio.probe`, so every error is the one it raises, naming the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return probe(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or riff_verdict(os.pread(fd, HEAD_BYTES, 0), size) is not True:
+            return probe(path)
+        try:
+            with sf.SoundFile(fd, closefd=False) as f:
+                info = AudioInfo(int(f.samplerate), int(f.channels), int(f.frames), f.format, f.subtype)
+        except (sf.LibsndfileError, RuntimeError):
+            return probe(path)
+    finally:
+        os.close(fd)
+    if info.format not in WAV_FORMATS or info.frames <= 0:
+        return probe(path)
+    return info
+
+
+class WindowBatch:
+    """The rows of several files, built as Arrow columns.
+
+    `add(row, starts, lengths)` takes a file's row for its first window (`schema.clip_to_row` form)
+    and the start frame and length of each of its windows; `flush()` returns the Arrow table of every
+    window of the added files, in order: the file rows are encoded once (ClassLabel names looked up
+    once per file), repeated per window with `take`, and the window columns (`clip_id`, `offset`,
+    `duration`, `start_frame`, `num_frames`) are computed in numpy/pyarrow. The table equals
+    `schema.rows_to_table` of one `schema.Clip` row per window (tests/test_builder_fast.py).
+    """
+
+    def __init__(self, feats):
+        self.schema = feats.arrow_schema
+        self._labels = {k: v for k, v in feats.items() if isinstance(v, datasets.ClassLabel)}
+        self._codes = {k: {name: i for i, name in enumerate(v.names)} for k, v in self._labels.items()}
+        self._clear()
+
+    def _clear(self) -> None:
+        self._rows: list[dict] = []
+        self._starts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self.num_rows = 0
+        self.last_key = ""
+
+    def add(self, row: dict, starts: np.ndarray, lengths: np.ndarray) -> None:
+        for col, codes in self._codes.items():
+            value = row[col]
+            if isinstance(value, str):
+                row[col] = codes[value] if value in codes else self._labels[col].str2int(value)
+        self._rows.append(row)
+        self._starts.append(starts)
+        self._lengths.append(lengths)
+        self.num_rows += len(starts)
+        self.last_key = row["clip_id"]
+
+    def flush(self):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        counts = np.fromiter((len(s) for s in self._starts), np.int64, len(self._starts))
+        if (counts != 1).any():  # else each file's one row is its own first window: the table is done
+            rates = np.fromiter((r["sample_rate"] for r in self._rows), np.float64, len(self._rows))
+            table = table.take(pa.array(np.repeat(np.arange(len(counts)), counts)))
+            starts, lengths = np.concatenate(self._starts), np.concatenate(self._lengths)
+            rate = np.repeat(rates, counts)
+            clip_id = pc.binary_join_element_wise(table.column("path"), pc.cast(pa.array(starts), pa.string()), "#")
+            for name, values in (("clip_id", clip_id), ("start_frame", starts), ("num_frames", lengths),
+                                 ("offset", starts / rate), ("duration", lengths / rate)):
+                i = self.schema.get_field_index(name)
+                table = table.set_column(i, self.schema.field(i), pa.chunked_array([values], self.schema.field(i).type)
+                                         if not isinstance(values, pa.ChunkedArray) else values)
+        self._clear()
+        return table
 
 
 #: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
