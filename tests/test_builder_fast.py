@@ -219,3 +219,32 @@ def test_source_guard_raises_what_check_source_raises(tmp_path):
         with pytest.raises(err) as got:
             guard(rel)
         assert str(got.value) == str(want.value)
+
+
+def test_duplicate_groups_sample_then_full_hash(tmp_path):
+    from dinos.builder import SAMPLE_BYTES, duplicate_groups
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, 3 * SAMPLE_BYTES, dtype=np.uint8).tobytes()
+    files = {
+        "a.wav": base,
+        "b.wav": base,  # identical copy
+        "c.wav": base[:-1] + b"\x00" if base[-1] else base[:-1] + b"\x01",  # same samples, differs at the end
+        "d.wav": bytes(len(base)),  # same size, other samples
+        "e.wav": base + b"x",  # other size
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    os.link(tmp_path / "d.wav", tmp_path / "d_link.wav")
+    names = [*files, "d_link.wav"]
+    assert duplicate_groups(tmp_path, names) == [["a.wav", "b.wav"], ["d.wav", "d_link.wav"]]
+
+
+def test_duplicate_warning_names_a_big_group_by_its_first_paths():
+    from dinos.builder import warn_duplicates
+
+    with pytest.warns(UserWarning) as caught:
+        warn_duplicates([[f"f{i}.wav" for i in range(1000)]])
+    message = str(caught[0].message)
+    assert "f0.wav = f1.wav = f2.wav = f3.wav = f4.wav = ... (1000 paths)" in message
+    assert "f5.wav" not in message
