@@ -37,11 +37,9 @@ def source_fingerprint(data_dir: str | os.PathLike) -> str:
         _fingerprint_dir(os.fspath(data_dir), "", os.stat(data_dir), entries, seen_dirs)
     except OSError:  # no such folder: nothing to fingerprint (os.walk yielded nothing either)
         pass
-    h = hashlib.sha256()
-    for e in sorted(entries):
-        h.update(e.encode("utf-8", "surrogateescape"))
-        h.update(b"\n")
-    return h.hexdigest()[:20]
+    entries.sort()
+    entries.append("")  # every line ends with a newline
+    return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 def _fingerprint_dir(path: str, rel: str, st_dir, entries: list[str], seen_dirs: set) -> None:
@@ -65,7 +63,9 @@ def _fingerprint_dir(path: str, rel: str, st_dir, entries: list[str], seen_dirs:
         if is_dir:
             subdirs.append((entry.name, entry, name))
             continue
-        if os.path.splitext(entry.name)[1].lower() not in _AUDIO_EXTS:
+        stem = entry.name.lstrip(".")  # os.path.splitext's extension, without its cost per file
+        dot = stem.rfind(".")
+        if dot < 0 or stem[dot:].lower() not in _AUDIO_EXTS:
             continue
         try:
             st = entry.stat()

@@ -248,3 +248,32 @@ def test_duplicate_warning_names_a_big_group_by_its_first_paths():
     message = str(caught[0].message)
     assert "f0.wav = f1.wav = f2.wav = f3.wav = f4.wav = ... (1000 paths)" in message
     assert "f5.wav" not in message
+
+
+def test_source_files_of_one_folder_validate_once_and_equal_fresh_validation():
+    from dinos.builder import SourceFile
+    from dinos.errors import ParseError
+
+    base = {"corpus": "dinos", "machine": "m", "sensor": "microphone", "section": -1, "domain": "source",
+            "label": "normal", "origin_split": "train", "task_class": "T3", "class_name": "c",
+            "attributes": [{"name": "a", "value": "1", "file_token": ""}]}
+    dicts = [
+        {**base, "group_id": "g1"}, {**base, "group_id": "g2"}, base, {**base, "group_id": "g3"},
+        {**base, "sensor": "stethoscope", "group_id": "g3"}, {**base, "sensor": "stethoscope"},
+        {**base, "attributes": [{"name": "a", "value": "2", "file_token": ""}], "group_id": "g1"},
+    ]
+    for i, d in enumerate(dicts):
+        got = SourceFile(f"f{i}.wav", d).fields
+        want = schema.FileFields(**d)
+        assert got.model_dump() == want.model_dump(), i
+    SourceFile("ok.wav", {**base, "group_id": "g1"})
+    with pytest.raises(ParseError, match="bad.wav.*group_id"):  # a non-string group_id is validated, not reused
+        SourceFile("bad.wav", {**base, "group_id": 7})
+    with pytest.raises(ParseError, match="bad2.wav.*sensor"):
+        SourceFile("bad2.wav", {**base, "sensor": "laser", "group_id": "g1"})
+
+
+def test_dinos_downstream_clips_match(tmp_path):
+    root = make_dinos_tree(tmp_path / "d", per_class=2, pretrain_seconds=1.5)
+    assert_identical("dinos", "all", root)
+    assert_identical("dinos", "yornew", root, segment="0.5s", tail="keep")

@@ -48,7 +48,8 @@ def tree(tmp_path):
     root = tmp_path / "root"
     for d in ("a/b", "a/c", "z"):
         (root / d).mkdir(parents=True)
-    for f in ("a/b/x.wav", "a/b/y.WAV", "a/c/m.csv", "a/c/n.txt", "z/q.flac", "top.yaml", "a/b/n\udcff.wav"):
+    for f in ("a/b/x.wav", "a/b/y.WAV", "a/c/m.csv", "a/c/n.txt", "z/q.flac", "top.yaml", "a/b/n\udcff.wav",
+              "z/.wav", "z/..wav", "z/.hidden.wav", "z/a.b.Wav", "z/noext", "z/wav"):
         (root / f).write_bytes(b"RIFF" + f.encode("utf-8", "surrogateescape"))
     (root / "a" / "loop").symlink_to(root, target_is_directory=True)
     (root / "z" / "again").symlink_to(root / "a" / "b", target_is_directory=True)
