@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import posixpath
 import stat
 import struct
 from dataclasses import dataclass, field
@@ -545,11 +544,11 @@ def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[s
     out = []
     for folder in sorted({p.rpartition("/")[0] for p in paths}):
         try:
-            entries = list(os.scandir(os.path.join(root, folder)))
+            entries = list(os.scandir(_join(os.fspath(root), folder) if folder else os.fspath(root)))
         except OSError:
             continue
         for entry in entries:
-            rel = posixpath.join(folder, entry.name) if folder else entry.name
+            rel = f"{folder}/{entry.name}" if folder else entry.name
             if (
                 entry.is_symlink()
                 and os.path.splitext(entry.name)[1].lower() in (".wav", ".flac")
