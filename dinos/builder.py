@@ -3,6 +3,7 @@ into rows of the one clip schema (one row per file, or one per window when segme
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
@@ -328,12 +329,21 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     _dumped: tuple = (None, {})  # (the last FileFields dumped, its dump)
 
     def _window_arrays(self, info: AudioInfo):
-        """Start frames and lengths (int64 arrays) of the windows `segment.window_frames` defines."""
-        length = parse_seconds(self.config.segment)
-        if length is None:
-            return np.zeros(1, np.int64), np.full(1, info.frames, np.int64)
-        hop = parse_seconds(self.config.hop)
-        return window_arrays(info.frames, info.sample_rate, length, hop, self.config.tail)
+        """Start frames and lengths (int64 arrays, read-only) of the windows `segment.window_frames`
+        defines. The recordings of a corpus mostly share one length: computed once per length."""
+        return _windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
+
+
+@functools.lru_cache(maxsize=256)
+def _windows_of(frames: int, sample_rate: int, segment, hop, tail: str) -> tuple[np.ndarray, np.ndarray]:
+    length = parse_seconds(segment)
+    if length is None:
+        starts, lengths = np.zeros(1, np.int64), np.full(1, frames, np.int64)
+    else:
+        starts, lengths = window_arrays(frames, sample_rate, length, parse_seconds(hop), tail)
+    starts.setflags(write=False)
+    lengths.setflags(write=False)
+    return starts, lengths
 
 
 # -- per-file helpers of the build: one open per file, columns per batch ---------------------
