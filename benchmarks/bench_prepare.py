@@ -168,9 +168,10 @@ def _ratio(data_dir: Path, cache: Path, part: str, repeats: int) -> tuple[float,
         scans.append(s)
         builds.append(b)
     ratio = statistics.median(b["seconds"] for b in builds) / statistics.median(s["seconds"] for s in scans)
-    return ratio, {"seconds": statistics.median(s["seconds"] for s in scans), **scans[-1]}, {
-        "seconds": statistics.median(b["seconds"] for b in builds),
-        "reload": statistics.median(b["reload"] for b in builds), **{k: builds[-1][k] for k in ("rows", "rss_mib")}}
+    scan = {**scans[-1], "seconds": statistics.median(s["seconds"] for s in scans)}
+    build = {**builds[-1], "seconds": statistics.median(b["seconds"] for b in builds),
+             "reload": statistics.median(b["reload"] for b in builds)}
+    return ratio, scan, build
 
 
 def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
