@@ -161,6 +161,13 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
             if files
         ]
 
+    def split_tables(self):
+        """`(split, Arrow tables)` of this config, straight from `_generate_tables`: nothing is cached
+        and no `datasets.IterableDataset` is made (creating one imports torch when it is installed).
+        Skips and drops are reported as in streaming (`_event`)."""
+        for gen in self._split_generators(None):
+            yield str(gen.name), (table for _, table in self._generate_tables(**gen.gen_kwargs))
+
     def expected_duplicates(self, group: list[str]) -> bool:
         """True if the corpus publishes these paths as copies of one recording on purpose (not
         reported); a loader overrides it. Default: every duplicate is reported."""

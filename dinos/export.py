@@ -471,9 +471,8 @@ def _builder_rows(corpus: str, data_dir, cache_dir, builder_kwargs: dict, builde
         builders[config] = builder
         if builder_kwargs.get("skip_invalid"):  # the report then lists this build's skips only
             skip_report_path(builder).unlink(missing_ok=True)
-        streams = builder.as_streaming_dataset()
-        for split, ds in streams.items():
-            yield split, iter(ds)
+        for split, tables in builder.split_tables():
+            yield split, (row for table in tables for row in table.to_pylist())
 
     return rows
 
