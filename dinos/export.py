@@ -81,6 +81,7 @@ class ShardWriter:
         self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
         self._buffer: list[dict] = []
         self._buffer_bytes = 0
+        self._arena = bytearray()  # the audio bytes of a row group (reused)
         self._shard_bytes = 0
         self._shard_rows = 0
 
@@ -98,9 +99,37 @@ class ShardWriter:
             return
         if self._writer is None:
             self._open()
-        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        audio = [row["audio"] for row in self._buffer]
+        blobs = [a["bytes"] for a in audio]
+        total = sum(len(b) for b in blobs if b is not None)
+        if any(b is None for b in blobs) or total >= 2**31:  # rare: let pyarrow build the column
+            table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        else:  # the audio bytes go into one reused buffer: no fresh memory per row group
+            table = pa.Table.from_pylist([{**row, "audio": None} for row in self._buffer], schema=self.schema)
+            i = self.schema.get_field_index("audio")
+            table = table.set_column(i, self.schema.field(i), self._audio_column(blobs, [a["path"] for a in audio]))
         self._writer.write_table(table, row_group_size=len(self._buffer))
+        del table  # the arena is reused by the next row group
         self._buffer, self._buffer_bytes = [], 0
+
+    def _audio_column(self, blobs: list[bytes], paths: list[str | None]):
+        """The `{bytes, path}` struct column, its bytes copied into `self._arena` (kept between row
+        groups: `ParquetWriter.write_table` has serialised them when it returns)."""
+        import numpy as np
+        import pyarrow as pa
+
+        sizes = np.fromiter((len(b) for b in blobs), np.int64, len(blobs))
+        offsets = np.zeros(len(blobs) + 1, np.int32)
+        np.cumsum(sizes, out=offsets[1:])
+        total = int(offsets[-1])
+        if len(self._arena) < total:
+            self._arena = bytearray(total)
+        view = memoryview(self._arena)
+        for blob, start in zip(blobs, offsets[:-1].tolist(), strict=False):
+            view[start:start + len(blob)] = blob
+        data = pa.Array.from_buffers(pa.binary(), len(blobs), [None, pa.py_buffer(offsets), pa.py_buffer(view[:total])])
+        audio_type = self.schema.field("audio").type
+        return pa.StructArray.from_arrays([data, pa.array(paths, pa.string())], fields=list(audio_type))
 
     def _close_shard(self) -> None:
         self._flush_group()
@@ -154,6 +183,7 @@ class _SourceCache:
     def __init__(self):
         self._key = None
         self._fh = None
+        self.checked: str | None = None  # the last row path found relative and inside the data directory
         self.info = None
         self.pcm16: tuple[int, int] | None = None  # (data offset, data bytes) of a plain PCM_16 WAV
 
@@ -228,8 +258,10 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
     from .audio import encode_wav, read_window
 
     rel = row["path"]
-    if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
-        raise UnsafePathError("row path must be relative to the data directory", rel)
+    if rel != sources.checked:  # the windows of one file share the check
+        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+            raise UnsafePathError("row path must be relative to the data directory", rel)
+        sources.checked = rel
     full = os.path.join(str(root), rel)
     source = sources(full)
     info = source.info
