@@ -3,25 +3,21 @@ into rows of the one clip schema (one row per file, or one per window when segme
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib
 import os
-import stat
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
-import numpy as np
-import soundfile as sf
 
 from . import schema
-from .audio import WAV_FORMATS, AudioInfo, check_info, probe, read_window, recording_stats
+from .audio import AudioInfo, check_info, read_window, recording_stats
+from .build_rows import SourceGuard, WindowBatch, join_relative, probe_file, windows_of
 from .corpus import CorpusInfo
 from .errors import AudioError, DinosError, LayoutError, ParseError, UnsafePathError
-from .paths import check_source, printable
-from .segment import parse_normalize, parse_seconds, window_arrays
+from .paths import printable
+from .segment import parse_normalize
 
 #: WAV subtypes that can hold NaN/inf; such files are read in full at build time to check.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
@@ -287,7 +283,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         """`(row, starts, lengths)` of one file: its row in `clip_to_row` form for its first window
         (one `schema.Clip` built and validated per file) and the start frame and length of every
         window as arrays; None when the file has no window or was skipped (`skip_invalid`)."""
-        full = _join(root, src.path)
+        full = join_relative(root, src.path)
         try:
             guard(src.path)
             info = probe_file(full)
@@ -338,157 +334,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     def _window_arrays(self, info: AudioInfo):
         """Start frames and lengths (int64 arrays, read-only) of the windows `segment.window_frames`
         defines. The recordings of a corpus mostly share one length: computed once per length."""
-        return _windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
-
-
-@functools.lru_cache(maxsize=256)
-def _windows_of(frames: int, sample_rate: int, segment, hop, tail: str) -> tuple[np.ndarray, np.ndarray]:
-    length = parse_seconds(segment)
-    if length is None:
-        starts, lengths = np.zeros(1, np.int64), np.full(1, frames, np.int64)
-    else:
-        starts, lengths = window_arrays(frames, sample_rate, length, parse_seconds(hop), tail)
-    starts.setflags(write=False)
-    lengths.setflags(write=False)
-    return starts, lengths
-
-
-# -- per-file helpers of the build: one open per file, columns per batch ---------------------
-class SourceGuard:
-    """`paths.check_source` for every file of a build, at one `lstat` per file: each folder is
-    resolved once. A file that is not a plain regular file with a UTF-8 name in an already-resolved
-    folder inside `root` (a symlink, a missing file, ...) goes through `check_source` itself, so every
-    error is the one `check_source` raises."""
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = os.fspath(root)
-        self._inside = os.path.realpath(self.root).rstrip(os.sep) + os.sep
-        self._folders: dict[str, bool] = {}  # relative folder -> resolves inside root
-
-    def _plain(self, relative: str) -> bool:
-        """True if `relative` is a regular file (not a symlink), named in UTF-8, in a folder inside root."""
-        folder = relative.rpartition("/")[0]
-        inside = self._folders.get(folder)
-        if inside is None:
-            resolved = os.path.realpath(_join(self.root, folder) if folder else self.root) + os.sep
-            inside = self._folders[folder] = resolved.startswith(self._inside)
-        try:
-            relative.encode("utf-8")
-            return inside and stat.S_ISREG(os.lstat(_join(self.root, relative)).st_mode)
-        except (UnicodeEncodeError, OSError):
-            return False
-
-    def __call__(self, relative: str) -> None:
-        if not self._plain(relative):
-            check_source(self.root, relative)
-
-    def inside(self, relative: str) -> bool:
-        """`paths.is_within(root / relative, root)`, cheaply for plain files."""
-        from .paths import is_within
-
-        return self._plain(relative) or is_within(_join(self.root, relative), self.root)
-
-
-#: Bytes of a file's head read in one go; the RIFF chunk walk nearly always ends inside them.
-HEAD_BYTES = 4096
-
-
-def riff_verdict(head: bytes, size: int) -> bool | None:
-    """The verdict of `audio._check_riff` (the reference) from the first bytes of a file of `size`
-    bytes: True (it passes), False (it raises) or None (the `data` chunk lies beyond `head`)."""
-    if len(head) < 12:
-        return False
-    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-        return True
-    fmt = "<I" if head[:4] == b"RIFF" else ">I"
-    pos = 12
-    while True:
-        if pos + 8 > len(head):
-            return False if len(head) >= size else None
-        cid, csize = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
-        if cid == b"data":
-            return not (csize not in (0, 0xFFFFFFFF) and csize > size - (pos + 8))
-        pos += 8 + csize + (csize & 1)
-
-
-def probe_file(path: str) -> AudioInfo:
-    """`audio.probe(path)` with the file opened once: the size, the RIFF check and libsndfile's header
-    read share one descriptor. Anything unusual (a fault, a head that does not settle the RIFF check)
-    is handed to `audio.probe`, so every error is the one it raises, naming the file."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return probe(path)
-    try:
-        size = os.fstat(fd).st_size
-        if size == 0 or riff_verdict(os.pread(fd, HEAD_BYTES, 0), size) is not True:
-            return probe(path)
-        try:
-            with sf.SoundFile(fd, closefd=False) as f:
-                info = AudioInfo(int(f.samplerate), int(f.channels), int(f.frames), f.format, f.subtype)
-        except (sf.LibsndfileError, RuntimeError):
-            return probe(path)
-    finally:
-        os.close(fd)
-    if info.format not in WAV_FORMATS or info.frames <= 0:
-        return probe(path)
-    return info
-
-
-class WindowBatch:
-    """The rows of several files, built as Arrow columns.
-
-    `add(row, starts, lengths)` takes a file's row for its first window (`schema.clip_to_row` form)
-    and the start frame and length of each of its windows; `flush()` returns the Arrow table of every
-    window of the added files, in order: the file rows are encoded once (ClassLabel names looked up
-    once per file), repeated per window with `take`, and the window columns (`clip_id`, `offset`,
-    `duration`, `start_frame`, `num_frames`) are computed in numpy/pyarrow. The table equals
-    `schema.rows_to_table` of one `schema.Clip` row per window (tests/test_builder_fast.py).
-    """
-
-    def __init__(self, feats):
-        self.schema = feats.arrow_schema
-        self._labels = {k: v for k, v in feats.items() if isinstance(v, datasets.ClassLabel)}
-        self._codes = {k: {name: i for i, name in enumerate(v.names)} for k, v in self._labels.items()}
-        self._clear()
-
-    def _clear(self) -> None:
-        self._rows: list[dict] = []
-        self._starts: list[np.ndarray] = []
-        self._lengths: list[np.ndarray] = []
-        self.num_rows = 0
-        self.last_key = ""
-
-    def add(self, row: dict, starts: np.ndarray, lengths: np.ndarray) -> None:
-        for col, codes in self._codes.items():
-            value = row[col]
-            if isinstance(value, str):
-                row[col] = codes[value] if value in codes else self._labels[col].str2int(value)
-        self._rows.append(row)
-        self._starts.append(starts)
-        self._lengths.append(lengths)
-        self.num_rows += len(starts)
-        self.last_key = row["clip_id"]
-
-    def flush(self):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
-        counts = np.fromiter((len(s) for s in self._starts), np.int64, len(self._starts))
-        if (counts != 1).any():  # else each file's one row is its own first window: the table is done
-            rates = np.fromiter((r["sample_rate"] for r in self._rows), np.float64, len(self._rows))
-            table = table.take(pa.array(np.repeat(np.arange(len(counts)), counts)))
-            starts, lengths = np.concatenate(self._starts), np.concatenate(self._lengths)
-            rate = np.repeat(rates, counts)
-            clip_id = pc.binary_join_element_wise(table.column("path"), pc.cast(pa.array(starts), pa.string()), "#")
-            for name, values in (("clip_id", clip_id), ("start_frame", starts), ("num_frames", lengths),
-                                 ("offset", starts / rate), ("duration", lengths / rate)):
-                i = self.schema.get_field_index(name)
-                table = table.set_column(i, self.schema.field(i), pa.chunked_array([values], self.schema.field(i).type)
-                                         if not isinstance(values, pa.ChunkedArray) else values)
-        self._clear()
-        return table
+        return windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
 
 
 #: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
@@ -508,7 +354,7 @@ def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str
     sizes: dict[tuple[int, int], int] = {}
     for rel in paths:
         try:
-            st = os.stat(_join(root, rel))
+            st = os.stat(join_relative(root, rel))
         except OSError:
             continue
         if guard.inside(rel):
@@ -540,17 +386,11 @@ def _buckets(root: str, groups: list[list[str]], size: int, *, sample: bool) -> 
     of them, or (`sample`) `SAMPLE_BYTES` at the start and in the middle."""
     by_digest: dict[bytes, list[list[str]]] = {}
     for group in groups:
-        fd = os.open(_join(root, group[0]), os.O_RDONLY)
+        fd = os.open(join_relative(root, group[0]), os.O_RDONLY)
         with os.fdopen(fd, "rb") as fh:
             data = os.pread(fd, SAMPLE_BYTES, 0) + os.pread(fd, SAMPLE_BYTES, size // 2) if sample else fh.read()
         by_digest.setdefault(hashlib.blake2b(data, digest_size=16).digest(), []).append(group)
     return list(by_digest.values())
-
-
-def _join(root: str, relative: str) -> str:
-    """`os.path.join(root, relative)` for a relative POSIX path. Spelled out because `datasets`
-    replaces `os.path.join` (and `dirname`, `open`, ...) in builder modules with slower wrappers."""
-    return root + relative if root.endswith(os.sep) else root + os.sep + relative
 
 
 def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[str]:
@@ -561,7 +401,7 @@ def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[s
     out = []
     for folder in sorted({p.rpartition("/")[0] for p in paths}):
         try:
-            entries = list(os.scandir(_join(os.fspath(root), folder) if folder else os.fspath(root)))
+            entries = list(os.scandir(join_relative(os.fspath(root), folder) if folder else os.fspath(root)))
         except OSError:
             continue
         for entry in entries:
@@ -625,7 +465,9 @@ def code_hash() -> str:
         loaders_dir = Path(_loaders.__file__).resolve().parent
     except ImportError:  # pragma: no cover
         pass
-    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog)] + [Path(__file__)]
+    from . import build_rows
+
+    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog, build_rows)] + [Path(__file__)]
     files += sorted(loaders_dir.rglob("*.py"))  # loader packages too (loaders/dcase_task2/)
     h = hashlib.sha256()
     for f in files:

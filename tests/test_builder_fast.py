@@ -15,7 +15,7 @@ import pytest
 from dinos import schema
 from dinos.api import get_builder
 from dinos.audio import _check_riff, check_info, probe
-from dinos.builder import SourceGuard, probe_file, riff_verdict
+from dinos.build_rows import SourceGuard, probe_file, riff_verdict
 from dinos.errors import AudioError, LayoutError, UnsafePathError
 from dinos.paths import check_source
 from dinos.segment import parse_seconds, window_arrays, window_frames
