@@ -12,7 +12,8 @@ is written under the work folder and removed afterwards.
 Figures (each build runs in a fresh subprocess with a fresh cache; medians of interleaved repeats):
 - build / bare header scan, for the 59-s recordings (`segment="1s"`) and for the 1-s clip files. The
   bare scan is `os.walk` + `soundfile.info` per file + one pyarrow table of the windows (path, start,
-  length), timed in a subprocess too. Goal: <= 3x. Module imports happen before the clock on both sides.
+  length), timed in a subprocess too. Goal: <= 3x. Module imports happen before the clock on both sides (for the build: `datasets`, the
+  loader, and `scipy.io`, which `datasets` imports when it makes its first builder).
 - peak RSS of the build at 1 h against 328 h of audio (quick: 82 h). Goal: <= 1.5x.
 - cached reload of the whole tree (recordings + clips) with `dinos.load_dataset`. Goal: < 2 s.
 Hard links are one file on disk, so the duplicate check (`dinos.builder.duplicate_groups`) sees one
@@ -133,6 +134,7 @@ def _worker(data_dir: str, cache_dir: str, what: str) -> dict:
 
     if mode == "build":
         import datasets  # noqa: F401
+        import scipy.io  # noqa: F401 - `datasets` imports it when it makes its first builder (streaming patches)
 
         import dinos.builder  # noqa: F401
         import dinos.loaders.dinos  # noqa: F401
