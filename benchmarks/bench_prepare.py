@@ -1,17 +1,28 @@
-"""Target 2: preparing a corpus (building the Arrow cache) at 1, 5 and 20 audio-hours.
+"""Target 2: preparing a corpus (building the Arrow cache), against a bare header scan, up to the real
+DINOS size.
 
-Each build runs in a fresh subprocess with a fresh cache directory; the subprocess reports its wall
-time and peak RSS (its own from /proc VmHWM, its pool workers' from `getrusage(RUSAGE_CHILDREN)`). The 1-h and 5-h corpora are
-hard links to files of the 20-h one, so only one corpus is written to disk.
+    python -m benchmarks.bench_prepare [--quick] [--workdir DIR] [--repeats N]
 
-Two kinds of build are measured:
-- `segment="1s"`: the default build: header probe per recording, one row per 1-s window;
-- `segment="1s", normalize="rms+zscore"`: also reads every sample once for the recording statistics
-  (the paper's preprocessing), so it is audio-bound; this is where `num_proc` matters.
+The corpora are simulated with hard links (no audio is copied): one 59-s 48 kHz PCM_16 recording per
+pretraining category linked into `recordings` files of the DINOS_Pretrain layout, and one 1-s clip
+linked into `clips` files of the downstream layout (25 classes, train and test). The full run uses the
+real DINOS size: 66,600 pretraining recordings (3.93 M one-second windows) and 7,500 clips. Everything
+is written under the work folder and removed afterwards.
+
+Figures (each build runs in a fresh subprocess with a fresh cache; medians of interleaved repeats):
+- build / bare header scan, for the 59-s recordings (`segment="1s"`) and for the 1-s clip files. The
+  bare scan is `os.walk` + `soundfile.info` per file + one pyarrow table of the windows (path, start,
+  length), timed in a subprocess too. Goal: <= 3x. Module imports happen before the clock on both sides (for the build: `datasets`, the
+  loader, and `scipy.io`, which `datasets` imports when it makes its first builder).
+- peak RSS of the build at 1 h against 328 h of audio (quick: 82 h). Goal: <= 1.5x.
+- cached reload of the whole tree (recordings + clips) with `dinos.load_dataset`. Goal: < 2 s.
+Hard links are one file on disk, so the duplicate check (`dinos.builder.duplicate_groups`) sees one
+inode per source and reads nothing; distinct recordings of one size are compared by a 8-kB sample each.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -23,9 +34,12 @@ import time
 from pathlib import Path
 
 from .common import Figure
-from .corpus import RECORDING_SECONDS, files_for_hours, write_pretrain_corpus
 
 SECTION = "2. preparing a corpus"
+SAMPLE_RATE = 48_000
+RECORDING_SECONDS = 59
+REAL_RECORDINGS = 66_600  # DINOS_Pretrain (SPEC: 66.6 k recordings, 3.93 M one-second windows)
+REAL_CLIPS = 7_500
 
 
 def _own_peak_rss_mib() -> float:
@@ -41,90 +55,202 @@ def _own_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_once(data_dir: str, cache_dir: str, num_proc: int | None, normalize: str | None) -> dict:
-    """Build the pretraining config in this process; return seconds, rows and peak RSS (MiB)."""
+# -- the simulated corpus -----------------------------------------------------------------------
+def _write_sources(folder: Path) -> tuple[list[Path], Path]:
+    """One 59-s recording per pretraining category and one 1-s clip (PCM_16, noise)."""
+    import numpy as np
+    import soundfile as sf
+
+    from dinos.loaders.dinos import PRETRAIN_CATEGORIES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    recs = []
+    for i, _ in enumerate(PRETRAIN_CATEGORIES):
+        path = folder / f"rec{i}.wav"
+        sf.write(str(path), (rng.standard_normal(RECORDING_SECONDS * SAMPLE_RATE) * 1000).astype(np.int16),
+                 SAMPLE_RATE, subtype="PCM_16")
+        recs.append(path)
+    clip = folder / "clip.wav"
+    sf.write(str(clip), (rng.standard_normal(SAMPLE_RATE) * 1000).astype(np.int16), SAMPLE_RATE, subtype="PCM_16")
+    return recs, clip
+
+
+def link_corpus(root: Path, sources: tuple[list[Path], Path], recordings: int, clips: int) -> Path:
+    """A DINOS tree of `recordings` 59-s recordings and `clips` 1-s clips, all hard links."""
+    from dinos.loaders.dinos import CLASSES, DOWNSTREAM_DIRS, PRETRAIN_CATEGORIES, PRETRAIN_DIR
+
+    recs, clip = sources
+    for i in range(recordings):
+        c = i % len(PRETRAIN_CATEGORIES)
+        folder = root / PRETRAIN_DIR / PRETRAIN_CATEGORIES[c].folder
+        if i < len(PRETRAIN_CATEGORIES):
+            folder.mkdir(parents=True, exist_ok=True)
+        os.link(recs[c], folder / f"rec_{i:06d}.wav")
+    slots = [(split, top, c) for split, top in DOWNSTREAM_DIRS.items() for c in CLASSES]
+    for i in range(clips):
+        split, top, c = slots[i % len(slots)]
+        folder = root / top / c.dataset / c.folder
+        if i < len(slots):
+            folder.mkdir(parents=True, exist_ok=True)
+        sensor = "mic" if (i // len(slots)) % 2 else "stethoscope"
+        os.link(clip, folder / f"{sensor}_{split}_{i // len(slots):05d}.wav")
+    return root
+
+
+# -- subprocess workers --------------------------------------------------------------------------
+def header_scan(root: str, segment: float | None) -> int:
+    """The bare baseline: walk, `soundfile.info` per WAV, one pyarrow table of the windows."""
+    import numpy as np
+    import pyarrow as pa
+    import soundfile as sf
+
+    paths, counts, win = [], [], []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".wav"):
+                full = os.path.join(dirpath, name)
+                info = sf.info(full)
+                w = info.frames if segment is None else round(segment * info.samplerate)
+                paths.append(full)
+                counts.append(info.frames // w)
+                win.append(w)
+    counts_a = np.asarray(counts)
+    idx = np.repeat(np.arange(len(paths)), counts_a)
+    starts = np.concatenate([np.arange(n) * w for n, w in zip(counts, win, strict=True)]) if paths else []
+    table = pa.table({"path": pa.array(paths).take(pa.array(idx)), "start_frame": pa.array(starts),
+                      "num_frames": pa.array(np.repeat(np.asarray(win), counts_a))})
+    return table.num_rows
+
+
+def _worker(data_dir: str, cache_dir: str, what: str) -> dict:
+    """One measurement in this (fresh) process. `what`: `scan:recordings|clips` or `build:...`."""
+    from dinos.loaders.dinos import DOWNSTREAM_DIRS, PRETRAIN_DIR
+
+    mode, part = what.split(":")
+    import numpy  # noqa: F401 - imports stay outside the clock on both sides
+    import pyarrow  # noqa: F401
+    import soundfile  # noqa: F401
+
+    if mode == "build":
+        import datasets  # noqa: F401
+        import scipy.io  # noqa: F401 - `datasets` imports it when it makes its first builder (streaming patches)
+
+        import dinos.builder  # noqa: F401
+        import dinos.loaders.dinos  # noqa: F401
+    if mode == "scan":
+        folders = [PRETRAIN_DIR] if part == "recordings" else list(DOWNSTREAM_DIRS.values())
+        t0 = time.perf_counter()
+        rows = sum(header_scan(os.path.join(data_dir, f), 1.0 if part == "recordings" else None) for f in folders)
+        return {"seconds": time.perf_counter() - t0, "rows": rows}
     import dinos
 
-    kwargs = {"normalize": normalize} if normalize else {}
+    config, kwargs = ("pretraining", {"segment": "1s"}) if part == "recordings" else ("all", {})
     t0 = time.perf_counter()
-    ds = dinos.load_dataset(
-        "dinos", "pretraining", data_dir=data_dir, split="train", segment="1s", cache_dir=cache_dir,
-        num_proc=num_proc, decode=False, **kwargs,
-    )
+    ds = dinos.load_dataset("dinos", config, data_dir=data_dir, cache_dir=cache_dir, decode=False, **kwargs)
     seconds = time.perf_counter() - t0
-    own = _own_peak_rss_mib()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "rows": len(ds), "rss_mib": own, "children_rss_mib": children}
+    rss = _own_peak_rss_mib()
+    t1 = time.perf_counter()
+    dinos.load_dataset("dinos", config, data_dir=data_dir, cache_dir=cache_dir, decode=False, **kwargs)
+    reload = time.perf_counter() - t1
+    return {"seconds": seconds, "rows": sum(len(d) for d in ds.values()), "rss_mib": rss, "reload": reload}
 
 
-def _subprocess_build(data_dir: Path, cache_dir: Path, num_proc: int | None, normalize: str | None) -> dict:
+def _run(data_dir: Path, cache_dir: Path, what: str) -> dict:
     shutil.rmtree(cache_dir, ignore_errors=True)
-    cmd = [sys.executable, "-m", "benchmarks.bench_prepare", str(data_dir), str(cache_dir),
-           str(num_proc or 0), normalize or ""]
-    env = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1", TQDM_DISABLE="1")
+    cmd = [sys.executable, "-m", "benchmarks.bench_prepare", "--worker", what, str(data_dir), str(cache_dir)]
+    env = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1", TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"build subprocess failed:\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{what} subprocess failed:\n{out.stderr[-3000:]}")
     shutil.rmtree(cache_dir, ignore_errors=True)
-    return result
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _link_subset(src_root: Path, dst_root: Path, n_files: int) -> None:
-    """A corpus of the first `n_files` recordings of `src_root`, as hard links (no copy)."""
-    wavs = sorted(src_root.rglob("*.wav"), key=lambda p: p.name)[:n_files]
-    for w in wavs:
-        target = dst_root / w.relative_to(src_root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(w, target)
+def _ratio(data_dir: Path, cache: Path, part: str, repeats: int) -> tuple[float, dict, dict]:
+    """Median build seconds / median bare-scan seconds (interleaved), and the last results."""
+    scans, builds = [], []
+    for _ in range(repeats):
+        s = _run(data_dir, cache, f"scan:{part}")
+        b = _run(data_dir, cache, f"build:{part}")
+        if s["rows"] != b["rows"]:
+            raise RuntimeError(f"{part}: the build made {b['rows']} rows, the scan {s['rows']}")
+        scans.append(s)
+        builds.append(b)
+    ratio = statistics.median(b["seconds"] for b in builds) / statistics.median(s["seconds"] for s in scans)
+    scan = {**scans[-1], "seconds": statistics.median(s["seconds"] for s in scans)}
+    build = {**builds[-1], "seconds": statistics.median(b["seconds"] for b in builds),
+             "reload": statistics.median(b["reload"] for b in builds)}
+    return ratio, scan, build
 
 
 def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
-    sizes = (0.25, 1.0, 4.0) if quick else (1.0, 5.0, 20.0)
-    big = workdir / f"prepare_{sizes[-1]:g}h"
-    write_pretrain_corpus(big, sizes[-1])
-    corpora = {sizes[-1]: big}
-    for h in sizes[:-1]:
-        corpora[h] = workdir / f"prepare_{h:g}h"
-        _link_subset(big, corpora[h], files_for_hours(h))
-    cache = workdir / "prepare_cache"
+    recordings, clips = (3_000, 1_000) if quick else (REAL_RECORDINGS, REAL_CLIPS)
+    repeats = 1 if quick else repeats
+    workdir = Path(workdir)
+    sources = _write_sources(workdir / "sources")
+    cache = workdir / "cache"
     figs: list[Figure] = []
+    made: list[Path] = []
     try:
-        for normalize in (None, "rms+zscore"):
-            kind = "segment=1s" + (f", normalize={normalize}" if normalize else "")
-            peaks = {}
-            for h in sizes:
-                r = _subprocess_build(corpora[h], cache, None, normalize)
-                hours = files_for_hours(h) * RECORDING_SECONDS / 3600
-                peaks[h] = max(r["rss_mib"], r["children_rss_mib"])
-                figs.append(Figure(SECTION, f"[{kind}] {h:g} h, num_proc=1: throughput", hours / r["seconds"] * 60,
-                                   "audio-h/min", note=f"{r['rows']} rows in {r['seconds']:.1f} s"))
-                figs.append(Figure(SECTION, f"[{kind}] {h:g} h, num_proc=1: peak RSS", peaks[h], "MiB"))
-            ratio = peaks[sizes[-1]] / peaks[sizes[0]]
-            figs.append(Figure(SECTION, f"[{kind}] peak RSS {sizes[-1]:g} h / {sizes[0]:g} h", ratio, "x",
-                               "<= 1.5 (flat)", ratio <= 1.5))
-            # num_proc=2 against num_proc=1 on the largest corpus, interleaved, median of repeats
-            h = sizes[-1]
-            one, two = [], []
-            for _ in range(repeats):
-                one.append(_subprocess_build(corpora[h], cache, None, normalize)["seconds"])
-                r2 = _subprocess_build(corpora[h], cache, 2, normalize)
-                two.append(r2["seconds"])
-            speedup = statistics.median(one) / statistics.median(two)
-            figs.append(Figure(SECTION, f"[{kind}] {h:g} h, num_proc=2 peak RSS per process",
-                               max(r2["rss_mib"], r2["children_rss_mib"]), "MiB"))
-            figs.append(Figure(
-                SECTION, f"[{kind}] {h:g} h speed-up num_proc=2 / num_proc=1", speedup, "x", ">= 1.6 on 2 cores",
-                speedup >= 1.6, note=f"median {statistics.median(one):.1f} s vs {statistics.median(two):.1f} s",
-            ))
+        tree = link_corpus(workdir / "tree", sources, recordings, clips)  # the whole corpus
+        clip_tree = link_corpus(workdir / "clips", sources, 0, clips)  # config `all` would add the recordings
+        made += [tree, clip_tree]
+        scale = f"{recordings:,} x 59-s recordings + {clips:,} clips"
+        for part, label in (("recordings", "59-s recordings, segment=1s"), ("clips", "1-s clip files")):
+            ratio, scan, build = _ratio(tree if part == "recordings" else clip_tree, cache, part, repeats)
+            figs.append(Figure(SECTION, f"build / bare header scan, {label}", ratio, "x", "<= 3", ratio <= 3.0,
+                               note=f"{build['rows']:,} rows: build {build['seconds']:.1f} s, scan "
+                                    f"{scan['seconds']:.1f} s ({scale}); peak RSS {build['rss_mib']:.0f} MiB"))
+            if part == "recordings":
+                figs.append(Figure(SECTION, f"cached reload of the whole tree ({recordings + clips:,} files)",
+                                   build["reload"], "s", "< 2", build["reload"] < 2.0))
+        hours = (1, 82) if quick else (1, 328)
+        peaks = {}
+        for h in hours:
+            n = max(1, round(h * 3600 / RECORDING_SECONDS))
+            sub = link_corpus(workdir / f"rss_{h}h", sources, n, 0)
+            made.append(sub)
+            peaks[h] = _run(sub, cache, "build:recordings")["rss_mib"]
+            shutil.rmtree(sub)
+        growth = peaks[hours[1]] / peaks[hours[0]]
+        figs.append(Figure(SECTION, f"build peak RSS {hours[1]} h / {hours[0]} h of audio", growth, "x", "<= 1.5",
+                           growth <= 1.5, note=f"{peaks[hours[0]]:.0f} -> {peaks[hours[1]]:.0f} MiB"))
     finally:
-        for path in corpora.values():
+        for path in [*made, workdir / "sources", cache]:
             shutil.rmtree(path, ignore_errors=True)
-        shutil.rmtree(cache, ignore_errors=True)
     return figs
 
 
-if __name__ == "__main__":  # worker: python -m benchmarks.bench_prepare DATA CACHE NUM_PROC NORMALIZE
-    data, cache_dir, nproc, norm = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
-    print(json.dumps(build_once(data, cache_dir, nproc or None, norm)))
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3,000 recordings + 1,000 clips (under a minute)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", help="where the simulated corpus goes (default: a temporary folder)")
+    parser.add_argument("--worker", nargs=3, metavar=("WHAT", "DATA", "CACHE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        what, data, cache = args.worker
+        print(json.dumps(_worker(data, cache, what)))
+        return 0
+    import tempfile
+
+    from .common import machine
+
+    base = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="dinos-bench-prepare-"))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {machine()}")
+    t0 = time.perf_counter()
+    try:
+        for fig in run(base, quick=args.quick, repeats=args.repeats):
+            print(fig.line(), flush=True)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,19 +4,20 @@ into rows of the one clip schema (one row per file, or one per window when segme
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
-import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 
 from . import schema
-from .audio import AudioInfo, check_info, probe, read_window, recording_stats
+from .audio import AudioInfo, check_info, read_window, recording_stats
+from .build_rows import SourceGuard, WindowBatch, join_relative, probe_file, windows_of
 from .corpus import CorpusInfo
 from .errors import AudioError, DinosError, LayoutError, ParseError, UnsafePathError
-from .paths import check_source, printable
-from .segment import parse_normalize, parse_seconds, window_frames
+from .paths import printable
+from .segment import parse_normalize
 
 #: WAV subtypes that can hold NaN/inf; such files are read in full at build time to check.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
@@ -38,16 +39,33 @@ class SourceFile:
     channels: int | None = None  # documented channel count (None: any)
 
     def __post_init__(self) -> None:
+        global _last_fields
         if isinstance(self.fields, schema.FileFields):
             return
         from pydantic import ValidationError
 
+        # The files of one folder carry equal fields but for `group_id` (a free string): a dict equal
+        # to the last one validated, `group_id` aside, reuses it with its own `group_id` set.
+        group = self.fields.get("group_id", "")
+        key = repr({k: v for k, v in self.fields.items() if k != "group_id"})
+        if _last_fields[0] == key and type(group) is str:
+            typed = _last_fields[1]
+            if typed.group_id != group:
+                typed = typed.model_copy(update={"group_id": group})
+            object.__setattr__(self, "fields", typed)
+            return
         try:
             typed = schema.FileFields(**self.fields)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ParseError(f"the parser produced fields the schema does not allow ({problems})", self.path) from None
+        _last_fields = (key, typed)
         object.__setattr__(self, "fields", typed)
+
+
+#: (repr of a parser's fields dict without `group_id`, its validated `FileFields`): the last one
+#: validated (immutable, shared between `SourceFile`s)
+_last_fields: tuple[str, schema.FileFields | None] = ("", None)
 
 
 @dataclass
@@ -79,7 +97,9 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     imports torchcodec even for a plain `{bytes, path}` struct (SPEC section 5).
     """
 
-    BATCH_ROWS = 1000
+    #: rows per Arrow table handed to `datasets`' writer (a file's windows are never split between two)
+    BATCH_ROWS = 8192
+    DEFAULT_WRITER_BATCH_SIZE = BATCH_ROWS  # `datasets` would cut each table into record batches of 1000 rows
 
     BUILDER_CONFIG_CLASS = ClipBuilderConfig
     #: the corpus facts (`dinos.corpus.CorpusInfo`); subclasses set it
@@ -109,7 +129,10 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
     def _data_root(self) -> Path:
         if not self.config.data_dir:
             raise LayoutError(f"the {self.CORPUS!r} builder needs data_dir= (the unpacked corpus)")
-        root = Path(self.config.data_dir).expanduser().resolve()
+        # `datasets` swaps `Path` in builder modules for its streaming `xPath` (URL parsing on every
+        # join); a plain local `pathlib.Path` keeps the scan of 75 k files fast (looked up at call time:
+        # a module-level alias would be swapped too)
+        root = importlib.import_module("pathlib").Path(self.config.data_dir).expanduser().resolve()
         if not root.is_dir():
             raise LayoutError("data_dir is not a directory", root)
         return root
@@ -134,12 +157,12 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
             if files
         ]
 
-    def _windows(self, info: AudioInfo) -> list[tuple[int, int]]:
-        length = parse_seconds(self.config.segment)
-        if length is None:
-            return [(0, info.frames)]
-        hop = parse_seconds(self.config.hop)
-        return window_frames(info.frames, info.sample_rate, length, hop, self.config.tail)
+    def split_tables(self):
+        """`(split, Arrow tables)` of this config, straight from `_generate_tables`: nothing is cached
+        and no `datasets.IterableDataset` is made (creating one imports torch when it is installed).
+        Skips and drops are reported as in streaming (`_event`)."""
+        for gen in self._split_generators(None):
+            yield str(gen.name), (table for _, table in self._generate_tables(**gen.gen_kwargs))
 
     def expected_duplicates(self, group: list[str]) -> bool:
         """True if the corpus publishes these paths as copies of one recording on purpose (not
@@ -235,58 +258,83 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         return schema.RecordingStats(mode=mode, mean=st.mean, std=st.std, rms=st.rms)
 
     def _generate_tables(self, files: list[SourceFile], root: str):
+        """Arrow tables of the split's rows, one file at a time (see `_file_windows`): a file's fields
+        are checked and encoded once, its windows are built as columns; a table is yielded once it
+        holds at least `BATCH_ROWS` rows (a file's windows are never split between two tables)."""
         from . import buildlog
 
-        feats = self.info.features
-        batch: list[dict] = []
+        batch = WindowBatch(self.info.features)
         pending: list[dict] = []  # drops seen while streaming (no build report to hold them)
-        for key, row in self._generate_rows(files, root, pending):
-            batch.append(row)
-            if len(batch) >= self.BATCH_ROWS:
-                yield key, schema.rows_to_table(batch, feats)
-                batch = []
-        if batch:
-            yield "last", schema.rows_to_table(batch, feats)
+        guard = SourceGuard(root)
+        for src in files:
+            part = self._file_windows(src, root, guard, pending)
+            if part is None:
+                continue
+            batch.add(*part)
+            if batch.num_rows >= self.BATCH_ROWS:
+                yield batch.last_key, batch.flush()
+        if batch.num_rows:
+            yield "last", batch.flush()
         if pending:
             report = buildlog.report_from([], pending, segment=str(self.config.segment), tail=self.config.tail)
             buildlog.emit(report)
 
-    def _generate_rows(self, files: list[SourceFile], root: str, pending: list | None = None):
-        for src in files:
-            full = os.path.join(root, src.path)
-            try:
-                check_source(root, src.path)
-                info = probe(full)
-                check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
-                if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
-                    read_window(full)
-                stats = self._stats(full)
-            except (AudioError, LayoutError) as exc:
-                if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
-                    raise
-                self._record_skip(printable(src.path), exc.reason)
-                continue
-            recording_id = src.path.rsplit(".", 1)[0]
-            windows = self._windows(info)
-            end = max((start + n for start, n in windows), default=0)
-            if end < info.frames:  # only `tail="drop"` leaves frames after the last window
-                drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not windows}
-                self._event(drop, pending)
-            for start, n in windows:
-                clip = schema.Clip(
-                    clip_id=schema.make_clip_id(src.path, start),
-                    path=src.path,
-                    recording_id=recording_id,
-                    offset=start / info.sample_rate,
-                    duration=n / info.sample_rate,
-                    start_frame=start,
-                    num_frames=n,
-                    sample_rate=info.sample_rate,
-                    channels=info.channels,
-                    stats=stats,
-                    **dict(src.fields),
-                )
-                yield clip.clip_id, schema.clip_to_row(clip, full)
+    def _file_windows(self, src: SourceFile, root: str, guard: SourceGuard, pending: list | None):
+        """`(row, starts, lengths)` of one file: its row in `clip_to_row` form for its first window
+        (one `schema.Clip` built and validated per file) and the start frame and length of every
+        window as arrays; None when the file has no window or was skipped (`skip_invalid`)."""
+        full = join_relative(root, src.path)
+        try:
+            guard(src.path)
+            info = probe_file(full)
+            check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
+            if info.subtype in FLOAT_SUBTYPES:  # rare in these corpora: read once for NaN/inf
+                read_window(full)
+            stats = self._stats(full)
+        except (AudioError, LayoutError) as exc:
+            if not self.config.skip_invalid or isinstance(exc, UnsafePathError):
+                raise
+            self._record_skip(printable(src.path), exc.reason)
+            return None
+        starts, lengths = self._window_arrays(info)
+        end = int(starts[-1] + lengths[-1]) if len(starts) else 0
+        if end < info.frames:  # only `tail="drop"` leaves frames after the last window
+            drop = {"kind": "drop", "path": src.path, "frames": info.frames - end, "whole": not len(starts)}
+            self._event(drop, pending)
+        if not len(starts):
+            return None
+        return self._file_row(src, full, info, stats, int(starts[0]), int(lengths[0])), starts, lengths
+
+    def _file_row(self, src: SourceFile, full: str, info: AudioInfo, stats, start: int, n: int) -> dict:
+        """The row (`schema.clip_to_row` form) of the window `(start, n)` of `src`: its validated
+        `FileFields` (dumped once per fields object) plus the window's fields. Equal to building a
+        `schema.Clip` (tests/test_builder_fast.py), whose checks the window fields pass by
+        construction (the probe guarantees a positive rate, channel count and length)."""
+        if self._dumped[0] is not src.fields:
+            self._dumped = (src.fields, src.fields.model_dump())
+        row = schema.default_group({
+            **self._dumped[1],
+            "clip_id": schema.make_clip_id(src.path, start),
+            "path": src.path,
+            "recording_id": src.path.rsplit(".", 1)[0],
+            "offset": start / info.sample_rate,
+            "duration": n / info.sample_rate,
+            "start_frame": start,
+            "num_frames": n,
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "stats": None if stats is None else stats.model_dump(),
+        })
+        row["attributes"] = list(row["attributes"])
+        row[schema.AUDIO_COLUMN] = {"bytes": None, "path": full}
+        return row
+
+    _dumped: tuple = (None, {})  # (the last FileFields dumped, its dump)
+
+    def _window_arrays(self, info: AudioInfo):
+        """Start frames and lengths (int64 arrays, read-only) of the windows `segment.window_frames`
+        defines. The recordings of a corpus mostly share one length: computed once per length."""
+        return windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
 
 
 #: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
@@ -296,34 +344,53 @@ DUPLICATE_HASH_MAX_BYTES = 8 << 20
 def duplicate_groups(root: str | os.PathLike, paths: list[str]) -> list[list[str]]:
     """Groups of `paths` (relative to `root`) that are the same audio: one file reached twice (hard
     link, symlink) or byte-identical copies. Cheap: one stat per file; only files that share a size
-    (and are at most `DUPLICATE_HASH_MAX_BYTES`) are read and hashed. Files that do not resolve
-    inside `root` or do not exist are left to the per-file check of the build."""
-    from .paths import is_within
-
+    (and are at most `DUPLICATE_HASH_MAX_BYTES`) are compared, first by a sample of their bytes
+    (`SAMPLE_BYTES` at the start and in the middle: recordings of one length differ there), and only
+    files whose samples agree are read in full and hashed. Files that do not resolve inside `root`
+    or do not exist are left to the per-file check of the build."""
+    root = os.fspath(root)
+    guard = SourceGuard(root)
     by_inode: dict[tuple[int, int], list[str]] = {}
+    sizes: dict[tuple[int, int], int] = {}
     for rel in paths:
-        full = os.path.join(root, rel)
         try:
-            st = os.stat(full)
+            st = os.stat(join_relative(root, rel))
         except OSError:
             continue
-        if is_within(full, root):
-            by_inode.setdefault((st.st_dev, st.st_ino), []).append(rel)
+        if guard.inside(rel):
+            key = (st.st_dev, st.st_ino)
+            by_inode.setdefault(key, []).append(rel)
+            sizes[key] = st.st_size
     by_size: dict[int, list[list[str]]] = {}
-    for group in by_inode.values():  # each group: the paths of one file on disk
-        by_size.setdefault(os.stat(os.path.join(root, group[0])).st_size, []).append(group)
+    for key, group in by_inode.items():  # each group: the paths of one file on disk
+        by_size.setdefault(sizes[key], []).append(group)
     merged: list[list[str]] = []
     for size, groups in by_size.items():
         if len(groups) < 2 or size > DUPLICATE_HASH_MAX_BYTES:
             merged += groups
             continue
-        by_digest: dict[bytes, list[str]] = {}
-        for group in groups:
-            with open(os.path.join(root, group[0]), "rb") as fh:
-                digest = hashlib.blake2b(fh.read(), digest_size=16).digest()
-            by_digest.setdefault(digest, []).extend(group)
-        merged += by_digest.values()
+        for candidates in _buckets(root, groups, size, sample=True):
+            if len(candidates) == 1:
+                merged += candidates
+            else:  # same sample: the whole bytes decide
+                merged += [[p for g in bucket for p in g] for bucket in _buckets(root, candidates, size, sample=False)]
     return sorted(sorted(g) for g in merged if len(g) > 1)
+
+
+#: Bytes read at the start and in the middle of a file to tell same-size files apart cheaply.
+SAMPLE_BYTES = 4096
+
+
+def _buckets(root: str, groups: list[list[str]], size: int, *, sample: bool) -> list[list[list[str]]]:
+    """`groups` (the paths of one file each) bucketed by the blake2b digest of their file's bytes: all
+    of them, or (`sample`) `SAMPLE_BYTES` at the start and in the middle."""
+    by_digest: dict[bytes, list[list[str]]] = {}
+    for group in groups:
+        fd = os.open(join_relative(root, group[0]), os.O_RDONLY)
+        with os.fdopen(fd, "rb") as fh:
+            data = os.pread(fd, SAMPLE_BYTES, 0) + os.pread(fd, SAMPLE_BYTES, size // 2) if sample else fh.read()
+        by_digest.setdefault(hashlib.blake2b(data, digest_size=16).digest(), []).append(group)
+    return list(by_digest.values())
 
 
 def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[str]:
@@ -332,13 +399,13 @@ def unlisted_dangling_links(root: str | os.PathLike, paths: list[str]) -> list[s
     the build must not drop it silently. One `scandir` per folder."""
     listed = set(paths)
     out = []
-    for folder in sorted({posixpath.dirname(p) for p in paths}):
+    for folder in sorted({p.rpartition("/")[0] for p in paths}):
         try:
-            entries = list(os.scandir(os.path.join(root, folder)))
+            entries = list(os.scandir(join_relative(os.fspath(root), folder) if folder else os.fspath(root)))
         except OSError:
             continue
         for entry in entries:
-            rel = posixpath.join(folder, entry.name) if folder else entry.name
+            rel = f"{folder}/{entry.name}" if folder else entry.name
             if (
                 entry.is_symlink()
                 and os.path.splitext(entry.name)[1].lower() in (".wav", ".flac")
@@ -355,7 +422,11 @@ def warn_duplicates(groups: list[list[str]], examples: int = 5) -> None:
 
     if not groups:
         return
-    shown = "; ".join(" = ".join(printable(p) for p in g) for g in groups[:examples])
+    def paths(g: list[str]) -> str:  # a group of thousands of links is named by its first few
+        rest = f" = ... ({len(g)} paths)" if len(g) > examples else ""
+        return " = ".join(printable(p) for p in g[:examples]) + rest
+
+    shown = "; ".join(paths(g) for g in groups[:examples])
     more = f"; and {len(groups) - examples} more" if len(groups) > examples else ""
     warnings.warn(
         f"same audio reachable under several paths ({len(groups)} group(s); hard link, symlink or identical "
@@ -394,7 +465,9 @@ def code_hash() -> str:
         loaders_dir = Path(_loaders.__file__).resolve().parent
     except ImportError:  # pragma: no cover
         pass
-    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog)] + [Path(__file__)]
+    from . import build_rows
+
+    files = [Path(m.__file__) for m in (schema, audio, segment, paths, buildlog, build_rows)] + [Path(__file__)]
     files += sorted(loaders_dir.rglob("*.py"))  # loader packages too (loaders/dcase_task2/)
     h = hashlib.sha256()
     for f in files:

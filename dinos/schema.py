@@ -112,9 +112,14 @@ class Clip(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _default_group(cls, data):
-        if isinstance(data, dict) and not data.get("group_id") and data.get("recording_id"):
-            data = {**data, "group_id": data["recording_id"]}
-        return data
+        return default_group(data) if isinstance(data, dict) else data
+
+
+def default_group(data: dict) -> dict:
+    """`data` (a `Clip`'s fields) with `group_id` defaulting to `recording_id` (the one rule)."""
+    if not data.get("group_id") and data.get("recording_id"):
+        data = {**data, "group_id": data["recording_id"]}
+    return data
 
 
 #: Clip fields that come from the audio or the window, not from a file's name and folders.

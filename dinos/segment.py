@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import DinosError
 
 TAIL_POLICIES = ("drop", "pad", "keep")
@@ -28,24 +30,31 @@ def window_frames(
 
     `tail`: `drop` discards a final partial window, `pad` keeps it at full length (decoding zero-pads),
     `keep` keeps it shortened. A recording shorter than one window yields nothing under `drop`.
+    The list form of `window_arrays` (the one definition).
     """
+    starts, lengths = window_arrays(total_frames, sample_rate, length, hop, tail)
+    return list(zip(starts.tolist(), lengths.tolist(), strict=True))
+
+
+def window_arrays(
+    total_frames: int, sample_rate: int, length: float, hop: float | None = None, tail: str = "drop"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of `window_frames` as two int64 arrays, start frames and lengths (no Python loop:
+    a build makes millions of windows)."""
     if tail not in TAIL_POLICIES:
         raise DinosError(f"tail policy must be one of {TAIL_POLICIES}, got {tail!r}")
     win = round(length * sample_rate)
     step = round((hop if hop is not None else length) * sample_rate)
     if win <= 0 or step <= 0:
         raise DinosError(f"window {length}s / hop {hop}s is shorter than one sample at {sample_rate} Hz")
-    out = []
-    start = 0
-    while start + win <= total_frames:
-        out.append((start, win))
-        start += step
-    if start < total_frames and (not out or out[-1][0] + win < total_frames):
-        if tail == "pad":
-            out.append((start, win))
-        elif tail == "keep":
-            out.append((start, total_frames - start))
-    return out
+    full = (total_frames - win) // step + 1 if total_frames >= win else 0  # windows with start + win <= total
+    starts = np.arange(full, dtype=np.int64) * step
+    lengths = np.full(full, win, dtype=np.int64)
+    start = full * step  # where a partial last window would begin
+    if start < total_frames and (not full or int(starts[-1]) + win < total_frames) and tail != "drop":
+        starts = np.append(starts, np.int64(start))
+        lengths = np.append(lengths, np.int64(win if tail == "pad" else total_frames - start))
+    return starts, lengths
 
 
 # --------------------------------------------------------------------------------------------

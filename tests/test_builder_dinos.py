@@ -69,7 +69,7 @@ def test_second_load_reuses_the_cache_without_reading_audio(dinos_tree, cache_di
     def boom(*a, **k):
         raise AssertionError("audio header read on a cached build")
 
-    monkeypatch.setattr("dinos.builder.probe", boom)
+    monkeypatch.setattr("dinos.builder.probe_file", boom)
     again = dinos.load_dataset("dinos", "vf2", data_dir=dinos_tree, split="train", cache_dir=cache_dir)
     assert again["clip_id"] == first["clip_id"]
 

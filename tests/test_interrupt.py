@@ -30,7 +30,7 @@ CHILD = textwrap.dedent("""
     import dinos.builder as B
 
     marker, mode = Path(sys.argv[1]), sys.argv[2]
-    real_probe = B.probe
+    real_probe = B.probe_file
     B.ClipBuilder.BATCH_ROWS = 1  # write Arrow batches row by row, so the kill lands mid-write
 
     def slow_probe(path):
@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
 
         E._after_step = stall
     else:
-        B.probe = slow_probe
+        B.probe_file = slow_probe
     if mode == "load":
         import dinos
         dinos.load_dataset("dinos", "vf2", data_dir=sys.argv[3], cache_dir=sys.argv[4], decode=False)

@@ -1,0 +1,178 @@
+"""Target 4: the Parquet export (`dinos export`) against a bare pyarrow writer of the same bytes, and how
+fast stock `datasets` / pyarrow read the export back.
+
+    python -m benchmarks.bench_export [--quick] [--workdir DIR] [--repeats N]
+
+Corpus: distinct 59-s 48 kHz PCM_16 recordings in the DINOS_Pretrain layout
+(`benchmarks.corpus.write_pretrain_corpus`; not hard links: Parquet's dictionary encoding would fold
+repeated windows), exported as 1-s windows (`segment=1`): each row embeds a 96 kB WAV. The full run
+exports 128 recordings (7,552 rows, ~725 MB of WAV); `--quick` 24, where the export's fixed costs
+(builder set-up, card, fsyncs: ~2 s) dominate, so only the full run tells the ratio.
+
+Figures (medians of interleaved repeats; each export in a fresh subprocess, timed from the call):
+- export throughput and its ratio to a bare pyarrow writer: `pyarrow.parquet.write_table` of the
+  export's own table (same columns, same WAV bytes, same row-group size, default compression),
+  already in memory. Goal: >= 0.6x.
+- stock read-back: `pyarrow.parquet.read_table` of the shards, and `datasets.load_dataset` of the
+  export folder (its Arrow conversion) followed by `ds.iter(batch_size=64)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import Figure
+
+SECTION = "4. exporting"
+MIB = 2**20
+
+
+def _worker_export(data_dir: str, out: str, cache: str) -> dict:
+    import datasets  # noqa: F401 - imports stay outside the clock (the bare writer's too)
+    import pyarrow.parquet  # noqa: F401
+
+    import dinos.builder  # noqa: F401
+    import dinos.cards  # noqa: F401
+    import dinos.loaders.dinos  # noqa: F401
+    from dinos.export import export
+
+    t0 = time.perf_counter()
+    manifest = export("dinos", ["pretraining"], data_dir=data_dir, out=out, cache_dir=cache, segment=1)
+    seconds = time.perf_counter() - t0
+    split = manifest.configs["pretraining"]["train"]
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wav = sum(pc.sum(pc.binary_length(pq.read_table(str(Path(out) / s.path), columns=["audio"]).column("audio")
+                                      .combine_chunks().field("bytes"))).as_py() for s in split.shards)
+    return {"seconds": seconds, "rows": split.num_rows, "bytes": split.num_bytes, "wav_bytes": int(wav)}
+
+
+def _worker_bare(out: str, scratch: str) -> dict:
+    """The export's table, written again by pyarrow alone (in memory before the clock starts)."""
+    import pyarrow.parquet as pq
+
+    shards = sorted(Path(out).rglob("*.parquet"))
+    table = pq.read_table([str(s) for s in shards]) if len(shards) > 1 else pq.read_table(str(shards[0]))
+    groups = pq.ParquetFile(str(shards[0])).metadata.num_row_groups
+    rows_per_group = max(1, -(-pq.ParquetFile(str(shards[0])).metadata.num_rows // groups))
+    target = Path(scratch) / "bare.parquet"
+    t0 = time.perf_counter()
+    pq.write_table(table, str(target), row_group_size=rows_per_group)
+    seconds = time.perf_counter() - t0
+    size = target.stat().st_size
+    target.unlink()
+    return {"seconds": seconds, "rows": table.num_rows, "bytes": size}
+
+
+def _worker_read(out: str, cache: str) -> dict:
+    import datasets
+    import pyarrow.parquet as pq
+
+    pq.read_metadata(str(next(Path(out).rglob("*.parquet"))))  # library set-up outside the clock
+    shards = [str(s) for s in sorted(Path(out).rglob("*.parquet"))]
+    size = sum(os.path.getsize(s) for s in shards)
+    t0 = time.perf_counter()
+    rows = sum(pq.read_table(s).num_rows for s in shards)
+    pa_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ds = datasets.load_dataset(out, "pretraining", split="train", cache_dir=cache)
+    load_seconds = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    n = sum(len(b["clip_id"]) for b in ds.iter(batch_size=64))
+    iter_seconds = time.perf_counter() - t2
+    assert n == rows
+    return {"bytes": size, "rows": rows, "pyarrow": pa_seconds, "load": load_seconds, "iter": iter_seconds}
+
+
+def _run(*args: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.bench_export", "--worker", *args]
+    env = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1", TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{args[0]} subprocess failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
+    from .corpus import RECORDING_SECONDS, write_pretrain_corpus
+
+    workdir = Path(workdir)
+    recordings = 24 if quick else 128
+    repeats = 2 if quick else repeats
+    tree = workdir / "tree"
+    write_pretrain_corpus(tree, recordings * RECORDING_SECONDS / 3600)
+    out, cache, scratch = workdir / "out", workdir / "cache", workdir / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    exports, bares = [], []
+    try:
+        for _ in range(repeats):
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
+            exports.append(_run("export", str(tree), str(out), str(cache)))
+            bares.append(_run("bare", str(out), str(scratch)))
+        read = _run("read", str(out), str(cache / "read"))
+    finally:
+        for path in (tree, out, cache, scratch):
+            shutil.rmtree(path, ignore_errors=True)
+    size, wav = exports[-1]["bytes"] / MIB, exports[-1]["wav_bytes"] / MIB
+    t_export = statistics.median(e["seconds"] for e in exports)
+    t_bare = statistics.median(b["seconds"] for b in bares)
+    ratio = t_bare / t_export
+    rows = exports[-1]["rows"]
+    return [
+        Figure(SECTION, "dinos export throughput (WAV bytes embedded)", wav / t_export, "MiB/s",
+               note=f"{rows:,} 1-s windows of {recordings} x 59-s recordings: {wav:.0f} MiB of WAV, "
+                    f"{size:.0f} MiB of Parquet, in {t_export:.1f} s"),
+        Figure(SECTION, "bare pyarrow writer of the same table", wav / t_bare, "MiB/s", note=f"{t_bare:.2f} s"),
+        Figure(SECTION, "dinos export / bare pyarrow writer", ratio, "x", ">= 0.6", ratio >= 0.6),
+        Figure(SECTION, "read back: pyarrow.parquet.read_table", read["rows"] / read["pyarrow"], "rows/s",
+               note=f"{wav / read['pyarrow']:.0f} MiB/s of WAV"),
+        Figure(SECTION, "read back: datasets.load_dataset (Arrow conversion)", read["rows"] / read["load"],
+               "rows/s", note=f"{wav / read['load']:.0f} MiB/s of WAV, {read['load']:.1f} s"),
+        Figure(SECTION, "read back: ds.iter(batch_size=64) after load", read["rows"] / read["iter"], "rows/s",
+               note=f"{wav / read['iter']:.0f} MiB/s of WAV"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="24 recordings (under a minute)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", help="where the corpus and exports go (default: a temporary folder)")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        kind, *rest = args.worker
+        fn = {"export": _worker_export, "bare": _worker_bare, "read": _worker_read}[kind]
+        print(json.dumps(fn(*rest)))
+        return 0
+    import tempfile
+
+    from .common import machine
+
+    base = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="dinos-bench-export-"))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {machine()}")
+    t0 = time.perf_counter()
+    try:
+        for fig in run(base, quick=args.quick, repeats=args.repeats):
+            print(fig.line(), flush=True)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""The per-file work of a build (`dinos.builder.ClipBuilder._generate_tables`): one open per file, rows
+as Arrow columns.
+
+- `SourceGuard`: `paths.check_source` at one `lstat` per file (folders resolved once);
+- `probe_file`: `audio.probe` with the file opened once (`riff_verdict` + libsndfile on one descriptor);
+- `windows_of`: a recording's windows as arrays; `WindowBatch` turns each file's first-window row plus its window arrays
+  into the Arrow table of every window (equal to one `schema.Clip` per window: tests/test_builder_fast.py).
+
+Every fault is re-diagnosed by the reference function (`check_source`, `audio.probe`), so the errors
+are the ones those raise, naming the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import struct
+
+import datasets
+import numpy as np
+import soundfile as sf
+
+from .audio import WAV_FORMATS, AudioInfo, probe
+from .paths import check_source
+from .segment import parse_seconds, window_arrays
+
+
+def join_relative(root: str, relative: str) -> str:
+    """`os.path.join(root, relative)` for a relative POSIX path. Spelled out because `datasets`
+    replaces `os.path.join` (and `dirname`, `open`, ...) in builder modules with slower wrappers."""
+    return root + relative if root.endswith(os.sep) else root + os.sep + relative
+
+
+@functools.lru_cache(maxsize=256)
+def windows_of(frames: int, sample_rate: int, segment, hop, tail: str) -> tuple[np.ndarray, np.ndarray]:
+    """Start frames and lengths (read-only int64 arrays) of the windows of a recording of `frames`
+    samples (`segment=None`: the whole file); cached, the recordings of a corpus mostly share a length."""
+    length = parse_seconds(segment)
+    if length is None:
+        starts, lengths = np.zeros(1, np.int64), np.full(1, frames, np.int64)
+    else:
+        starts, lengths = window_arrays(frames, sample_rate, length, parse_seconds(hop), tail)
+    starts.setflags(write=False)
+    lengths.setflags(write=False)
+    return starts, lengths
+
+
+class SourceGuard:
+    """`paths.check_source` for every file of a build, at one `lstat` per file: each folder is
+    resolved once. A file that is not a plain regular file with a UTF-8 name in an already-resolved
+    folder inside `root` (a symlink, a missing file, ...) goes through `check_source` itself, so every
+    error is the one `check_source` raises."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = os.fspath(root)
+        self._inside = os.path.realpath(self.root).rstrip(os.sep) + os.sep
+        self._folders: dict[str, bool] = {}  # relative folder -> resolves inside root
+
+    def _plain(self, relative: str) -> bool:
+        """True if `relative` is a regular file (not a symlink), named in UTF-8, in a folder inside root."""
+        folder = relative.rpartition("/")[0]
+        inside = self._folders.get(folder)
+        if inside is None:
+            resolved = os.path.realpath(join_relative(self.root, folder) if folder else self.root) + os.sep
+            inside = self._folders[folder] = resolved.startswith(self._inside)
+        try:
+            relative.encode("utf-8")
+            return inside and stat.S_ISREG(os.lstat(join_relative(self.root, relative)).st_mode)
+        except (UnicodeEncodeError, OSError):
+            return False
+
+    def __call__(self, relative: str) -> None:
+        if not self._plain(relative):
+            check_source(self.root, relative)
+
+    def inside(self, relative: str) -> bool:
+        """`paths.is_within(root / relative, root)`, cheaply for plain files."""
+        from .paths import is_within
+
+        return self._plain(relative) or is_within(join_relative(self.root, relative), self.root)
+
+
+#: Bytes of a file's head read in one go; the RIFF chunk walk nearly always ends inside them.
+HEAD_BYTES = 4096
+
+
+def riff_verdict(head: bytes, size: int) -> bool | None:
+    """The verdict of `audio._check_riff` (the reference) from the first bytes of a file of `size`
+    bytes: True (it passes), False (it raises) or None (the `data` chunk lies beyond `head`)."""
+    if len(head) < 12:
+        return False
+    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return True
+    fmt = "<I" if head[:4] == b"RIFF" else ">I"
+    pos = 12
+    while True:
+        if pos + 8 > len(head):
+            return False if len(head) >= size else None
+        cid, csize = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
+        if cid == b"data":
+            return not (csize not in (0, 0xFFFFFFFF) and csize > size - (pos + 8))
+        pos += 8 + csize + (csize & 1)
+
+
+def probe_file(path: str) -> AudioInfo:
+    """`audio.probe(path)` with the file opened once: the size, the RIFF check and libsndfile's header
+    read share one descriptor. Anything unusual (a fault, a head that does not settle the RIFF check)
+    is handed to `audio.probe`, so every error is the one it raises, naming the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return probe(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or riff_verdict(os.pread(fd, HEAD_BYTES, 0), size) is not True:
+            return probe(path)
+        try:
+            with sf.SoundFile(fd, closefd=False) as f:
+                info = AudioInfo(int(f.samplerate), int(f.channels), int(f.frames), f.format, f.subtype)
+        except (sf.LibsndfileError, RuntimeError):
+            return probe(path)
+    finally:
+        os.close(fd)
+    if info.format not in WAV_FORMATS or info.frames <= 0:
+        return probe(path)
+    return info
+
+
+class WindowBatch:
+    """The rows of several files, built as Arrow columns.
+
+    `add(row, starts, lengths)` takes a file's row for its first window (`schema.clip_to_row` form)
+    and the start frame and length of each of its windows; `flush()` returns the Arrow table of every
+    window of the added files, in order: the file rows are encoded once (ClassLabel names looked up
+    once per file), repeated per window with `take`, and the window columns (`clip_id`, `offset`,
+    `duration`, `start_frame`, `num_frames`) are computed in numpy/pyarrow. The table equals
+    `schema.rows_to_table` of one `schema.Clip` row per window (tests/test_builder_fast.py).
+    """
+
+    def __init__(self, feats):
+        self.schema = feats.arrow_schema
+        self._labels = {k: v for k, v in feats.items() if isinstance(v, datasets.ClassLabel)}
+        self._codes = {k: {name: i for i, name in enumerate(v.names)} for k, v in self._labels.items()}
+        self._clear()
+
+    def _clear(self) -> None:
+        self._rows: list[dict] = []
+        self._starts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self.num_rows = 0
+        self.last_key = ""
+
+    def add(self, row: dict, starts: np.ndarray, lengths: np.ndarray) -> None:
+        for col, codes in self._codes.items():
+            value = row[col]
+            if isinstance(value, str):
+                row[col] = codes[value] if value in codes else self._labels[col].str2int(value)
+        self._rows.append(row)
+        self._starts.append(starts)
+        self._lengths.append(lengths)
+        self.num_rows += len(starts)
+        self.last_key = row["clip_id"]
+
+    def flush(self):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        counts = np.fromiter((len(s) for s in self._starts), np.int64, len(self._starts))
+        if (counts != 1).any():  # else each file's one row is its own first window: the table is done
+            rates = np.fromiter((r["sample_rate"] for r in self._rows), np.float64, len(self._rows))
+            table = table.take(pa.array(np.repeat(np.arange(len(counts)), counts)))
+            starts, lengths = np.concatenate(self._starts), np.concatenate(self._lengths)
+            rate = np.repeat(rates, counts)
+            clip_id = pc.binary_join_element_wise(table.column("path"), pc.cast(pa.array(starts), pa.string()), "#")
+            for name, values in (("clip_id", clip_id), ("start_frame", starts), ("num_frames", lengths),
+                                 ("offset", starts / rate), ("duration", lengths / rate)):
+                i = self.schema.get_field_index(name)
+                table = table.set_column(i, self.schema.field(i), pa.chunked_array([values], self.schema.field(i).type)
+                                         if not isinstance(values, pa.ChunkedArray) else values)
+        self._clear()
+        return table

@@ -1,0 +1,279 @@
+"""The build's columnar fast path (`ClipBuilder._generate_tables`: one `schema.Clip` per file, windows
+as numpy/pyarrow columns, one open per file) against the reference: one `schema.Clip` per window,
+`schema.clip_to_row` + `schema.rows_to_table`, the way rows were built before. The Arrow tables must be
+identical (values, types, schema metadata) on every synthetic corpus, segmented or not."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from dinos import schema
+from dinos.api import get_builder
+from dinos.audio import _check_riff, check_info, probe
+from dinos.build_rows import SourceGuard, probe_file, riff_verdict
+from dinos.errors import AudioError, LayoutError, UnsafePathError
+from dinos.paths import check_source
+from dinos.segment import parse_seconds, window_arrays, window_frames
+
+from .conftest import make_dinos_tree, write_tone
+
+
+def reference_table(builder, files, root: str):
+    """The rows of `files` built one `schema.Clip` per window (no skips: every file is valid here)."""
+    rows = []
+    length = parse_seconds(builder.config.segment)
+    for src in files:
+        full = os.path.join(root, src.path)
+        check_source(root, src.path)
+        info = probe(full)
+        check_info(info, full, sample_rate=src.sample_rate, channels=src.channels)
+        stats = builder._stats(full)
+        if length is None:
+            windows = [(0, info.frames)]
+        else:
+            windows = window_frames(info.frames, info.sample_rate, length, parse_seconds(builder.config.hop),
+                                    builder.config.tail)
+        for start, n in windows:
+            clip = schema.Clip(
+                clip_id=schema.make_clip_id(src.path, start), path=src.path,
+                recording_id=src.path.rsplit(".", 1)[0], offset=start / info.sample_rate,
+                duration=n / info.sample_rate, start_frame=start, num_frames=n, sample_rate=info.sample_rate,
+                channels=info.channels, stats=stats, **dict(src.fields),
+            )
+            rows.append(schema.clip_to_row(clip, full))
+    return schema.rows_to_table(rows, builder.info.features)
+
+
+def fast_table(builder, files, root: str):
+    tables = [t for _, t in builder._generate_tables(files, root)]
+    return pa.concat_tables(tables) if tables else None
+
+
+def assert_identical(corpus: str, config: str | None, data_dir, **options) -> int:
+    builder = get_builder(corpus, config, data_dir=data_dir, **options)
+    root = str(builder._data_root())
+    n = 0
+    for split, files in builder.scan(builder._data_root()).items():
+        if not files:
+            continue
+        want = reference_table(builder, files, root)
+        got = fast_table(builder, files, root)
+        assert got.schema.equals(want.schema, check_metadata=True), split
+        assert got.num_rows == want.num_rows, split
+        assert got.equals(want), (split, next(
+            (c for c in want.column_names if not got.column(c).equals(want.column(c))), None))
+        n += got.num_rows
+    assert n > 0
+    return n
+
+
+@pytest.mark.parametrize("options", [
+    {"segment": "1s"},
+    {"segment": "1s", "hop": "0.25s", "tail": "pad"},
+    {"segment": "0.7s", "tail": "keep"},
+    {"segment": "0.7s", "tail": "drop"},
+    {},
+])
+def test_dinos_segmented_pretraining_matches_per_row_clips(tmp_path, options):
+    root = make_dinos_tree(tmp_path / "d", datasets=("VF2",), per_class=1, pretrain_seconds=3.5)
+    assert_identical("dinos", "pretraining", root, **options)
+
+
+@pytest.mark.slow  # the synthetic DINOS writer takes ~20 s
+def test_dinos_synthetic_clips_and_recordings_match(tmp_path):
+    from dinos.synth import dinos as synth
+
+    synth.write(tmp_path / "d", scale=0.02, progress=False, pretrain_recordings=1, pretrain_seconds=2.5)
+    assert_identical("dinos", "all", tmp_path / "d")  # every 1-s clip file, one row each
+    assert_identical("dinos", "pretraining", tmp_path / "d", segment="1s", normalize="rms")
+
+
+def test_mimii_due_matches(tmp_path):
+    from dinos.synth import mimii_due as synth
+
+    synth.write(tmp_path / "m", scale=0.2)
+    assert_identical("mimii_due", None, tmp_path / "m")
+    assert_identical("mimii_due", None, tmp_path / "m", segment="1s", hop="0.5s", tail="keep")
+
+
+def test_dcase_task2_matches(tmp_path):
+    from dinos.synth import dcase as synth
+
+    synth.write(tmp_path / "t", year=2023, scale=0.2)
+    assert_identical("dcase_task2", "2023-all", tmp_path / "t")
+    assert_identical("dcase_task2", "2023-all", tmp_path / "t", segment="2s", tail="pad")
+
+
+def test_folder_matches(tmp_path):
+    from dinos.synth import folder as synth
+
+    synth.write(tmp_path / "f", scale=0.25, pump_seconds=2.5)
+    assert_identical("folder", None, tmp_path / "f" / "drill")
+    assert_identical("folder", None, tmp_path / "f" / "pump", segment="1s", tail="keep")
+
+
+def test_multichannel_and_other_rates_match(tmp_path):
+    root = tmp_path / "own" / "normal"
+    write_tone(root / "a.wav", seconds=2.3, sr=16_000, channels=2, subtype="PCM_24")
+    write_tone(root / "b.wav", seconds=1.1, sr=44_100, subtype="FLOAT")
+    write_tone(root / "c.wav", seconds=0.4, sr=8_000)  # shorter than one window: dropped
+    assert_identical("folder", None, tmp_path / "own", segment="0.5s", hop="0.3s", tail="drop")
+    assert_identical("folder", None, tmp_path / "own", segment="0.5s", tail="pad")
+
+
+@pytest.mark.parametrize("total,sr,length,hop,tail", [
+    (0, 10, 1.0, None, "drop"), (9, 10, 1.0, None, "drop"), (10, 10, 1.0, None, "keep"),
+    (25, 10, 1.0, None, "pad"), (25, 10, 1.0, 0.3, "keep"), (25, 10, 1.0, 0.3, "drop"),
+    (12, 10, 0.5, 1.0, "keep"), (48_000 * 59, 48_000, 1.0, None, "drop"), (100, 7, 0.9, 0.2, "pad"),
+])
+def test_window_arrays_is_window_frames(total, sr, length, hop, tail):
+    starts, lengths = window_arrays(total, sr, length, hop, tail)
+    assert starts.dtype == lengths.dtype == np.int64
+    expected, start = [], 0  # the loop window_frames was written as
+    win, step = round(length * sr), round((hop or length) * sr)
+    while start + win <= total:
+        expected.append((start, win))
+        start += step
+    if start < total and (not expected or expected[-1][0] + win < total) and tail != "drop":
+        expected.append((start, win if tail == "pad" else total - start))
+    assert window_frames(total, sr, length, hop, tail) == expected
+    assert list(zip(starts.tolist(), lengths.tolist(), strict=True)) == expected
+
+
+def _riff(chunks: list[tuple[bytes, int, bytes]], big: bool = False) -> bytes:
+    fmt = ">I" if big else "<I"
+    body = b"".join(cid + struct.pack(fmt, size) + payload for cid, size, payload in chunks)
+    return (b"RIFX" if big else b"RIFF") + struct.pack(fmt, 4 + len(body)) + b"WAVE" + body
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"RIFF", b"RIFF\0\0\0\0WAVE", b"OggS" + b"\0" * 40, _riff([(b"fmt ", 16, b"\0" * 16)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"data", 8, b"\0" * 8)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"data", 80, b"\0" * 8)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"data", 0, b"\0" * 8)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"data", 0xFFFFFFFF, b"\0" * 8)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"LIST", 3, b"abc\0"), (b"data", 4, b"\0" * 4)]),
+    _riff([(b"fmt ", 16, b"\0" * 16), (b"data", 4, b"\0" * 4)], big=True),
+    _riff([(b"LIST", 6000, b"x" * 6000), (b"data", 4, b"\0" * 4)]),  # data chunk beyond the head
+])
+def test_riff_verdict_agrees_with_check_riff(tmp_path, data):
+    path = tmp_path / "x.wav"
+    path.write_bytes(data)
+    try:
+        _check_riff(path, len(data))
+        reference = True
+    except AudioError:
+        reference = False
+    verdict = riff_verdict(data[:4096], len(data))
+    assert verdict in (reference, None)
+    assert (verdict is None) == (len(data) > 4096)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "truncated", "text", "nosamples", "late_data"])
+def test_probe_file_is_probe(tmp_path, make):
+    path = tmp_path / "x.wav"
+    write_tone(path, seconds=0.5)
+    raw = path.read_bytes()
+    if make == "missing":
+        path.unlink()
+    elif make == "empty":
+        path.write_bytes(b"")
+    elif make == "truncated":
+        path.write_bytes(raw[:-100])
+    elif make == "text":
+        path.write_text("not audio")
+    elif make == "nosamples":
+        path.write_bytes(_riff([(b"fmt ", 16, raw[20:36]), (b"data", 0, b"")]))
+    elif make == "late_data":  # a long chunk before `data`: the head does not settle it, probe() does
+        path.write_bytes(raw[:36] + b"LIST" + struct.pack("<I", 6000) + b"x" * 6000 + raw[36:])
+    try:
+        want = probe(path)
+    except AudioError as exc:
+        with pytest.raises(AudioError) as got:
+            probe_file(str(path))
+        assert str(got.value) == str(exc) and str(path) in str(got.value)
+    else:
+        assert probe_file(str(path)) == want
+
+
+def test_source_guard_raises_what_check_source_raises(tmp_path):
+    root = tmp_path / "root"
+    (root / "a").mkdir(parents=True)
+    write_tone(root / "a" / "ok.wav")
+    outside = write_tone(tmp_path / "outside.wav")
+    (root / "a" / "link_out.wav").symlink_to(outside)
+    (root / "a" / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    (root / "out").symlink_to(tmp_path, target_is_directory=True)
+    guard = SourceGuard(root)
+    guard("a/ok.wav")
+    for rel, err in [("a/link_out.wav", UnsafePathError), ("a/dangling.wav", AudioError),
+                     ("a/missing.wav", AudioError), ("out/outside.wav", UnsafePathError),
+                     ("a/\udcff.wav", LayoutError)]:
+        with pytest.raises(err) as want:
+            check_source(root, rel)
+        with pytest.raises(err) as got:
+            guard(rel)
+        assert str(got.value) == str(want.value)
+
+
+def test_duplicate_groups_sample_then_full_hash(tmp_path):
+    from dinos.builder import SAMPLE_BYTES, duplicate_groups
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, 3 * SAMPLE_BYTES, dtype=np.uint8).tobytes()
+    files = {
+        "a.wav": base,
+        "b.wav": base,  # identical copy
+        "c.wav": base[:-1] + b"\x00" if base[-1] else base[:-1] + b"\x01",  # same samples, differs at the end
+        "d.wav": bytes(len(base)),  # same size, other samples
+        "e.wav": base + b"x",  # other size
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    os.link(tmp_path / "d.wav", tmp_path / "d_link.wav")
+    names = [*files, "d_link.wav"]
+    assert duplicate_groups(tmp_path, names) == [["a.wav", "b.wav"], ["d.wav", "d_link.wav"]]
+
+
+def test_duplicate_warning_names_a_big_group_by_its_first_paths():
+    from dinos.builder import warn_duplicates
+
+    with pytest.warns(UserWarning) as caught:
+        warn_duplicates([[f"f{i}.wav" for i in range(1000)]])
+    message = str(caught[0].message)
+    assert "f0.wav = f1.wav = f2.wav = f3.wav = f4.wav = ... (1000 paths)" in message
+    assert "f5.wav" not in message
+
+
+def test_source_files_of_one_folder_validate_once_and_equal_fresh_validation():
+    from dinos.builder import SourceFile
+    from dinos.errors import ParseError
+
+    base = {"corpus": "dinos", "machine": "m", "sensor": "microphone", "section": -1, "domain": "source",
+            "label": "normal", "origin_split": "train", "task_class": "T3", "class_name": "c",
+            "attributes": [{"name": "a", "value": "1", "file_token": ""}]}
+    dicts = [
+        {**base, "group_id": "g1"}, {**base, "group_id": "g2"}, base, {**base, "group_id": "g3"},
+        {**base, "sensor": "stethoscope", "group_id": "g3"}, {**base, "sensor": "stethoscope"},
+        {**base, "attributes": [{"name": "a", "value": "2", "file_token": ""}], "group_id": "g1"},
+    ]
+    for i, d in enumerate(dicts):
+        got = SourceFile(f"f{i}.wav", d).fields
+        want = schema.FileFields(**d)
+        assert got.model_dump() == want.model_dump(), i
+    SourceFile("ok.wav", {**base, "group_id": "g1"})
+    with pytest.raises(ParseError, match="bad.wav.*group_id"):  # a non-string group_id is validated, not reused
+        SourceFile("bad.wav", {**base, "group_id": 7})
+    with pytest.raises(ParseError, match="bad2.wav.*sensor"):
+        SourceFile("bad2.wav", {**base, "sensor": "laser", "group_id": "g1"})
+
+
+def test_dinos_downstream_clips_match(tmp_path):
+    root = make_dinos_tree(tmp_path / "d", per_class=2, pretrain_seconds=1.5)
+    assert_identical("dinos", "all", root)
+    assert_identical("dinos", "yornew", root, segment="0.5s", tail="keep")

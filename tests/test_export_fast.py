@@ -1,0 +1,106 @@
+"""The export's byte-copy path: a window of a plain PCM_16 WAV is its sample bytes behind a WAV header,
+byte for byte the file `read_window` + `encode_wav` (the soundfile path, kept for other subtypes) would
+write; other subtypes still go through soundfile."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dinos.audio import encode_wav, read_window
+from dinos.errors import AudioError
+from dinos.export import _SourceCache, embed_audio, pcm16_data, wav_header
+
+from .conftest import write_tone
+
+
+def _soundfile_bytes(path, start: int, n: int, subtype: str) -> bytes:
+    """What the export wrote before the byte-copy path: decode the window, encode it again."""
+    arr, sr = read_window(path, start, n)
+    return encode_wav(arr, sr, subtype if subtype in ("PCM_16", "PCM_24", "FLOAT") else "FLOAT")
+
+
+def _row(rel: str, start: int, n: int) -> dict:
+    return {"path": rel, "start_frame": start, "num_frames": n, "audio": {"bytes": None, "path": None}}
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("fmt", ["WAV", "WAVEX"])
+def test_pcm16_windows_are_byte_identical_to_the_soundfile_path(tmp_path, channels, fmt):
+    path = tmp_path / "a.wav"
+    rng = np.random.default_rng(channels)
+    x = rng.integers(-32768, 32768, (4_801, channels), dtype=np.int16)
+    x[:5] = [[32767], [-32768], [16384], [-16385], [0]]
+    sf.write(str(path), x, 16_000, format=fmt, subtype="PCM_16")
+    sources = _SourceCache()
+    try:
+        windows = [(0, 1000), (1000, 1000), (4000, 801), (4000, 1000), (4800, 1000), (123, 4678), (0, 4800)]
+        for start, n in windows:
+            got = embed_audio(_row("a.wav", start, n), tmp_path, sources)["audio"]["bytes"]
+            assert sources.pcm16 is not None  # the byte-copy path was taken
+            assert got == _soundfile_bytes(path, start, n, "PCM_16"), (start, n)
+            decoded = sf.read(io.BytesIO(got), dtype="int16", always_2d=True)[0]
+            want = np.zeros((n, channels), np.int16)
+            want[: max(0, min(n, 4_801 - start))] = x[start:start + n]
+            np.testing.assert_array_equal(decoded, want)
+        with pytest.raises(AudioError, match="window starts at frame 4801"):
+            embed_audio(_row("a.wav", 4801, 10), tmp_path, sources)
+    finally:
+        sources.close()
+
+
+@pytest.mark.parametrize("subtype", ["PCM_24", "FLOAT", "PCM_U8", "PCM_32"])
+def test_other_subtypes_go_through_soundfile(tmp_path, subtype):
+    path = write_tone(tmp_path / "b.wav", seconds=0.5, sr=8_000, subtype=subtype)
+    got = embed_audio(_row("b.wav", 100, 2000), tmp_path)["audio"]["bytes"]
+    assert got == _soundfile_bytes(path, 100, 2000, subtype)
+
+
+def test_odd_layouts_fall_back_to_soundfile(tmp_path):
+    """A chunk before `data`, RF64: `pcm16_data` finds the bytes or declines, never guesses."""
+    x = (np.arange(2000) - 1000).astype(np.int16)
+    plain = tmp_path / "plain.wav"
+    sf.write(str(plain), x, 8_000, subtype="PCM_16")
+    raw = plain.read_bytes()
+    listed = tmp_path / "listed.wav"  # a LIST chunk of odd length (padded) before `data`
+    body = raw[12:36] + b"LIST" + struct.pack("<I", 5) + b"abcde\0" + raw[36:]
+    listed.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    rf64 = tmp_path / "rf64.wav"
+    sf.write(str(rf64), x, 8_000, format="RF64", subtype="PCM_16")
+    for path, fast in ((listed, True), (rf64, False)):
+        sources = _SourceCache()
+        try:
+            got = embed_audio(_row(path.name, 10, 500), tmp_path, sources)["audio"]["bytes"]
+            assert (sources.pcm16 is not None) == fast
+        finally:
+            sources.close()
+        assert got == _soundfile_bytes(path, 10, 500, "PCM_16")
+        with open(path, "rb") as fh:
+            assert (pcm16_data(fh, sources(str(path)).info) is not None) == fast
+        sources.close()
+
+
+def test_wav_header_is_soundfiles():
+    for channels, rate, frames in ((1, 48_000, 48_000), (2, 16_000, 7), (6, 44_100, 1)):
+        arr = np.zeros((channels, frames), np.float32) if channels > 1 else np.zeros(frames, np.float32)
+        assert wav_header(rate, channels, frames) == encode_wav(arr, rate, "PCM_16")[:44]
+
+
+def test_cli_export_shows_a_row_bar_unless_quiet(tmp_path, capsys, monkeypatch):
+    from dinos.cli import main
+
+    from .conftest import make_dinos_tree
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    tree = make_dinos_tree(tmp_path / "t", datasets=("VF2",), per_class=1)
+    common = ["export", "dinos", "vf2", "--data-dir", str(tree), "--cache-dir", str(tmp_path / "c")]
+    assert main([*common, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "\rvf2/train: 0 rows [00:00, ? rows/s]" in err  # the bar (tqdm), redrawn per row, cleared at the end
+    assert "vf2/train: 3 rows in 1 shard(s)" in err
+    assert main([*common, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
