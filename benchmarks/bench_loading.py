@@ -195,7 +195,8 @@ def check_same_samples(ds, windows) -> None:
 
 def _ratio(name: str, num: float, den: float, goal: float | None = None, note: str = "") -> Figure:
     r = num / den
-    return Figure(SECTION, name, r, "x", f">= {goal}" if goal else "", (r >= goal) if goal else None, note)
+    return Figure(SECTION, name, r, "x", f">= {goal}" if goal else "", (r >= goal) if goal else None, note,
+                  dinos=num, baseline=den, basis="clips/s")
 
 
 def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:

@@ -202,7 +202,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
             ratio, scan, build = _ratio(tree if part == "recordings" else clip_tree, cache, part, repeats)
             figs.append(Figure(SECTION, f"build / bare header scan, {label}", ratio, "x", "<= 3", ratio <= 3.0,
                                note=f"{build['rows']:,} rows: build {build['seconds']:.1f} s, scan "
-                                    f"{scan['seconds']:.1f} s ({scale}); peak RSS {build['rss_mib']:.0f} MiB"))
+                                    f"{scan['seconds']:.1f} s ({scale}); peak RSS {build['rss_mib']:.0f} MiB",
+                               dinos=build["seconds"], baseline=scan["seconds"], basis="s"))
             if part == "recordings":
                 figs.append(Figure(SECTION, f"cached reload of the whole tree ({recordings + clips:,} files)",
                                    build["reload"], "s", "< 2", build["reload"] < 2.0))
@@ -216,7 +217,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
             shutil.rmtree(sub)
         growth = peaks[hours[1]] / peaks[hours[0]]
         figs.append(Figure(SECTION, f"build peak RSS {hours[1]} h / {hours[0]} h of audio", growth, "x", "<= 1.5",
-                           growth <= 1.5, note=f"{peaks[hours[0]]:.0f} -> {peaks[hours[1]]:.0f} MiB"))
+                           growth <= 1.5, note=f"{peaks[hours[0]]:.0f} -> {peaks[hours[1]]:.0f} MiB",
+                           dinos=peaks[hours[1]], baseline=peaks[hours[0]], basis="MiB"))
     finally:
         for path in [*made, workdir / "sources", cache]:
             shutil.rmtree(path, ignore_errors=True)

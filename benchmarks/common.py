@@ -21,6 +21,10 @@ class Figure:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    #: for a ratio: the two measurements it divides (dinos, the baseline) and their unit
+    dinos: float | None = None
+    baseline: float | None = None
+    basis: str = ""
 
     def line(self) -> str:
         status = "" if self.met is None else ("  [MET]" if self.met else "  [MISSED]")
@@ -30,6 +34,31 @@ class Figure:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def goal_of(target: str) -> tuple[str, float] | None:
+    """`(">=", 0.9)` from a target text such as ">= 0.9" or "<= 3 (flat)"; None for a target without a number."""
+    import re
+
+    m = re.match(r"\s*(>=|<=|<|>)\s*([0-9.]+)", target or "")
+    return (m.group(1), float(m.group(2))) if m else None
+
+
+def summary_table(figures: list[Figure]) -> str:
+    """One table of every figure with a goal: metric, dinos, baseline, ratio (or value), goal, met?"""
+    rows = [("metric", "dinos", "baseline", "ratio / value", "goal", "met?")]
+    for f in figures:
+        if f.met is None:
+            continue
+        unit = f" {f.basis}" if f.basis else ""
+        d = "-" if f.dinos is None else fmt(f.dinos) + unit
+        b = "-" if f.baseline is None else fmt(f.baseline) + unit
+        rows.append((f"{f.section.split('.', 1)[-1].strip()}: {f.name}", d, b, f"{f.value:.3g} {f.unit}", f.target,
+                     "yes" if f.met else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
 
 
 def fmt(x: float) -> str:

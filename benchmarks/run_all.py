@@ -19,9 +19,9 @@ import time
 import warnings
 from pathlib import Path
 
-from .common import Figure, machine
+from .common import Figure, machine, summary_table
 
-BENCHES = ("loading", "prepare", "training", "splits", "distributed")
+BENCHES = ("loading", "prepare", "training", "export", "splits", "distributed")
 
 
 def _module(name: str):
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.workdir:
             shutil.rmtree(base, ignore_errors=True)
     targets = [f for f in figures if f.met is not None]
+    print("\n" + summary_table(figures))
     print(f"\n{sum(f.met for f in targets)}/{len(targets)} targets met; total {time.perf_counter() - t_start:.0f} s")
     for f in targets:
         if not f.met:
