@@ -97,8 +97,8 @@ def test_mimii_due_matches(tmp_path):
     from dinos.synth import mimii_due as synth
 
     synth.write(tmp_path / "m", scale=0.2)
-    assert_identical("mimii_due", None, tmp_path / "m")
-    assert_identical("mimii_due", None, tmp_path / "m", segment="1s", hop="0.5s", tail="keep")
+    assert_identical("mimii_due", "all", tmp_path / "m")
+    assert_identical("mimii_due", "all", tmp_path / "m", segment="1s", hop="0.5s", tail="keep")
 
 
 def test_dcase_task2_matches(tmp_path):
