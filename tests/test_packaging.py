@@ -1,7 +1,8 @@
-"""The wheel carries every module, the loaders (as `dinos.loaders`) and the split files, installs a working
-CLI, and installs offline into a fresh virtual environment that holds only its core dependencies, where the
-README's blocks run as written."""
+"""The wheel carries every module, the loaders (as `dinos.loaders`), the split files and the documentation the
+README links to, installs a working CLI, and installs offline into a fresh virtual environment that holds only
+its core dependencies, where the README's blocks run as written and `dinos docs` prints the shipped pages."""
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -42,6 +43,37 @@ def test_wheel_contains_loaders_and_split_files(built_wheel):
     source = {f"dinos/{p.relative_to(ROOT / 'dinos').as_posix()}" for p in (ROOT / "dinos").rglob("*.py")}
     source |= {f"dinos/loaders/{p.relative_to(ROOT / 'loaders').as_posix()}" for p in (ROOT / "loaders").rglob("*.py")}
     assert source - names == set()
+
+
+def _doc_dir() -> str:
+    """pyproject.toml's data-files folder of the documentation (`share/doc/<distribution>`)."""
+    import tomllib
+
+    files = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["data-files"]
+    (folder,) = [k for k in files if k.startswith("share/doc/")]
+    return folder
+
+
+@pytest.mark.slow
+def test_wheel_ships_every_doc_the_readme_links(built_wheel):
+    """PyPI shows the README, where its relative links do not resolve: every Markdown page it links to is in
+    the wheel's data (installed under <prefix>/share/doc/...), and `dinos docs` in this checkout lists the same pages."""
+    from dinos.commands import docs
+
+    wheel, _ = built_wheel
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.data/data/{_doc_dir()}/"
+    shipped = {n.removeprefix(data) for n in names if n.startswith(data)}
+    linked = {target.split("#")[0] for target in re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+              if "://" not in target and not target.startswith("#")}
+    pages = {t for t in linked if t.endswith(".md")}
+    assert {t for t in pages if t.startswith("docs/")} >= {"docs/quickstart.md", "docs/model.md"}
+    assert {Path(t).name for t in pages} <= shipped, sorted({Path(t).name for t in pages} - shipped)
+    for t in pages:  # shipped as written, not a stale copy
+        assert zipfile.ZipFile(wheel).read(data + Path(t).name) == (ROOT / t).read_bytes(), t
+    for t in linked - pages:  # a linked source file ships as code (`loaders/dinos.py` as `dinos/loaders/dinos.py`)
+        assert f"dinos/{t}" in names, t
+    assert shipped == {p.name for p in docs.pages().values()}
 
 
 def _core_closure(wheel: Path) -> dict[str, metadata.Distribution]:
@@ -97,3 +129,11 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_readme(built_wheel, tmp_p
     assert out.stdout.startswith(str(site)), out.stdout  # the installed wheel, not this checkout
     ran = run_blocks("README.md", tmp_path / "work", venv / "bin", select=lambda b: "lhotse" not in b.body)
     assert any("dinos synth dcase" in b.body for b in ran) and any("python -c" in b.body for b in ran)
+    # the README's linked pages print from the installed data files (outside any checkout)
+    out = subprocess.run([str(venv / "bin" / "dinos"), "docs", "quickstart"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout == (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    out = subprocess.run([str(venv / "bin" / "dinos"), "docs", "--path"], cwd=tmp_path, capture_output=True, text=True)
+    paths = [Path(line.split()[-1]) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and len(paths) > 10, out.stdout + out.stderr[-3000:]
+    assert all(p.is_relative_to((venv / _doc_dir()).resolve()) for p in paths), paths
