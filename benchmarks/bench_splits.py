@@ -36,15 +36,13 @@ def _metadata_table(pairs: list[tuple[str, int]]):
     from dinos import schema
 
     feats = schema.features()
-    m_names, labels = feats["machine"].names, feats["label"].names
     machine, section, label = [], [], []
     for m, s in pairs:
-        machine += [m_names.index(m)] * CLIPS_PER_SECTION
+        machine += [m] * CLIPS_PER_SECTION  # an open string column since machines are not a closed list
         section += [s] * CLIPS_PER_SECTION
         label += [i % 2 for i in range(CLIPS_PER_SECTION)]
     sub = datasets.Features({k: feats[k] for k in ("machine", "section", "label")})
     table = pa.table({"machine": machine, "section": section, "label": label}, schema=sub.arrow_schema)
-    del labels
     return datasets.Dataset(table, info=datasets.DatasetInfo(features=sub))
 
 
