@@ -218,7 +218,8 @@ def _select_split(builder, split, streaming: bool):
     return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
 
 
-def decode_audio(ds, *, channel: ChannelSpec = None, sampling_rate: int | None = None, root=None):
+def decode_audio(ds, *, channel: ChannelSpec = None, sampling_rate: int | None = None, root=None,
+                 pad_tail: bool = True):
     """Decode the `audio` column of a `Dataset`, `IterableDataset` or `DatasetDict` with soundfile.
 
     A map-style `Dataset` becomes a `dinos.formatting.DinosDataset`: every standard access path
@@ -227,14 +228,18 @@ def decode_audio(ds, *, channel: ChannelSpec = None, sampling_rate: int | None =
     `DinosError` naming the dinos way (see `docs/export.md`, "Decoded audio on every access path").
     An `IterableDataset` gets a batched decoding `map`. A dataset whose format is already the dinos
     one (e.g. `datasets.concatenate_datasets` of dinos datasets) keeps its settings when none are given.
+    `pad_tail=False` for rows of a build without `tail="pad"` (`load_dataset` sets it from the build):
+    a window reaching past its file's end then means the file was shortened since the build, an
+    `AudioError` instead of a zero-padded clip (with the default True such windows are zero-padded).
     """
     import datasets
 
     from .formatting import FORMAT_TYPE, as_decoded, decode_iterable, decode_settings
 
     if isinstance(ds, datasets.DatasetDict | datasets.IterableDatasetDict):
-        return type(ds)({k: decode_audio(v, channel=channel, sampling_rate=sampling_rate, root=root) for k, v in ds.items()})
-    settings = decode_settings(channel, sampling_rate, root)
+        return type(ds)({k: decode_audio(v, channel=channel, sampling_rate=sampling_rate, root=root, pad_tail=pad_tail)
+                         for k, v in ds.items()})
+    settings = decode_settings(channel, sampling_rate, root, pad_tail=pad_tail)
     if isinstance(ds, datasets.IterableDataset):
         return decode_iterable(ds, settings)
     if ds._format_type == FORMAT_TYPE and channel is None and sampling_rate is None and root is None:
@@ -286,7 +291,8 @@ def load_dataset(
         if not streaming:
             builder.download_and_prepare(num_proc=num_proc, **prepare)
         ds = _select_split(builder, split, streaming)
-        return decode_audio(ds, channel=channel, sampling_rate=sampling_rate) if decode else ds
+        pad = getattr(builder.config, "tail", None) == "pad"  # only then may a window reach past its file's end
+        return decode_audio(ds, channel=channel, sampling_rate=sampling_rate, pad_tail=pad) if decode else ds
 
     from .export_layout import is_export_dir
 

@@ -392,9 +392,16 @@ def encode_wav(array: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> 
     return buf.getvalue()
 
 
-def check_row_audio(f, where, *, sample_rate: int | None, channels: int | None, start_frame: int = 0) -> None:
+def check_row_audio(
+    f, where, *, sample_rate: int | None, channels: int | None, start_frame: int = 0,
+    num_frames: int | None = None, pad_tail: bool = True,
+) -> None:
     """`AudioError` when the file differs from what its row recorded at build time. `f` is anything
-    with `samplerate`, `channels` and `frames` (a `SoundFile`, a `dinos.wav.WavLayout`)."""
+    with `samplerate`, `channels` and `frames` (a `SoundFile`, a `dinos.wav.WavLayout`).
+
+    With `num_frames` and `pad_tail=False` (a build without `tail="pad"`, where no window reaches
+    past its file's end) a window that ends past the end of the file is an error too: the file was
+    shortened since the build, and zero-padding it would be a silently different clip."""
     found = (int(f.samplerate), int(f.channels))
     if sample_rate is not None and channels is not None and found != (sample_rate, channels):
         raise AudioError(
@@ -406,6 +413,12 @@ def check_row_audio(f, where, *, sample_rate: int | None, channels: int | None, 
         raise AudioError(
             f"file changed since the dataset was built: the row's window starts at frame {start_frame}, "
             f"the file has {f.frames} frames; rebuild the dataset",
+            where,
+        )
+    if not pad_tail and num_frames is not None and start_frame + num_frames > f.frames:
+        raise AudioError(
+            f"file changed since the dataset was built: the row's window ends at frame "
+            f"{start_frame + num_frames}, the file has {f.frames} frames; rebuild the dataset",
             where,
         )
 

@@ -75,6 +75,7 @@ class AudioDecoder:
         root: str | os.PathLike | None = None,
         normalize: bool = True,
         open_files: int = 256,
+        pad_tail: bool = True,
     ):
         self.channel = channel
         self.sampling_rate = sampling_rate
@@ -82,6 +83,7 @@ class AudioDecoder:
         self.root = None if root is None else str(root)
         self.normalize = normalize
         self.open_files = int(open_files)
+        self.pad_tail = bool(pad_tail)
         self._local = threading.local()
 
     def __getstate__(self) -> dict:
@@ -91,6 +93,7 @@ class AudioDecoder:
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("open_files", 256)
+        state.setdefault("pad_tail", True)
         self.__dict__.update(state)
         self._local = threading.local()
 
@@ -188,7 +191,8 @@ class AudioDecoder:
                     if src is None:
                         src = sources[path] = self._source(path, local)
                     try:
-                        check_row_audio(src, path, start_frame=start, **expect)
+                        check_row_audio(src, path, start_frame=start, num_frames=counts[i],
+                                        pad_tail=self.pad_tail, **expect)
                         same_rate = self.sampling_rate in (None, src.samplerate)  # else resampled below
                         arr = src.window(start, counts[i], self.channel, path, local.scratch,
                                          target if same_rate else None)

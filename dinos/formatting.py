@@ -63,26 +63,30 @@ _HOW = (
 )
 
 
-def decode_settings(channel=None, sampling_rate: int | None = None, root=None, normalize: bool = True) -> dict:
-    """The decoder settings as a plain dict (comparable, deep-copyable: it travels in format kwargs)."""
+def decode_settings(channel=None, sampling_rate: int | None = None, root=None, normalize: bool = True,
+                    pad_tail: bool = True) -> dict:
+    """The decoder settings as a plain dict (comparable, deep-copyable: it travels in format kwargs).
+    `pad_tail=False`: the rows come from a build without `tail="pad"` (`dinos.load_dataset` says which),
+    so a window reaching past its file's end means the file was shortened: an error, not zero padding."""
     chan = list(channel) if isinstance(channel, list | tuple) else channel
     return {"channel": chan, "sampling_rate": sampling_rate, "root": None if root is None else str(root),
-            "normalize": bool(normalize)}
+            "normalize": bool(normalize), "pad_tail": bool(pad_tail)}
 
 
 @functools.lru_cache(maxsize=32)
 def _decoder(key: tuple) -> AudioDecoder:
     """One `AudioDecoder` per settings in a process, so its kept-open file handles are reused."""
-    channel, sampling_rate, root, normalize = key
+    channel, sampling_rate, root, normalize, pad_tail = key
     chan = list(channel) if isinstance(channel, tuple) else channel
-    return AudioDecoder(channel=chan, sampling_rate=sampling_rate, root=root, normalize=normalize)
+    return AudioDecoder(channel=chan, sampling_rate=sampling_rate, root=root, normalize=normalize, pad_tail=pad_tail)
 
 
 def decoder_for(settings: Mapping) -> AudioDecoder:
     """The (shared) `AudioDecoder` for `decode_settings(...)`."""
     chan = settings.get("channel")
     chan = tuple(chan) if isinstance(chan, list | tuple) else chan
-    return _decoder((chan, settings.get("sampling_rate"), settings.get("root"), settings.get("normalize", True)))
+    return _decoder((chan, settings.get("sampling_rate"), settings.get("root"), settings.get("normalize", True),
+                     settings.get("pad_tail", True)))
 
 
 def decode_table(pa_table: pa.Table, settings: Mapping, normalized: bool) -> list | None:
@@ -448,11 +452,22 @@ class _KeepStoredAudio:
         self.function, self.batched = function, batched
 
     @staticmethod
-    def _snapshot(given) -> list:
-        """(dict, its array object, the array's sum) per decoded value: an in-place edit changes the sum."""
+    def _digest(array) -> bytes:
+        """A digest of the array's bytes: any in-place edit (a reversal or a permutation too, which keep
+        the sum) changes it; NaN samples compare equal to themselves here."""
+        import hashlib
+
+        import numpy as np
+
+        arr = np.ascontiguousarray(np.asarray(array))
+        return hashlib.blake2b(arr.view(np.uint8).reshape(-1), digest_size=16).digest() + str(arr.shape).encode()
+
+    @classmethod
+    def _snapshot(cls, given) -> list:
+        """(dict, its array object, a digest of its bytes) per decoded value."""
         values = given if isinstance(given, list | tuple) else [given]
-        return [(d, d.get("array"), float(d["array"].sum())) if isinstance(d, Mapping) and "array" in d else (d, None, 0.0)
-                for d in values]
+        return [(d, d.get("array"), cls._digest(d["array"])) if isinstance(d, Mapping) and "array" in d
+                else (d, None, b"") for d in values]
 
     def __call__(self, inputs, *rest, **kwargs):
         given = inputs.get(AUDIO_COLUMN) if isinstance(inputs, Mapping) else None

@@ -153,6 +153,9 @@ BAD = [
     (["export", "dinos", "--data-dir", "{tmp}", "--out", "{tmp}/o"], "name at least one CONFIG"),
     (["score", "asd", "--scores", "{tmp}/nope.csv", "--data-dir", "{tmp}"], "--scores: {tmp}/nope.csv: no such file"),
     (["score", "asd", "--scores", "{tmp}", "--data-dir", "{tmp}"], "is a directory, not a scores CSV"),
+    (["score", "asd", "--scores", "{tmp}/s.csv", "--data-dir", "{tmp}", "--sweep", "5:0:1"], "needs finite LO <= HI"),
+    (["score", "asd", "--scores", "{tmp}/s.csv", "--data-dir", "{tmp}", "--sweep", "a:b:c"], "is not LO:HI:STEP"),
+    (["push", "{tmp}", "--repo-id", "bad", "--dry-run"], "repo id must read ORG/NAME"),  # before any network call
     (["score", "dcase", "--year", "2024", "--scores", "{tmp}/nope", "--data-dir", "{tmp}"], "no such directory"),
     (["push", "{tmp}", "--repo-id", "org/x", "--bogus"], "unrecognized arguments: --bogus"),
     (["pretrain"], "the following arguments are required: --out"),

@@ -129,7 +129,13 @@ def test_map_that_changes_audio_is_refused(built):
         batch["audio"][1]["array"] = batch["audio"][1]["array"] * 2
         return batch
 
-    for function, batched in ((louder, False), (louder_in_place, False), (louder_batch, True)):
+    def reversed_in_place(ex):  # keeps the sum: a sum-based check would miss it
+        a = ex["audio"]["array"]
+        a[:] = a[::-1].copy()
+        return ex
+
+    for function, batched in ((louder, False), (louder_in_place, False), (louder_batch, True),
+                              (reversed_in_place, False)):
         with pytest.raises(DinosError, match="changed `audio`"):
             ds.map(function, batched=batched)
     ok = ds.map(lambda ex: {"waveform": ex["audio"]["array"] * 2})
@@ -338,3 +344,30 @@ def test_a_corpus_with_one_config_needs_none(tmp_path):
             dinos.load_dataset(corpus, data_dir=tmp_path)
         except DinosError as exc:  # an empty folder is refused for its content, never for a config
             assert "configs; name one" not in str(exc)
+
+
+def test_file_shortened_after_the_build_is_an_error_not_zero_padding(tmp_path):
+    """A window that now ends past its file's end (file rewritten shorter) names the file; a
+    `tail="pad"` build keeps zero-padding its last window."""
+    import numpy as np
+    import soundfile as sf
+
+    from dinos.errors import AudioError
+
+    root = tmp_path / "own" / "normal"
+    root.mkdir(parents=True)
+    path = root / "a.wav"
+    sf.write(path, (np.arange(16_000 * 3) % 100 / 1000).astype(np.float32), 16_000, subtype="PCM_16")
+    ds = dinos.load_dataset("folder", data_dir=tmp_path / "own", segment="1s", split="train",
+                            cache_dir=str(tmp_path / "c"))
+    last = ds.num_rows - 1
+    assert ds[last]["audio"]["array"].shape == (16_000,)
+    data = sf.read(path, dtype="int16")[0]
+    sf.write(path, data[: 16_000 * 2 + 8_000], 16_000, subtype="PCM_16")  # shorter: the last window now overhangs
+    with pytest.raises(AudioError, match="window ends at frame 48000.*rebuild"):
+        ds[last]
+    assert ds[0]["audio"]["array"].shape == (16_000,)  # windows still inside the file decode
+    padded = dinos.load_dataset("folder", data_dir=tmp_path / "own", segment="1s", tail="pad", split="train",
+                                cache_dir=str(tmp_path / "c2"))
+    tail = padded[padded.num_rows - 1]["audio"]["array"]
+    assert tail.shape == (16_000,) and not tail[8_000:].any()  # the build's own padding stays zeros

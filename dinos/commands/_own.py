@@ -14,7 +14,15 @@ from __future__ import annotations
 import json
 import sys
 
-from ._args import corpus_name, finite_float, fraction, nonnegative_int, positive_int, unit_fraction
+from ._args import (
+    UsageError,
+    corpus_name,
+    finite_float,
+    fraction,
+    nonnegative_int,
+    positive_int,
+    unit_fraction,
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -37,12 +45,25 @@ def add_score_asd_arguments(p) -> None:
     g.add_argument("--tune-on-test", action="store_true",
                    help="asd without a validation side: choose the threshold on the test clips (optimistic)")
     g.add_argument("--max-fpr", type=unit_fraction, default=0.1, help="asd: pAUC range")
-    g.add_argument("--sweep", default=None, metavar="LO:HI:STEP",
+    g.add_argument("--sweep", type=_sweep, default=None, metavar="LO:HI:STEP",
                    help="asd: choose the threshold by --rule among LO, LO+STEP, ..., HI only (a sweep; the AWS "
                         "blog swept 5:10:0.1 and kept 6.3), instead of every midpoint between scores")
     g.add_argument("--section", type=nonnegative_int, action="append", default=None,
                    help="asd without --splits: only the test clips of this section (repeatable; e.g. MIMII DUE's "
                         "00-02, which `dinos benchmark --model` scores)")
+
+
+def _sweep(text: str) -> str:
+    """`--sweep` checked by the parser (a bad grid is a usage error, exit 2)."""
+    import argparse
+
+    from ..metrics.decisions import DecisionError, threshold_grid
+
+    try:
+        threshold_grid(text)
+    except DecisionError as exc:
+        raise argparse.ArgumentTypeError(exc.reason if hasattr(exc, "reason") else str(exc)) from None
+    return text
 
 
 def run_score_asd(args) -> int:
@@ -52,10 +73,10 @@ def run_score_asd(args) -> int:
     rule = "value" if args.threshold is not None and args.rule == "min-error" else args.rule
     grid = None
     if args.splits and getattr(args, "section", None):
-        raise SystemExit("dinos score asd: --section selects test clips without --splits (a split file names its own)")
+        raise UsageError("--section selects test clips without --splits (a split file names its own)")
     if getattr(args, "sweep", None) is not None:
         if rule == "value":
-            raise SystemExit("dinos score asd: --sweep chooses the threshold; it cannot be combined with --threshold")
+            raise UsageError("--sweep chooses the threshold; it cannot be combined with --threshold")
         grid = threshold_grid(args.sweep)
     reports = score_asd(args.scores, split_file=args.splits, data_dir=args.data_dir, corpus=args.dataset,
                         config=args.config, fold=args.fold, rule=rule, target=args.target, value=args.threshold,

@@ -19,9 +19,22 @@ with it). The token comes from HF_TOKEN or `huggingface-cli login` (there is del
 --token option); it is never printed."""
 
 
+def _repo_id(text: str) -> str:
+    """`--repo-id` checked by the parser: a malformed id is a usage error (exit 2) before any network call."""
+    import argparse
+
+    from ..errors import DinosError
+    from ..hub import check_repo_id
+
+    try:
+        return check_repo_id(text)
+    except DinosError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(p) -> None:
     p.add_argument("export_dir", type=existing_dir, help="directory written by `dinos export`")
-    p.add_argument("--repo-id", required=True, help="dataset repository, ORG/NAME")
+    p.add_argument("--repo-id", required=True, type=_repo_id, help="dataset repository, ORG/NAME")
     p.add_argument("--dry-run", action="store_true",
                    help="list additions, replacements and (with --delete-missing) deletions; upload nothing")
     p.add_argument("--delete-missing", action="store_true",
