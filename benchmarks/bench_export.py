@@ -157,22 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         fn = {"export": _worker_export, "bare": _worker_bare, "read": _worker_read}[kind]
         print(json.dumps(fn(*rest)))
         return 0
-    import tempfile
+    from .common import run_standalone
 
-    from .common import machine
-
-    base = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="dinos-bench-export-"))
-    base.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {machine()}")
-    t0 = time.perf_counter()
-    try:
-        for fig in run(base, quick=args.quick, repeats=args.repeats):
-            print(fig.line(), flush=True)
-    finally:
-        if not args.workdir:
-            shutil.rmtree(base, ignore_errors=True)
-    print(f"({time.perf_counter() - t0:.0f} s)")
-    return 0
+    return run_standalone(run, args.workdir, "dinos-bench-export-", quick=args.quick, repeats=args.repeats)
 
 
 if __name__ == "__main__":

@@ -118,3 +118,24 @@ def machine() -> str:
         f"datasets {datasets.__version__}, numpy {numpy.__version__}, soundfile {soundfile.__version__}, "
         f"libsndfile {soundfile.__libsndfile_version__}"
     )
+
+
+def run_standalone(run, workdir: str | None, prefix: str, **kwargs) -> int:
+    """Print the machine and every figure of `run(base, **kwargs)`, in `workdir` or a temporary folder
+    (removed afterwards): the body of a benchmark module's own `main`."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=prefix))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {machine()}")
+    t0 = time.perf_counter()
+    try:
+        for fig in run(base, **kwargs):
+            print(fig.line(), flush=True)
+    finally:
+        if not workdir:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0

@@ -5,21 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.usefixtures("one_torch_thread")]
 torch = pytest.importorskip("torch")
 
 from dinos.model.baselines import features as F  # noqa: E402
 from dinos.model.baselines.autoencoder import AE_PRESETS, FrameAutoencoder  # noqa: E402
 from dinos.model.baselines.trainer import Clip, FitConfig, fit, parameter_count, score  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The shared 2-core machine: one intra-op thread is many times faster than two fighting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tone_clips(n: int, sr: int = 16_000, seconds: float = 0.5, freq: float = 440.0, seed: int = 0,

@@ -8,21 +8,13 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 torch = pytest.importorskip("torch")
 
 from dinos import protocols  # noqa: E402
 from dinos.cli import main  # noqa: E402
 from dinos.errors import DinosError  # noqa: E402
 from dinos.model.baselines import study  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_drill_study_end_to_end(tmp_path, capsys):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 torch = pytest.importorskip("torch")
 
 from dinos import metrics as M  # noqa: E402
@@ -14,14 +14,6 @@ from dinos import tasks as T  # noqa: E402
 from dinos.cli import main  # noqa: E402
 from dinos.errors import DinosError  # noqa: E402
 from dinos.model.baselines import run_asd_benchmark  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
