@@ -80,3 +80,14 @@ from hypothesis import settings as _hyp_settings  # noqa: E402
 _hyp_settings.register_profile("dinos", derandomize=True, database=None, deadline=None, print_blob=True)
 _hyp_settings.register_profile("fuzz", derandomize=False, max_examples=2000, deadline=None, print_blob=True)
 _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dinos"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For torch-heavy model tests on the shared 2-core machine: one intra-op thread is many times
+    faster than two fighting."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
