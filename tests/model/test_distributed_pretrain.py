@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +19,29 @@ from tests.conftest import make_dinos_tree  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Everything on the loopback interface: the workers' store (--local-addr; by
+# default the host's FQDN) and gloo's sockets (GLOO_SOCKET_IFNAME; by default the address the host name
+# resolves to). A sandbox or CI runner whose host name does not resolve otherwise hangs in the rendezvous.
+LOOPBACK = ["--local-addr=127.0.0.1"]  # --standalone already puts the rendezvous on localhost
+TIMEOUT_S = 300
+
+
 def _pretrain(args: list[str], nproc: int) -> subprocess.CompletedProcess:
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", *LOOPBACK,
+                f"--nproc_per_node={nproc}"]
     cmd = (launcher if nproc > 1 else [sys.executable]) + ["-m", "dinos", "pretrain", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "GLOO_SOCKET_IFNAME": "lo" if sys.platform.startswith("linux") else "lo0"}
+    # own process group: on a timeout the launcher *and* its workers are killed (subprocess.run kills
+    # only the launcher, and the workers holding the pipes open would keep it waiting for ever)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd[:8])} ... did not finish in {TIMEOUT_S} s:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _log(run: Path) -> list[dict]:
