@@ -4,6 +4,8 @@ Parquet export is read, shard by shard, by a distributed engine (Ray Data, local
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -95,7 +97,7 @@ def test_clip_batches_refuse_clips_of_different_lengths(tmp_path):
 
 @pytest.mark.slow
 def test_parquet_export_is_read_shard_by_shard_by_ray_data(tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray Data not installed (pip install 'ray[data]')")
+    pytest.importorskip("ray", reason="Ray Data not installed (pip install 'ray[data]')")
     import json
 
     from dinos.export import export
@@ -110,22 +112,34 @@ def test_parquet_export_is_read_shard_by_shard_by_ray_data(tmp_path):
     local = dinos.load_dataset(str(out), "pretraining", split="train", channel=0)
     want = {r["clip_id"]: r["audio"]["array"] for r in local}
 
-    decoder = AudioDecoder(channel=0)
+    # Ray runs in its own process: ray.init leaves a SIGTERM handler and native threads behind in the
+    # process that called it, and a pytest worker that later forks a `datasets` pool (num_proc) can then
+    # wait for ever on a pool worker that terminate() did not stop
+    script = f"""
+import json, sys
+import numpy as np, pyarrow.fs, ray
+from dinos.audio import AudioDecoder
+decoder = AudioDecoder(channel=0)
 
-    def decode(batch):
-        arrays = [decoder.decode_one(a)["array"] for a in batch["audio"]]
-        return {"clip_id": batch["clip_id"], "wave": np.stack(arrays)}
+def decode(batch):
+    arrays = [decoder.decode_one(a)["array"] for a in batch["audio"]]
+    return {{"clip_id": batch["clip_id"], "wave": np.stack(arrays)}}
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        import pyarrow.fs
-
-        # an explicit filesystem: Ray's fsspec HTTP probe fails when aiohttp is not installed
-        rds = ray.data.read_parquet(str(out / "data" / "pretraining"), filesystem=pyarrow.fs.LocalFileSystem())
-        rows = rds.map_batches(decode, batch_size=4).take_all()
-    finally:
-        ray.shutdown()
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+try:  # an explicit filesystem: Ray's fsspec HTTP probe fails when aiohttp is not installed
+    rds = ray.data.read_parquet({str(out / "data" / "pretraining")!r}, filesystem=pyarrow.fs.LocalFileSystem())
+    rows = rds.map_batches(decode, batch_size=4).take_all()
+finally:
+    ray.shutdown()
+np.savez({str(tmp_path / "rows.npz")!r}, clip_id=np.array([r["clip_id"] for r in rows]),
+         wave=np.stack([r["wave"] for r in rows]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = np.load(tmp_path / "rows.npz")
+    rows = [{"clip_id": str(c), "wave": w} for c, w in zip(got["clip_id"], got["wave"], strict=True)]
     total = sum(s["num_rows"] for s in manifest["configs"]["pretraining"]["train"]["shards"])
     assert len(rows) == total == len(want) == 12
+    assert len({r["clip_id"] for r in rows}) == 12  # every row once
     for r in rows:
         np.testing.assert_array_equal(r["wave"], want[r["clip_id"]])
