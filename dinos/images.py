@@ -111,38 +111,38 @@ def export_images(out, rows, *, channel: int = 0, sampling_rate: int | None = No
 
     from .io import OutputDir
 
-    od = OutputDir.open(out, tool=TOOL, overwrite=overwrite)
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["image", "clip_id", "side", "label", "machine", "section", "snr_db", "sample_rate", "channel",
-                "frames", "mels", "db_floor", "db_max"])
-    count = 0
-    for row in rows:
-        audio = row["audio"]
-        arr = np.asarray(audio["array"])
-        if arr.ndim == 2:
-            if not 0 <= channel < arr.shape[0]:
-                raise DinosError(f"channel {channel} out of range ({arr.shape[0]} channels)", row["path"])
-            arr = arr[channel]
-        sr = int(audio["sampling_rate"])
-        db = log_mel(arr, sr, n_fft=n_fft, hop=hop, n_mels=n_mels)
-        img, floor, top = to_image(db, top_db)
-        label = row["label"]
-        rel = f"{label}/{image_name(row['path'], row['start_frame'])}"
-        od.write_bytes(rel, png_bytes(img))
-        snr = row.get("snr_db")
-        w.writerow([rel, row["clip_id"], row.get("side", ""), label, row["machine"], row["section"],
-                    "" if snr is None else snr, sr, channel, img.shape[1], img.shape[0], f"{floor:.3f}", f"{top:.3f}"])
-        count += 1
-    if not count:
-        raise DinosError("no clips to write images of", out)
-    od.write_json(SETTINGS, {"n_fft": n_fft, "hop": hop, "n_mels": n_mels, "top_db": top_db, "channel": channel,
-                             "sampling_rate": sampling_rate, "window": "periodic hann", "mel": "htk, 0 Hz to Nyquist",
-                             "scaling": "dB clipped to [max - top_db, max], linear to 0-255, low frequencies at the bottom",
-                             "images": count, "source": source or {}})
-    path = od.write_text(METADATA, buf.getvalue())
-    od.remove_previous()
-    return path
+    with OutputDir.open(out, tool=TOOL, overwrite=overwrite) as od:  # a failed run leaves nothing in a new folder
+        buf = _io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["image", "clip_id", "side", "label", "machine", "section", "snr_db", "sample_rate", "channel",
+                    "frames", "mels", "db_floor", "db_max"])
+        count = 0
+        for row in rows:
+            audio = row["audio"]
+            arr = np.asarray(audio["array"])
+            if arr.ndim == 2:
+                if not 0 <= channel < arr.shape[0]:
+                    raise DinosError(f"channel {channel} out of range ({arr.shape[0]} channels)", row["path"])
+                arr = arr[channel]
+            sr = int(audio["sampling_rate"])
+            db = log_mel(arr, sr, n_fft=n_fft, hop=hop, n_mels=n_mels)
+            img, floor, top = to_image(db, top_db)
+            label = row["label"]
+            rel = f"{label}/{image_name(row['path'], row['start_frame'])}"
+            od.write_bytes(rel, png_bytes(img))
+            snr = row.get("snr_db")
+            w.writerow([rel, row["clip_id"], row.get("side", ""), label, row["machine"], row["section"],
+                        "" if snr is None else snr, sr, channel, img.shape[1], img.shape[0], f"{floor:.3f}", f"{top:.3f}"])
+            count += 1
+        if not count:
+            raise DinosError("no clips to write images of", out)
+        od.write_json(SETTINGS, {"n_fft": n_fft, "hop": hop, "n_mels": n_mels, "top_db": top_db, "channel": channel,
+                                 "sampling_rate": sampling_rate, "window": "periodic hann", "mel": "htk, 0 Hz to Nyquist",
+                                 "scaling": "dB clipped to [max - top_db, max], linear to 0-255, low frequencies at the bottom",
+                                 "images": count, "source": source or {}})
+        path = od.write_text(METADATA, buf.getvalue())
+        od.remove_previous()
+        return path
 
 
 def _named_rows(ds, side: str = ""):

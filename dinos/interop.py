@@ -121,25 +121,25 @@ def write_audiofolder(ds, out: str | os.PathLike, *, root: str | os.PathLike | N
     from .audio import encode_wav, read_window
     from .io import OutputDir
 
-    folder = OutputDir.open(out, tool="audiofolder", overwrite=overwrite)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["file_name", "clip_id", *META_FIELDS, "attributes"])
-    seen: set[str] = set()
-    for row in _plain_rows(ds):
-        name = _file_name(row)
-        if name in seen:
-            raise DinosError(f"two rows map to the same file {name}")
-        seen.add(name)
-        audio = row["audio"]
-        if audio.get("bytes"):
-            data = audio["bytes"]
-        else:
-            arr, sr = read_window(_source_path(row, root), int(row["start_frame"]), int(row["num_frames"]))
-            data = encode_wav(arr, sr)
-        folder.write_bytes(name, data)
-        meta = _metadata(row)
-        attrs = ";".join(f"{k}={v}" for k, v in meta.pop("attributes").items())
-        writer.writerow([name, row["clip_id"], *(meta[k] for k in META_FIELDS), attrs])
-    folder.remove_previous()
-    return folder.write_text("metadata.csv", buf.getvalue())
+    with OutputDir.open(out, tool="audiofolder", overwrite=overwrite) as folder:  # a failed run leaves nothing in a new folder
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["file_name", "clip_id", *META_FIELDS, "attributes"])
+        seen: set[str] = set()
+        for row in _plain_rows(ds):
+            name = _file_name(row)
+            if name in seen:
+                raise DinosError(f"two rows map to the same file {name}")
+            seen.add(name)
+            audio = row["audio"]
+            if audio.get("bytes"):
+                data = audio["bytes"]
+            else:
+                arr, sr = read_window(_source_path(row, root), int(row["start_frame"]), int(row["num_frames"]))
+                data = encode_wav(arr, sr)
+            folder.write_bytes(name, data)
+            meta = _metadata(row)
+            attrs = ";".join(f"{k}={v}" for k, v in meta.pop("attributes").items())
+            writer.writerow([name, row["clip_id"], *(meta[k] for k in META_FIELDS), attrs])
+        folder.remove_previous()
+        return folder.write_text("metadata.csv", buf.getvalue())

@@ -256,6 +256,9 @@ class OutputDir:
       in the marker may be replaced (`path_for`/`write_*`) or removed (`remove_previous()`), nothing
       else -- and not even those if they were edited since the tool wrote them.
 
+    Used as a context manager (`with OutputDir.open(...) as out:`), a failed run leaves no marked
+    empty folder and no partial output in a folder it created (`discard_new`).
+
     Files are written with `write_text`/`write_bytes`/`write_json`, or at `path_for(name)` followed
     by `record(name)` once complete; the marker lists them with their fingerprints. A path that is
     a file, or a folder that cannot be created, is an `OutputError` naming it.
@@ -427,6 +430,52 @@ class OutputDir:
         self.previous = []
         self._write_marker()
         return removed
+
+    def discard_if_unused(self) -> bool:
+        """Undo `open` when the run failed before writing anything: no marker left in a folder that holds
+        no output, and the folder itself removed if this run created it and it is empty. A folder with
+        files of this run or of a previous output is left as it is. True if something was undone."""
+        if self.files or self.previous:
+            return False
+        others = [p for p in self.root.iterdir() if p.name != OUTPUT_MARKER] if self.root.is_dir() else []
+        if others:
+            return False
+        (self.root / OUTPUT_MARKER).unlink(missing_ok=True)
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.root.rmdir()
+        return True
+
+    def __enter__(self) -> OutputDir:
+        return self
+
+    def discard_new(self) -> bool:
+        """Undo a failed run into a folder that this run created: remove the entries it wrote (those
+        listed in the marker), the marker and the folder if nothing else is left in it. Does nothing to
+        a folder that existed before (a previous output stays listed, so a rerun can replace it)."""
+        if not self.created or self.previous:
+            return self.discard_if_unused()
+        for rel in sorted(self.files, key=lambda r: -r.count("/")):
+            target = self.root / rel
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+        (self.root / OUTPUT_MARKER).unlink(missing_ok=True)
+        for folder in sorted((p for p in self.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only the empty sub-folders `path_for` made
+        with contextlib.suppress(OSError):
+            self.root.rmdir()
+        self.files = []
+        return True
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On an exception (a failed or interrupted run): `discard_new` -- a folder this run created is
+        removed with what the run wrote into it; an existing folder keeps its previous output and loses
+        only a marker of a run that wrote nothing. The exception propagates."""
+        if exc_type is not None:
+            self.discard_new()
 
 
 # --------------------------------------------------------------------------------------------

@@ -185,6 +185,34 @@ def test_output_dir_adopts_an_empty_folder_and_a_recognised_legacy_one(tmp_path)
     assert out.previous == ["old.txt"] and out.remove_previous() == ["old.txt"]
 
 
+def test_output_dir_failed_run_into_a_new_folder_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "new" / "out", tool="t") as out:
+        out.write_text("a/b.txt", "partial")
+        out.write_bytes("c.bin", b"1")
+        raise RuntimeError("killed midway")
+    assert not (tmp_path / "new" / "out").exists() and (tmp_path / "new").is_dir()
+
+
+def test_output_dir_failed_run_keeps_a_previous_output_and_a_users_empty_folder(tmp_path):
+    with OutputDir.open(tmp_path / "o", tool="t") as out:
+        out.write_text("keep.txt", "v1")
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "o", tool="t", overwrite=True) as out:
+        out.write_text("new.txt", "half")
+        raise RuntimeError
+    assert (tmp_path / "o" / "keep.txt").read_text() == "v1"  # the previous output is not removed
+    marker = json.loads((tmp_path / "o" / OUTPUT_MARKER).read_text())
+    assert {"keep.txt", "new.txt"} <= set(marker["files"])  # listed, so a rerun may replace them
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "empty", tool="t"):
+        raise RuntimeError
+    assert (tmp_path / "empty").is_dir() and list((tmp_path / "empty").iterdir()) == []
+    (tmp_path / "empty2").mkdir()
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "empty2", tool="t") as out:
+        out.write_text("x.txt", "written")
+        raise RuntimeError
+    assert (tmp_path / "empty2" / "x.txt").exists()  # not a folder this run created: kept and listed
+
+
 # --------------------------------------------------------------------------------------------- scratch folders
 def test_scratch_dir_is_removed_and_cleans_dead_runs_leftovers(tmp_path):
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

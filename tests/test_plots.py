@@ -173,6 +173,22 @@ def test_cli_score_plots_without_matplotlib_fails_before_any_build(tmp_path, mon
     assert not (tmp_path / "figs").exists()
 
 
+
+def test_cli_score_plots_failed_build_leaves_no_plots_folder(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    sub = tmp_path / "sub"
+    M.write_scores(sub / M.submission_file_name(2023, "fan", 0), {"section_00_source_test_normal_0000.wav": 0.1})
+    data = tmp_path / "data"
+    data.mkdir()  # an empty tree: the build fails after --plots was opened
+    code = main(["score", "dcase", "--year", "2023", "--scores", str(sub), "--data-dir", str(data),
+                 "--plots", str(tmp_path / "figs"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 1 and capsys.readouterr().err.strip()
+    assert not (tmp_path / "figs").exists()  # neither an empty folder nor one holding only the marker
+    (tmp_path / "mine").mkdir()  # an existing empty folder stays, without a marker
+    code = main(["score", "dcase", "--year", "2023", "--scores", str(sub), "--data-dir", str(data),
+                 "--plots", str(tmp_path / "mine"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 1 and list((tmp_path / "mine").iterdir()) == []
+
 # ------------------------------------------------------------------------------------------------
 # dinos score dcase --plots, end to end on a synthetic tree
 # ------------------------------------------------------------------------------------------------

@@ -27,14 +27,14 @@ def run(args) -> int:
     elif args.cards_dir is None:  # the checkout's own generated cards (regenerated, never hand-edited)
         diffs = make_cards(default_cards_dir())
     else:  # a user's folder: guarded, so that no README.md the tool did not write is replaced
-        out = OutputDir.open(args.cards_dir, tool="cards", overwrite=args.overwrite)
-        names = [card_path(c, out.root).relative_to(out.root).as_posix() for c in CARD_CORPORA]
-        for name in names:
-            out.path_for(name)  # refuses a file the tool did not write, or one edited since
-        diffs = make_cards(out.root)
-        for name in names:
-            out.record(name)
-        out.remove_previous()
+        with OutputDir.open(args.cards_dir, tool="cards", overwrite=args.overwrite) as out:
+            names = [card_path(c, out.root).relative_to(out.root).as_posix() for c in CARD_CORPORA]
+            for name in names:
+                out.path_for(name)  # refuses a file the tool did not write, or one edited since
+            diffs = make_cards(out.root)
+            for name in names:
+                out.record(name)
+            out.remove_previous()
     if diffs:
         sys.stdout.write("".join(diffs))
         print(f"\n{len(diffs)} card(s) differ from the generated text; run `python recipes/make_cards.py`",

@@ -116,25 +116,30 @@ def run(args) -> int:
 
         require_matplotlib("dinos score --plots")
         plots = OutputDir.open(args.plots, tool="score", overwrite=args.overwrite)
-    if args.ground_truth is not None:
-        truth = metrics.read_ground_truth(args.ground_truth, args.year)
-    else:
-        truth = metrics.truth_from_corpus(args.year, args.data_dir, part=args.part, cache_dir=args.cache_dir)
-    results = metrics.score_parts(
-        args.year, args.scores, truth, part=args.part, machines=args.machine, ci95=args.ci95
-    )
-    texts = [r.to_markdown() if args.markdown else _plain(r) for r in results.values()]
-    print("\n\n".join(texts))
-    if args.out:
-        data = {"year": args.year, "parts": {p or "all": r.to_dict() for p, r in results.items()}}
-        from dinos.metrics.submission import write_file
+    try:
+        if args.ground_truth is not None:
+            truth = metrics.read_ground_truth(args.ground_truth, args.year)
+        else:
+            truth = metrics.truth_from_corpus(args.year, args.data_dir, part=args.part, cache_dir=args.cache_dir)
+        results = metrics.score_parts(
+            args.year, args.scores, truth, part=args.part, machines=args.machine, ci95=args.ci95
+        )
+        texts = [r.to_markdown() if args.markdown else _plain(r) for r in results.values()]
+        print("\n\n".join(texts))
+        if args.out:
+            data = {"year": args.year, "parts": {p or "all": r.to_dict() for p, r in results.items()}}
+            from dinos.metrics.submission import write_file
 
-        write_file(args.out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    if plots is not None:
-        from dinos.plots import plot_result
+            write_file(args.out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        if plots is not None:
+            from dinos.plots import plot_result
 
-        for p, r in results.items():
-            paths = plot_result(r, plots, title=f"DCASE {args.year}{' ' + p if p else ''}: ", prefix=f"{p}_" if p else "")
-            print(f"wrote {len(paths)} figure(s){' of the ' + p + ' part' if p else ''} to {args.plots}")
-        plots.remove_previous()
+            for p, r in results.items():
+                paths = plot_result(r, plots, title=f"DCASE {args.year}{' ' + p if p else ''}: ", prefix=f"{p}_" if p else "")
+                print(f"wrote {len(paths)} figure(s){' of the ' + p + ' part' if p else ''} to {args.plots}")
+            plots.remove_previous()
+    except BaseException:  # a failed or interrupted run leaves no empty marked --plots folder behind
+        if plots is not None:
+            plots.discard_new()
+        raise
     return 0
