@@ -128,7 +128,7 @@ def get_builder(corpus: str, name: str | None = None, *, data_dir=None, cache_di
     if not root.is_dir():
         raise LayoutError("data_dir is not a directory", root)
     cls = builder_class(corpus)
-    _check_options(corpus, cls, name, config_kwargs)
+    _check_options(corpus, cls, name, config_kwargs, root)
     config_kwargs.setdefault("source_fingerprint", source_fingerprint(root))
     return cls(
         config_name=name,
@@ -172,18 +172,21 @@ def _config_list(configs: list[str], limit: int = 20) -> str:
     return f"{', '.join(alls)}, and {len(rest)} more such as {', '.join(rest[:3])}"
 
 
-def _check_options(corpus: str, cls, name: str | None, options: dict) -> None:
-    """`DinosError` for an unknown config name or builder option, with the closest valid one."""
+def _check_options(corpus: str, cls, name: str | None, options: dict, root: Path | None = None) -> None:
+    """`DinosError` for an unknown config name or builder option, with the closest valid one. A missing
+    config name is suggested from the tree at `root` when the builder can tell (`configs_for_tree`)."""
     import dataclasses
 
     from .errors import DinosError
 
     configs = [c.name for c in cls.BUILDER_CONFIGS]
     if name is None and len(configs) > 1:
-        example = getattr(getattr(cls, "INFO", None), "default_config", None) or configs[0]
+        fitting = cls.configs_for_tree(root) if root is not None and hasattr(cls, "configs_for_tree") else []
+        example = (fitting or [getattr(getattr(cls, "INFO", None), "default_config", None) or configs[0]])[-1]
+        hint = f"; the folders in data_dir fit {', '.join(fitting)}" if fitting else ""
         raise DinosError(
             f"corpus {corpus!r} has {len(configs)} configs; name one, e.g. "
-            f"dinos.load_dataset({corpus!r}, {example!r}, data_dir=...) (configs: {_config_list(configs)})"
+            f"dinos.load_dataset({corpus!r}, {example!r}, data_dir=...){hint} (configs: {_config_list(configs)})"
         )
     if name is not None and name not in configs:
         raise DinosError(f"unknown config {name!r} of corpus {corpus!r}{_suggest(name, configs)} (configs: {', '.join(configs)})")

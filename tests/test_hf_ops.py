@@ -336,6 +336,20 @@ def test_a_corpus_with_several_configs_needs_one(corpus, tmp_path):
         assert listed == configs or set(listed) == set(configs)
 
 
+
+@pytest.mark.parametrize("year", [2020, 2023, 2026])
+def test_a_missing_dcase_config_is_suggested_from_the_tree(year, tmp_path):
+    from dinos.synth import dcase
+
+    dcase.write(tmp_path / "d", year=year, scale=0.1)
+    with pytest.raises(DinosError) as exc:
+        dinos.load_dataset("dcase_task2", data_dir=tmp_path / "d")
+    msg = str(exc.value)
+    fit = re.search(r"the folders in data_dir fit ([^(]+) \(", msg)
+    assert fit and f"{year}-all" in fit.group(1).split(", "), msg
+    assert f"dinos.load_dataset('dcase_task2', '{fit.group(1).split(', ')[-1]}', data_dir=...)" in msg
+    assert all(int(c[:4]) in dinos.loaders.dcase_task2.years.YEAR_TABLE for c in fit.group(1).split(", "))
+
 def test_a_corpus_with_one_config_needs_none(tmp_path):
     single = [c for c in dinos.corpora() if len(_configs(c)) == 1]
     assert single  # `folder`

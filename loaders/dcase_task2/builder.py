@@ -8,17 +8,18 @@ import datasets
 
 from dinos.builder import ClipBuilder, SourceFile, builder_configs
 from dinos.corpus import ConfigInfo, CorpusInfo
-from dinos.errors import ParseError
+from dinos.errors import DinosError, ParseError
 
 from .archives import ARCHIVES
 from .names import format_dcase_name, parse_dcase_name
-from .scan import scan
+from .scan import machine_dirs, scan
 from .truth import GroundTruthReport, compare_ground_truth, load_ground_truth
 from .years import (
     CITATIONS,
     CORPUS,
     HOMEPAGE,
     LICENSE,
+    PART_DIRS,
     PARTS,
     SAMPLE_RATE,
     SUPPLEMENTAL,
@@ -109,6 +110,21 @@ class DcaseTask2(ClipBuilder):
     DEFAULT_CONFIG_NAME = INFO.default_config
 
     ground_truth_report: GroundTruthReport | None = None
+
+    @classmethod
+    def configs_for_tree(cls, data_dir: Path) -> list[str]:
+        """The `<year>-all` configs whose machine types cover every machine folder of the tree at
+        `data_dir` (dev and eval parts checked separately); [] when none or no machine folder matches."""
+        found = {}
+        for part in PART_DIRS:
+            try:
+                found[part] = set(machine_dirs(data_dir, part))
+            except DinosError:
+                return []
+        if not any(found.values()):
+            return []
+        return [f"{y}-all" for y, info in YEAR_TABLE.items()
+                if all(ms <= set(info.part_machines(part)) for part, ms in found.items())]
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         year, machine = parse_config_name(self.config.name)
