@@ -23,6 +23,7 @@ __all__ = [
     "decode",
     "decode_audio",
     "load_dataset",
+    "stored",
 ]
 
 
@@ -31,7 +32,7 @@ def __getattr__(name):  # lazy submodules: dinos.splits, dinos.metrics, dinos.ta
 
     if name in {"splits", "metrics", "tasks", "segment", "schema", "audio", "cards", "export", "synth"}:
         return importlib.import_module(f".{name}", __name__)
-    if name in {"decode", "DinosDataset"}:  # imports `datasets`: only on first use
+    if name in {"decode", "DinosDataset", "stored"}:  # imports `datasets`: only on first use
         return getattr(importlib.import_module(".formatting", __name__), name)
     if name in {"to_lhotse", "write_audiofolder"}:
         return getattr(importlib.import_module(".interop", __name__), name)

@@ -28,8 +28,13 @@ hold and what `concatenate_datasets` compares); `ds.format["type"] == "dinos"` s
 
 Paths that cannot decode say so (`DinosError`) instead of returning the struct: `with_format("pandas")`
 / `"polars"`, a window row read without its `start_frame`/`num_frames` columns, a normalised row
-without `stats`, and a `map` function that returns a changed `audio` value. `with_format("arrow")`
-and `ds.to_pandas()` / `ds.data` are the raw Arrow storage, as in stock `datasets`.
+without `stats`, a `map` function that returns a changed `audio` value, and renaming the `audio`
+column (`dinos.stored(ds)` is the stored struct on purpose). `with_format("arrow")` and
+`ds.to_pandas()` / `ds.data` are the raw Arrow storage, as in stock `datasets`.
+
+Known gap: stock `datasets.concatenate_datasets` of dinos datasets with *different* decode settings
+(another `channel` or `sampling_rate`) resets the format, so the result holds the stored struct. Give
+them the same settings first (`ds.cast_column("audio", Audio(sampling_rate=16000))`), then concatenate.
 """
 
 from __future__ import annotations
@@ -339,6 +344,25 @@ class DinosDataset(datasets.Dataset):
         user = _user_format(self)
         out.set_format(**user)
         return out
+
+    def rename_column(self, original_column_name: str, new_column_name: str, new_fingerprint: str | None = None):
+        """`datasets.Dataset.rename_column`; renaming `audio` is a `DinosError` (see `rename_columns`)."""
+        return self.rename_columns({original_column_name: new_column_name}, new_fingerprint)
+
+    def rename_columns(self, column_mapping: dict[str, str], new_fingerprint: str | None = None):
+        """`datasets.Dataset.rename_columns`. dinos decodes the column named `audio`: renamed, it would
+        come back as the stored `{bytes, path}` struct, so renaming it is a `DinosError` that says how to
+        get a decoded column under another name (or the stored struct on purpose)."""
+        new = column_mapping.get(AUDIO_COLUMN, AUDIO_COLUMN)
+        if new != AUDIO_COLUMN:
+            raise DinosError(
+                f"renaming the decoded `{AUDIO_COLUMN}` column to {new!r} would return its stored "
+                f"{{bytes, path}} struct (dinos decodes the column named `{AUDIO_COLUMN}`). For decoded "
+                f"arrays under another name: `ds.map(lambda r: {{{new!r}: r['{AUDIO_COLUMN}']['array']}})`; "
+                f"for the stored struct on purpose: `dinos.stored(ds).rename_column('{AUDIO_COLUMN}', {new!r})`"
+            )
+        kwargs = {} if new_fingerprint is None else {"new_fingerprint": new_fingerprint}
+        return _adopt(super().rename_columns(column_mapping, **kwargs), self._dinos_decode)
 
     def to_iterable_dataset(self, num_shards: int = 1) -> datasets.IterableDataset:
         """`datasets.Dataset.to_iterable_dataset` whose rows decode like this dataset's."""

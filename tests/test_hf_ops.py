@@ -385,3 +385,16 @@ def test_file_shortened_after_the_build_is_an_error_not_zero_padding(tmp_path):
                                 cache_dir=str(tmp_path / "c2"))
     tail = padded[padded.num_rows - 1]["audio"]["array"]
     assert tail.shape == (16_000,) and not tail[8_000:].any()  # the build's own padding stays zeros
+
+
+def test_renaming_the_decoded_audio_column_is_an_error_not_the_stored_struct(tmp_path):
+    root = make_dinos_tree(tmp_path / "d", datasets=("VF2",), per_class=1)
+    ds = dinos.load_dataset("dinos", "vf2", data_dir=root, cache_dir=str(tmp_path / "c"), split="train")
+    for rename in (lambda d: d.rename_column("audio", "wave"), lambda d: d.rename_columns({"audio": "wave"})):
+        with pytest.raises(DinosError, match=r"dinos.stored\(ds\).rename_column"):
+            rename(ds)
+    other = ds.rename_column("label", "y")  # other columns rename as usual and audio stays decoded
+    assert isinstance(other, dinos.DinosDataset) and other[0]["audio"]["array"].dtype == np.float32
+    assert "y" in other.column_names
+    raw = dinos.stored(ds).rename_column("audio", "wave")  # the stored struct, on purpose
+    assert set(raw[0]["wave"]) == {"bytes", "path"}
