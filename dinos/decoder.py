@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -41,6 +42,37 @@ class _HandleCache(OrderedDict):
 def _close_open_files() -> None:
     for cache in list(_OPEN_CACHES):
         cache.close_all()
+
+
+#: Batch blocks a thread keeps for reuse (each `(rows, frames)` float32: 12 MB for 64 one-second
+#: 48 kHz windows); two suffice when a loop holds one batch while the next is decoded.
+_KEPT_BLOCKS = 3
+#: `sys.getrefcount` of a kept block nobody else references: the list, the loop name, the argument.
+_UNREFERENCED = 3
+
+
+def _block(local, rows: int, frames: int) -> np.ndarray:
+    """A `(rows, frames)` float32 block for one batch: a kept block that no array of an earlier batch
+    references any more (each row array is a view whose `base` holds the block, so the reference
+    count says when the last one is gone), else a new one, kept for later batches.
+
+    Reusing a block writes into memory that is already mapped and cached: a fresh 12 MB block per
+    batch costs the kernel's page faults and zero-filling on first touch, about 1/8 of decoding it
+    (benchmarks/bench_loading.py). Without `sys.getrefcount` (not CPython) nothing is reused."""
+    blocks = local.blocks
+    if _COUNTS_REFERENCES:
+        for blk in blocks:
+            if blk.shape[1] == frames and blk.shape[0] >= rows and sys.getrefcount(blk) == _UNREFERENCED:
+                return blk if blk.shape[0] == rows else blk[:rows]
+    blk = np.empty((rows, frames), dtype=np.float32)
+    if _COUNTS_REFERENCES:
+        blocks.append(blk)
+        if len(blocks) > _KEPT_BLOCKS:
+            blocks.pop(0)  # still alive while its batch is; freed with it
+    return blk
+
+
+_COUNTS_REFERENCES = hasattr(sys, "getrefcount") and sys.implementation.name == "cpython"
 
 
 class AudioDecoder:
@@ -105,6 +137,7 @@ class AudioDecoder:
             if old is not None:
                 old.close_all()  # after a fork: this process' copies of the parent's descriptors
             local.pid, local.files, local.scratch, local.headers = os.getpid(), _HandleCache(), [_EMPTY], {}
+            local.blocks = []
             _OPEN_CACHES.add(local.files)
         return local
 
@@ -262,7 +295,7 @@ class AudioDecoder:
                 for i in members:  # raises the row's own error
                     check_row_audio(src, path, sample_rate=rates[i], channels=chans[i], start_frame=starts[i] or 0,
                                     num_frames=frames, pad_tail=self.pad_tail)
-        block = np.empty((n, frames), dtype=np.float32) if out is None else out
+        block = _block(local, n, frames) if out is None else out
         scratch = local.scratch
         results: list = [None] * n
         for path, members in groups.items():
@@ -292,7 +325,7 @@ class AudioDecoder:
                 return None
             if src.channels != 1 and not isinstance(self.channel, int):
                 return None
-        return np.empty((len(rows), frames), dtype=np.float32)
+        return _block(local, len(rows), frames)
 
     def _affine(self, stats: dict | None, path) -> tuple[float, float] | None:
         """`(scale, shift)` from the row's typed `stats` struct; None without one (or normalize=False)."""

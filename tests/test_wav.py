@@ -312,3 +312,22 @@ def test_decode_window_into_pads_grows_its_scratch_and_reports_a_short_read(tmp_
             wav.decode_window_into(fd, layout, 0, out, grown)
     finally:
         os.close(fd)
+
+
+def test_batch_blocks_are_reused_only_once_no_array_of_theirs_is_alive(tmp_path):
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=1.0, sr=8000, seed=i) for i in range(2)]
+    dec = AudioDecoder(normalize=False)
+    first = _rows([(paths[0], 0), (paths[1], 0)], 1000)
+    second = _rows([(paths[0], 4000), (paths[1], 4000)], 1000)
+    kept = dec(first)["audio"][1]["array"][10:20]  # a view of a view: still holds the block
+    want_kept = _reference(paths[1], 0, 1000, None)[10:20]
+    for _ in range(6):  # more batches than the decoder keeps blocks for
+        held = dec(second)["audio"]
+        again = dec(second)["audio"]  # decoded while `held` is alive: must not share its memory
+        assert not np.shares_memory(held[0]["array"], again[0]["array"])
+        for g, (p, s) in zip(again, [(paths[0], 4000), (paths[1], 4000)], strict=True):
+            np.testing.assert_array_equal(g["array"], _reference(p, s, 1000, None))
+    np.testing.assert_array_equal(kept, want_kept)  # never overwritten by a later batch
+    del held, again
+    kept_blocks = {b.__array_interface__["data"][0] for b in dec._local.blocks}  # alive: no new one can be there
+    assert dec(second)["audio"][0]["array"].__array_interface__["data"][0] in kept_blocks  # unreferenced: reused
