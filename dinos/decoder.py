@@ -89,6 +89,9 @@ class AudioDecoder:
     `sample_rate` and `channels`, and that the window starts inside the file): a file rewritten
     since the build is an `AudioError` asking for a rebuild, never a silently different array.
 
+    A batch of same-length one-channel windows of plain PCM_16 files (not normalised, not resampled)
+    is checked once per file and decoded in one pass into a `(rows, frames)` block whose rows are
+    the arrays (`_plain_windows`); blocks are reused once none of their arrays is referenced.
     A batch's windows are read grouped by recording (sorted by file and start frame), each
     recording's header parsed once per thread (and kept while the file is unchanged): plain PCM_16
     WAV through a raw file descriptor (`dinos.wav`, no libsndfile), anything else through a
@@ -302,11 +305,12 @@ class AudioDecoder:
             src = sources[path]
             idx = 0 if channel is None else _channel_index(channel, src.channels, path)
             for i in members:
+                row = block[i]
                 try:
-                    scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i] or 0, block[i], scratch[0], idx)
+                    scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i] or 0, row, scratch[0], idx)
                 except OSError as exc:
                     raise AudioError(f"file changed while being read ({exc}); rebuild the dataset", path) from None
-                results[i] = {"array": block[i], "sampling_rate": src.samplerate, "path": path}
+                results[i] = {"array": row, "sampling_rate": src.samplerate, "path": path}
         return results
 
     def _batch_block(self, sources: dict, paths: list, rows: list, counts: list, local) -> np.ndarray | None:

@@ -165,8 +165,8 @@ def bytes_int16(data, layout: WavLayout, start: int, frames: int) -> np.ndarray:
 def scale_into(raw: np.ndarray, out: np.ndarray) -> None:
     """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape.
 
-    Two passes (cast, then scale in place) run about twice as fast as one mixed-type multiply,
-    whose inner loop casts through a small buffer; both are exact, so the result is the same."""
+    Two passes (cast, then scale in place); one mixed-type multiply (`decode_window_into`) measured
+    the same speed on numpy 2.4. Both are exact, so the result is the same."""
     out[...] = raw
     np.multiply(out, PCM16_SCALE, out=out)
 
