@@ -47,6 +47,8 @@ def _close_open_files() -> None:
 #: Batch blocks a thread keeps for reuse (each `(rows, frames)` float32: 12 MB for 64 one-second
 #: 48 kHz windows); two suffice when a loop holds one batch while the next is decoded.
 _KEPT_BLOCKS = 3
+#: Larger blocks are not kept (the decoder would otherwise hold memory its user has released).
+_KEPT_BLOCK_BYTES = 64 << 20
 #: `sys.getrefcount` of a kept block nobody else references: the list, the loop name, the argument.
 _UNREFERENCED = 3
 
@@ -54,7 +56,8 @@ _UNREFERENCED = 3
 def _block(local, rows: int, frames: int) -> np.ndarray:
     """A `(rows, frames)` float32 block for one batch: a kept block that no array of an earlier batch
     references any more (each row array is a view whose `base` holds the block, so the reference
-    count says when the last one is gone), else a new one, kept for later batches.
+    count says when the last one is gone), else a new one, kept for later batches (up to
+    `_KEPT_BLOCKS` blocks of at most `_KEPT_BLOCK_BYTES` each per thread).
 
     Reusing a block writes into memory that is already mapped and cached: a fresh 12 MB block per
     batch costs the kernel's page faults and zero-filling on first touch, about 1/8 of decoding it
@@ -65,7 +68,7 @@ def _block(local, rows: int, frames: int) -> np.ndarray:
             if blk.shape[1] == frames and blk.shape[0] >= rows and sys.getrefcount(blk) == _UNREFERENCED:
                 return blk if blk.shape[0] == rows else blk[:rows]
     blk = np.empty((rows, frames), dtype=np.float32)
-    if _COUNTS_REFERENCES:
+    if _COUNTS_REFERENCES and blk.nbytes <= _KEPT_BLOCK_BYTES:
         blocks.append(blk)
         if len(blocks) > _KEPT_BLOCKS:
             blocks.pop(0)  # still alive while its batch is; freed with it

@@ -331,3 +331,16 @@ def test_batch_blocks_are_reused_only_once_no_array_of_theirs_is_alive(tmp_path)
     del held, again
     kept_blocks = {b.__array_interface__["data"][0] for b in dec._local.blocks}  # alive: no new one can be there
     assert dec(second)["audio"][0]["array"].__array_interface__["data"][0] in kept_blocks  # unreferenced: reused
+
+
+def test_large_batch_blocks_are_not_kept(tmp_path, monkeypatch):
+    import dinos.decoder
+
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    monkeypatch.setattr(dinos.decoder, "_KEPT_BLOCK_BYTES", 2 * 1000 * 4 - 1)  # just below one 2x1000 block
+    dec = AudioDecoder(normalize=False)
+    dec(_rows([(p, 0), (p, 100)], 1000))
+    assert dec._local.blocks == []
+    monkeypatch.setattr(dinos.decoder, "_KEPT_BLOCK_BYTES", 2 * 1000 * 4)
+    got = dec(_rows([(p, 0), (p, 100)], 1000))["audio"]
+    assert [b.shape for b in dec._local.blocks] == [(2, 1000)] and got[0]["array"].base is dec._local.blocks[0]
