@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -15,7 +16,8 @@ from collections import OrderedDict
 import numpy as np
 import soundfile as sf
 
-from .audio import _EMPTY, ChannelSpec, _resample, _Source, check_row_audio, read_window
+from . import wav
+from .audio import _EMPTY, ChannelSpec, _channel_index, _resample, _Source, check_row_audio, read_window
 from .errors import AudioError
 
 #: Every open-file cache of every decoder in this process, closed at interpreter exit before
@@ -42,6 +44,40 @@ def _close_open_files() -> None:
         cache.close_all()
 
 
+#: Batch blocks a thread keeps for reuse (each `(rows, frames)` float32: 12 MB for 64 one-second
+#: 48 kHz windows); two suffice when a loop holds one batch while the next is decoded.
+_KEPT_BLOCKS = 3
+#: Larger blocks are not kept (the decoder would otherwise hold memory its user has released).
+_KEPT_BLOCK_BYTES = 64 << 20
+#: `sys.getrefcount` of a kept block nobody else references: the list, the loop name, the argument.
+_UNREFERENCED = 3
+
+
+def _block(local, rows: int, frames: int) -> np.ndarray:
+    """A `(rows, frames)` float32 block for one batch: a kept block that no array of an earlier batch
+    references any more (each row array is a view whose `base` holds the block, so the reference
+    count says when the last one is gone), else a new one, kept for later batches (up to
+    `_KEPT_BLOCKS` blocks of at most `_KEPT_BLOCK_BYTES` each per thread).
+
+    Reusing a block writes into memory that is already mapped and cached: a fresh 12 MB block per
+    batch costs the kernel's page faults and zero-filling on first touch, about 1/8 of decoding it
+    (benchmarks/bench_loading.py). Without `sys.getrefcount` (not CPython) nothing is reused."""
+    blocks = local.blocks
+    if _COUNTS_REFERENCES:
+        for blk in blocks:
+            if blk.shape[1] == frames and blk.shape[0] >= rows and sys.getrefcount(blk) == _UNREFERENCED:
+                return blk if blk.shape[0] == rows else blk[:rows]
+    blk = np.empty((rows, frames), dtype=np.float32)
+    if _COUNTS_REFERENCES and blk.nbytes <= _KEPT_BLOCK_BYTES:
+        blocks.append(blk)
+        if len(blocks) > _KEPT_BLOCKS:
+            blocks.pop(0)  # still alive while its batch is; freed with it
+    return blk
+
+
+_COUNTS_REFERENCES = hasattr(sys, "getrefcount") and sys.implementation.name == "cpython"
+
+
 class AudioDecoder:
     """Batch transform for `Dataset.with_transform` / `IterableDataset.map(batched=True)`.
 
@@ -56,6 +92,9 @@ class AudioDecoder:
     `sample_rate` and `channels`, and that the window starts inside the file): a file rewritten
     since the build is an `AudioError` asking for a rebuild, never a silently different array.
 
+    A batch of same-length one-channel windows of plain PCM_16 files (not normalised, not resampled)
+    is checked once per file and decoded in one pass into a `(rows, frames)` block whose rows are
+    the arrays (`_plain_windows`); blocks are reused once none of their arrays is referenced.
     A batch's windows are read grouped by recording (sorted by file and start frame), each
     recording's header parsed once per thread (and kept while the file is unchanged): plain PCM_16
     WAV through a raw file descriptor (`dinos.wav`, no libsndfile), anything else through a
@@ -104,6 +143,7 @@ class AudioDecoder:
             if old is not None:
                 old.close_all()  # after a fork: this process' copies of the parent's descriptors
             local.pid, local.files, local.scratch, local.headers = os.getpid(), _HandleCache(), [_EMPTY], {}
+            local.blocks = []
             _OPEN_CACHES.add(local.files)
         return local
 
@@ -169,6 +209,10 @@ class AudioDecoder:
         results: list = [None] * n
         sources: dict[str, _Source] = {}
         try:
+            if len(from_file) == n and n and not (self.normalize and any(stats)):
+                fast = self._plain_windows(sources, paths, from_file, starts, counts, rates, chans, local, out)
+                if fast is not None:
+                    return fast
             if out is None and n > 1 and len(from_file) == n:
                 out = self._batch_block(sources, paths, from_file, counts, local)
             for i in order:
@@ -220,6 +264,58 @@ class AudioDecoder:
                     src.close()
         return results
 
+    def _plain_windows(self, sources: dict, paths: list, rows: list, starts: list, counts: list, rates: list,
+                       chans: list, local, out: np.ndarray | None) -> list | None:
+        """The batch decoded in one pass when every row is a same-length window of a plain PCM_16 WAV
+        file at its own rate, one channel out (mono files, or `channel=<int>`), not normalised; else
+        None (nothing read yet: the general loop takes over). `rows` are in (path, start) order.
+
+        Per file, not per row: one `_Source` lookup (its `stat`), one check of the rows' recorded
+        rate/channels and window bounds against the header (a failing file re-runs `check_row_audio`
+        row by row for its error). Per row: one `os.preadv` into this thread's small int16 scratch
+        and one scaling ufunc into the row of the `(rows, frames)` float32 block (`dinos.wav`)."""
+        frames = counts[rows[0]]
+        if not isinstance(frames, int | np.integer) or frames <= 0 or any(counts[i] != frames for i in rows):
+            return None
+        n = len(paths)
+        if out is not None and (out.dtype != np.float32 or out.shape[:2] != (n, frames) or out.ndim != 2):
+            return None
+        channel = self.channel
+        if channel is not None and not isinstance(channel, int | np.integer):
+            return None
+        groups: dict[str, list[int]] = {}
+        for i in rows:
+            groups.setdefault(paths[i], []).append(i)
+        for path, members in groups.items():
+            src = sources.get(path)
+            if src is None:
+                src = sources[path] = self._source(path, local)
+            if src.layout is None or self.sampling_rate not in (None, src.samplerate):
+                return None
+            if channel is None and src.channels != 1:
+                return None
+            found = (src.samplerate, src.channels)
+            last = max(starts[i] or 0 for i in members)
+            if (any((rates[i], chans[i]) != found for i in members if rates[i] is not None and chans[i] is not None)
+                    or (last and last >= src.frames) or (not self.pad_tail and last + frames > src.frames)):
+                for i in members:  # raises the row's own error
+                    check_row_audio(src, path, sample_rate=rates[i], channels=chans[i], start_frame=starts[i] or 0,
+                                    num_frames=frames, pad_tail=self.pad_tail)
+        block = _block(local, n, frames) if out is None else out
+        scratch = local.scratch
+        results: list = [None] * n
+        for path, members in groups.items():
+            src = sources[path]
+            idx = 0 if channel is None else _channel_index(channel, src.channels, path)
+            for i in members:
+                row = block[i]
+                try:
+                    scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i] or 0, row, scratch[0], idx)
+                except OSError as exc:
+                    raise AudioError(f"file changed while being read ({exc}); rebuild the dataset", path) from None
+                results[i] = {"array": row, "sampling_rate": src.samplerate, "path": path}
+        return results
+
     def _batch_block(self, sources: dict, paths: list, rows: list, counts: list, local) -> np.ndarray | None:
         """One `(rows, frames)` float32 block for a batch of same-length mono PCM_16 windows (opening
         the batch's files into `sources`), else None. One large allocation instead of one per window:
@@ -236,7 +332,7 @@ class AudioDecoder:
                 return None
             if src.channels != 1 and not isinstance(self.channel, int):
                 return None
-        return np.empty((len(rows), frames), dtype=np.float32)
+        return _block(local, len(rows), frames)
 
     def _affine(self, stats: dict | None, path) -> tuple[float, float] | None:
         """`(scale, shift)` from the row's typed `stats` struct; None without one (or normalize=False)."""

@@ -117,7 +117,11 @@ def decode_table(pa_table: pa.Table, settings: Mapping, normalized: bool) -> lis
             "keep the `stats` column, or load with `decode=False` for the raw samples"
         )
     batch = {AUDIO_COLUMN: audios}
-    batch.update({c: pa_table.column(c).to_pylist() for c in _CONTEXT if c in names})
+    for c in _CONTEXT:
+        col = pa_table.column(c) if c in names else None
+        # statistics that are all null, or not applied, are left out (a struct column costs a dict per row)
+        if col is not None and not (c == "stats" and (col.null_count == len(col) or not settings.get("normalize", True))):
+            batch[c] = col.to_pylist()
     return decoder_for(settings)(batch)[AUDIO_COLUMN]
 
 

@@ -165,7 +165,35 @@ def bytes_int16(data, layout: WavLayout, start: int, frames: int) -> np.ndarray:
 def scale_into(raw: np.ndarray, out: np.ndarray) -> None:
     """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape.
 
-    Two passes (cast, then scale in place) run about twice as fast as one mixed-type multiply,
-    whose inner loop casts through a small buffer; both are exact, so the result is the same."""
+    Two passes (cast, then scale in place); one mixed-type multiply (`decode_window_into`) measured
+    the same speed on numpy 2.4. Both are exact, so the result is the same."""
     out[...] = raw
     np.multiply(out, PCM16_SCALE, out=out)
+
+
+def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
+                       channel: int = 0) -> np.ndarray:
+    """Frames `[start, start + len(out))` of one channel, as float32 into the 1-D `out`, zero past the end.
+
+    The int16 frames go first into `scratch`, a small buffer the caller reuses (returned, grown when
+    too small: keep the returned one): a 1-s window is 96 KB, so it stays in the CPU cache, and one
+    ufunc then reads it from there and writes `out` once (reading a whole batch of int16 first and
+    converting afterwards would send the int16 bytes through main memory twice). A short read (the
+    file shrank after its header was parsed) raises `OSError`."""
+    want = out.shape[0]
+    have = max(0, min(want, layout.frames - start))
+    ch = layout.channels
+    need = have * ch
+    if scratch.size < need:
+        scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
+    buf = scratch[:need]
+    nbytes = 2 * need
+    got = os.preadv(fd, [buf], layout.data_offset + start * 2 * ch) if need else 0
+    if got != nbytes:
+        raise OSError(f"read {got} of {nbytes} bytes: the file is shorter than its header says")
+    if not _LITTLE:
+        buf.byteswap(inplace=True)
+    np.multiply(buf if ch == 1 else buf[channel % ch :: ch], PCM16_SCALE, out=out[:have], dtype=np.float32)
+    if have < want:
+        out[have:] = 0.0
+    return scratch

@@ -196,3 +196,151 @@ def test_header_cache_does_not_survive_pickling_or_a_new_thread(tmp_path):
     t.start()
     t.join()
     assert seen == [False]
+
+
+# -- the one-pass batch path (`AudioDecoder._plain_windows`, `wav.decode_window_into`) ------------
+def _count_fast_reads(monkeypatch) -> list:
+    """Every window read through `wav.decode_window_into` from the decoder appends one entry."""
+    import dinos.decoder
+
+    calls, real = [], wav.decode_window_into
+
+    def spy(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dinos.decoder.wav, "decode_window_into", spy)
+    return calls
+
+
+def _rows(paths_starts, n):
+    return {"audio": [{"bytes": None, "path": str(p)} for p, _ in paths_starts],
+            "start_frame": [s for _, s in paths_starts], "num_frames": [n] * len(paths_starts)}
+
+
+@pytest.mark.parametrize("channel", [None, 0, 1, -1])
+def test_batch_of_plain_windows_is_decoded_in_one_pass_and_matches_soundfile(tmp_path, monkeypatch, channel):
+    channels = 1 if channel in (None, 0) else 2
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=1.0, sr=8000, channels=channels, seed=i) for i in range(3)]
+    rows = [(paths[2], 4000), (paths[0], 0), (paths[2], 7500), (paths[1], 7000), (paths[0], 1000)]  # tails padded
+    calls = _count_fast_reads(monkeypatch)
+    dec = AudioDecoder(channel=channel, normalize=False)
+    got = dec(_rows(rows, 2000))["audio"]
+    assert len(calls) == len(rows)  # every row through the one-pass path
+    for (p, s), g in zip(rows, got, strict=True):
+        np.testing.assert_array_equal(g["array"], _reference(p, s, 2000, channel))
+        assert g["array"].dtype == np.float32 and g["array"].shape == (2000,) and g["sampling_rate"] == 8000
+        assert g["path"] == str(p)
+    out = np.full((len(rows), 2000), np.nan, dtype=np.float32)  # the preallocated batch of ClipBatches
+    dec.decode_rows(_rows(rows, 2000)["audio"], [s for _, s in rows], [2000] * len(rows), [None] * len(rows),
+                    [8000] * len(rows), [channels] * len(rows), out=out)
+    for k, (p, s) in enumerate(rows):
+        np.testing.assert_array_equal(out[k], _reference(p, s, 2000, channel))
+
+
+def test_batches_the_one_pass_path_declines_use_the_general_loop(tmp_path, monkeypatch):
+    pcm16 = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    pcm24 = write_tone(tmp_path / "b.wav", seconds=1.0, sr=8000, subtype="PCM_24")
+    stereo = write_tone(tmp_path / "c.wav", seconds=1.0, sr=8000, channels=2)
+    calls = _count_fast_reads(monkeypatch)
+    cases = [
+        (AudioDecoder(normalize=False), [(pcm16, 0), (pcm24, 100)], 1000),  # a file soundfile reads
+        (AudioDecoder(normalize=False), [(stereo, 0), (stereo, 100)], 1000),  # both channels wanted
+        (AudioDecoder(normalize=False, sampling_rate=16000), [(pcm16, 0), (pcm16, 4000)], 1000),  # resampled
+    ]
+    for dec, rows, n in cases:
+        got = dec(_rows(rows, n))["audio"]
+        for (p, s), g in zip(rows, got, strict=True):
+            if dec.sampling_rate is None:
+                np.testing.assert_array_equal(g["array"], _reference(p, s, n, None))
+            else:
+                assert g["sampling_rate"] == 16000 and g["array"].shape == (2 * n,)
+    assert calls == []
+    batch = _rows([(pcm16, 0), (pcm16, 100)], 1000)
+    batch["num_frames"] = [1000, 500]  # windows of two lengths
+    got = AudioDecoder(normalize=False)(batch)["audio"]
+    assert calls == [] and [g["array"].shape for g in got] == [(1000,), (500,)]
+    np.testing.assert_array_equal(got[1]["array"], _reference(pcm16, 100, 500, None))
+    norm = _rows([(pcm16, 0), (pcm16, 100)], 1000)
+    norm["stats"] = [{"mode": "zscore", "mean": 0.5, "std": 2.0, "rms": 1.0}] * 2  # normalised rows
+    got = AudioDecoder()(norm)["audio"]
+    assert calls == []
+    np.testing.assert_allclose(got[0]["array"], (_reference(pcm16, 0, 1000, None) - 0.5) / 2.0, rtol=1e-6)
+
+
+def test_one_pass_path_checks_each_row_against_its_file(tmp_path):
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    q = write_tone(tmp_path / "b.wav", seconds=1.0, sr=8000)
+    batch = _rows([(q, 0), (p, 0), (p, 4000)], 1000)
+    batch["sample_rate"], batch["channels"] = [8000, 8000, 16000], [1, 1, 1]
+    with pytest.raises(AudioError, match="the row says 16000 Hz, 1 channel.*the file is 8000 Hz") as err:
+        AudioDecoder()(batch)
+    assert "a.wav" in str(err.value)
+    with pytest.raises(AudioError, match="window starts at frame 9000, the file has 8000 frames") as err:
+        AudioDecoder()(_rows([(q, 0), (p, 9000)], 1000))
+    assert "a.wav" in str(err.value)
+    with pytest.raises(AudioError, match="window ends at frame 8500, the file has 8000 frames") as err:
+        AudioDecoder(pad_tail=False)(_rows([(p, 0), (p, 7500)], 1000))
+    assert "a.wav" in str(err.value)
+    dec = AudioDecoder()
+    dec(_rows([(p, 0), (p, 100)], 1000))  # header parsed and kept; then the data shrinks under the open fd
+    size = p.stat().st_size
+    with open(p, "r+b") as fh:
+        os.ftruncate(fh.fileno(), size - 2 * 6000)
+    with pytest.raises(AudioError, match="window starts at frame 7000|file changed") as err:
+        dec(_rows([(p, 0), (p, 7000)], 1000))
+    assert "a.wav" in str(err.value)
+
+
+def test_decode_window_into_pads_grows_its_scratch_and_reports_a_short_read(tmp_path):
+    ints = _ints(3000, 2, seed=5)
+    p = tmp_path / "s.wav"
+    p.write_bytes(_wav_bytes(ints, 8000))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        layout = wav.read_file_header(fd, p.stat().st_size)
+        small = np.empty(10, dtype=np.int16)
+        out = np.full(1000, np.nan, dtype=np.float32)
+        grown = wav.decode_window_into(fd, layout, 2500, out, small, channel=-1)
+        assert grown is not small and grown.size >= 2 * 500
+        np.testing.assert_array_equal(out[:500], ints[2500:, 1].astype(np.float32) / 32768)
+        assert not out[500:].any()
+        assert wav.decode_window_into(fd, layout, 0, out[:400], grown, channel=0) is grown  # fits: kept
+        np.testing.assert_array_equal(out[:400], ints[:400, 0].astype(np.float32) / 32768)
+        os.truncate(p, layout.data_offset + 100)
+        with pytest.raises(OSError, match="shorter than its header"):
+            wav.decode_window_into(fd, layout, 0, out, grown)
+    finally:
+        os.close(fd)
+
+
+def test_batch_blocks_are_reused_only_once_no_array_of_theirs_is_alive(tmp_path):
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=1.0, sr=8000, seed=i) for i in range(2)]
+    dec = AudioDecoder(normalize=False)
+    first = _rows([(paths[0], 0), (paths[1], 0)], 1000)
+    second = _rows([(paths[0], 4000), (paths[1], 4000)], 1000)
+    kept = dec(first)["audio"][1]["array"][10:20]  # a view of a view: still holds the block
+    want_kept = _reference(paths[1], 0, 1000, None)[10:20]
+    for _ in range(6):  # more batches than the decoder keeps blocks for
+        held = dec(second)["audio"]
+        again = dec(second)["audio"]  # decoded while `held` is alive: must not share its memory
+        assert not np.shares_memory(held[0]["array"], again[0]["array"])
+        for g, (p, s) in zip(again, [(paths[0], 4000), (paths[1], 4000)], strict=True):
+            np.testing.assert_array_equal(g["array"], _reference(p, s, 1000, None))
+    np.testing.assert_array_equal(kept, want_kept)  # never overwritten by a later batch
+    del held, again
+    kept_blocks = {b.__array_interface__["data"][0] for b in dec._local.blocks}  # alive: no new one can be there
+    assert dec(second)["audio"][0]["array"].__array_interface__["data"][0] in kept_blocks  # unreferenced: reused
+
+
+def test_large_batch_blocks_are_not_kept(tmp_path, monkeypatch):
+    import dinos.decoder
+
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    monkeypatch.setattr(dinos.decoder, "_KEPT_BLOCK_BYTES", 2 * 1000 * 4 - 1)  # just below one 2x1000 block
+    dec = AudioDecoder(normalize=False)
+    dec(_rows([(p, 0), (p, 100)], 1000))
+    assert dec._local.blocks == []
+    monkeypatch.setattr(dinos.decoder, "_KEPT_BLOCK_BYTES", 2 * 1000 * 4)
+    got = dec(_rows([(p, 0), (p, 100)], 1000))["audio"]
+    assert [b.shape for b in dec._local.blocks] == [(2, 1000)] and got[0]["array"].base is dec._local.blocks[0]
