@@ -47,6 +47,12 @@ class ClipBatches:
     tensor (the buffer returns to the worker's pool once every reference to it is gone). So pass
     `ClipBatches` itself to `DataLoader(..., batch_size=None)`; with `worker_buffers=False` a worker
     returns a plain numpy array (torch then copies it into shared memory).
+
+    `open_files`: how many recordings the decoder keeps open between batches (per process). None
+    (default): as many as the dataset has recordings, up to what the process' file-descriptor limit
+    leaves free (`open_files_budget`), never fewer than the decoder's own `open_files` (and 0 there,
+    "keep none", is respected). A full shuffle over 20 k recordings then reopens a file only on its
+    first visit instead of on nearly every window.
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class ClipBatches:
         columns: tuple[str, ...] = (),
         block: int = 8,
         worker_buffers: bool = True,
+        open_files: int | None = None,
     ):
         if batch_size <= 0:
             raise DinosError(f"batch_size must be positive, got {batch_size}")
@@ -77,6 +84,7 @@ class ClipBatches:
         self.columns = tuple(columns)
         self.block = int(block)
         self.worker_buffers = worker_buffers
+        self.open_files = None if open_files is None else int(open_files)
         self.epoch = 0
         self._n = len(ds)
         self._order_cache: tuple | None = None
@@ -171,7 +179,10 @@ class ClipBatches:
         """Per process, once: the decoder and flat arrays of the row fields it needs (None when the
         dataset is not decoded by a `dinos` decoder, or its rows embed bytes)."""
         if self._fields_cache is None:
-            self._fields_cache = (_extract_fields(self.ds, self.column),)
+            fields = _extract_fields(self.ds, self.column)
+            if fields is not None:
+                fields["decoder"] = _keeping_open(fields["decoder"], len(fields["paths"]), self.open_files)
+            self._fields_cache = (fields,)
         return self._fields_cache[0]
 
     def _fast(self, idx: np.ndarray, fields: dict) -> dict:
@@ -199,6 +210,36 @@ class ClipBatches:
                               out=view)
         srs = np.fromiter((g["sampling_rate"] for g in got), dtype=np.int64, count=n)
         return {"waves": waves, "sampling_rate": srs}
+
+
+def open_files_budget(recordings: int) -> int:
+    """How many recordings a decoder may keep open in this process: `recordings`, capped by the soft
+    `RLIMIT_NOFILE` less a margin (1/8 of it, at least 1,024) for everything else that needs a
+    descriptor (DataLoader pipes, shared-memory batches received, the user's own files); never below
+    256, the decoder's default. Reads the limit only: it is the user's to raise (`ulimit -n`)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # no `resource` module (Windows): the default
+        return 256
+    if soft == getattr(resource, "RLIM_INFINITY", -1) or soft < 0:
+        soft = 1 << 20
+    return max(256, min(int(recordings), soft - max(1024, soft // 8)))
+
+
+def _keeping_open(dec, recordings: int, open_files: int | None):
+    """`dec`, or a copy of it (own handle cache: `copy` drops the open files) that keeps up to the
+    chosen number of recordings open."""
+    import copy
+
+    keep = open_files if open_files is not None else (
+        dec.open_files if dec.open_files <= 0 else max(dec.open_files, open_files_budget(recordings)))
+    if keep == dec.open_files:
+        return dec
+    clone = copy.copy(dec)  # through __getstate__/__setstate__: a fresh per-thread file cache
+    clone.open_files = int(keep)
+    return clone
 
 
 class _EpochKeys:
