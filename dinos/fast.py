@@ -25,6 +25,7 @@ Orders (`shuffle=`):
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -144,7 +145,7 @@ class ClipBatches:
             out = self._fast(idx, fields)
         for col in self.columns:
             out[col] = self._rows(idx, col)
-        return out
+        return _Batch(out) if isinstance(out["waves"], _Lease) else out
 
     def __iter__(self):
         for b in range(len(self)):
@@ -274,31 +275,35 @@ class _SharedPool:
     A new shared-memory buffer costs a page fault per 4 KiB page on first write (tmpfs has no huge
     pages), which on a busy machine costs more than decoding the batch; reusing buffers avoids it.
     Each buffer has a one-int shared flag: 0 while lent out; the main process sets it to 1 from a
-    finalizer on the received tensor's storage, which runs when the batch tensor and every view of
-    it are gone. At most `MAX` buffers per shape are pooled; past that a batch gets a fresh one.
+    finalizer on the batch tensor's storage, which runs when the batch tensor and every view of it
+    are gone. At most `MAX` buffers per shape are pooled; past that a batch gets a fresh one.
+
+    A buffer crosses to the main process once (torch passes its file descriptor through the
+    worker's resource-sharer thread: a socket round trip per tensor, during which the main process
+    waits for that thread to get the worker's GIL); the main process keeps it (`_RECEIVED`), and
+    later batches in the same buffer send only its key `(pool nonce, slot)`.
     """
 
     MAX = 8
 
     def __init__(self):
-        self.slots: list[tuple[object, object, np.ndarray]] = []  # (tensor, flag tensor, flag view)
+        self.slots: list[list] = []  # [tensor, flag tensor, flag view, sent to the main process]
         self.pid = None
+        self.nonce = ""
 
     def lease(self, torch, shape):
-        import os
-
         if self.pid != os.getpid():  # a pool is never inherited across a fork
-            self.pid, self.slots = os.getpid(), []
-        for tensor, flag, view in self.slots:
+            self.pid, self.slots, self.nonce = os.getpid(), [], os.urandom(8).hex()
+        for k, (tensor, _flag, view, _sent) in enumerate(self.slots):
             if tuple(tensor.shape) == shape and view[0] == 1:
                 view[0] = 0
-                return _Lease(tensor, flag), tensor.numpy()
+                return _Lease(self, k), tensor.numpy()
         tensor = _new_shared(torch, shape)
-        if sum(tuple(t.shape) == shape for t, _f, _v in self.slots) >= self.MAX:
+        if sum(tuple(s[0].shape) == shape for s in self.slots) >= self.MAX:
             return tensor, tensor.numpy()  # every pooled buffer still held by the main process
         flag = torch.zeros(1, dtype=torch.int32).share_memory_()
-        self.slots.append((tensor, flag, flag.numpy()))
-        return _Lease(tensor, flag), tensor.numpy()
+        self.slots.append([tensor, flag, flag.numpy(), False])
+        return _Lease(self, len(self.slots) - 1), tensor.numpy()
 
 
 _SHARED = _SharedPool()
@@ -314,19 +319,74 @@ def _new_shared(torch, shape):
 
 
 class _Lease:
-    """A pooled batch tensor on its way to the main process; unpickles there as the plain tensor,
-    with a finalizer that hands the buffer back to the worker's pool."""
+    """A pooled batch buffer on its way to the main process; unpickles there as a tensor over that
+    buffer, with a finalizer that hands the buffer back to the worker's pool."""
 
-    __slots__ = ("tensor", "flag")
+    __slots__ = ("pool", "slot")
 
-    def __init__(self, tensor, flag):
-        self.tensor, self.flag = tensor, flag
+    def __init__(self, pool: _SharedPool, slot: int):
+        self.pool, self.slot = pool, slot
 
     def __reduce__(self):
-        return _receive, (self.tensor, self.flag)
+        entry = self.pool.slots[self.slot]
+        key = (self.pool.nonce, self.slot)
+        if entry[3]:  # the main process holds this buffer already: its key is enough
+            return _receive_known, (key,)
+        entry[3] = True
+        return _receive, (entry[0], entry[1], key, self.pool.pid)
 
 
-def _receive(tensor, flag):
+class _Batch:
+    """A worker's batch whose `waves` is a pooled buffer: pickled as one object, so no other array
+    of it becomes a torch shared-memory tensor of its own (each of those would cost a descriptor
+    round trip too). Unpickles in the main process as the batch dict, `waves` and `sampling_rate`
+    tensors as `default_convert` would have made them. Returned only inside DataLoader workers."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: dict):
+        self.batch = batch
+
+    def __reduce__(self):
+        return _receive_batch, (self.batch,)
+
+
+def _receive_batch(batch: dict) -> dict:
+    import torch
+
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+#: Main process: pooled worker buffers received so far, `(pool nonce, slot) -> (worker pid, buffer
+#: as a numpy array, flag view)`; entries of workers that have exited are dropped when a new buffer
+#: arrives (non-persistent workers start a new pool every epoch).
+_RECEIVED: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
+
+
+def _receive(tensor, flag, key: tuple[str, int] | None = None, pid: int | None = None):
+    """A pooled buffer's first crossing: `tensor` and `flag` arrive through torch's shared-memory
+    reduction. Without `key` (the form of older pickles) the tensor itself is the batch."""
+    if key is None:
+        return _tracked(tensor, flag.numpy())
+    for old in [k for k, v in _RECEIVED.items() if not _alive(v[0])]:
+        del _RECEIVED[old]
+    _RECEIVED[key] = (int(pid), tensor.numpy(), flag.numpy())
+    return _receive_known(key)
+
+
+def _receive_known(key: tuple[str, int]):
+    """A batch in a buffer the main process already holds: a new tensor over it (its own storage,
+    so the finalizer tracks this batch's references, not the buffer's)."""
+    import torch
+
+    entry = _RECEIVED.get(key)
+    if entry is None:
+        raise DinosError("a DataLoader worker sent a batch in a shared buffer this process never received; "
+                         "pass ClipBatches(..., worker_buffers=False)")
+    return _tracked(torch.from_numpy(entry[1].view()), entry[2])
+
+
+def _tracked(tensor, flag: np.ndarray):
     import weakref
 
     def release(flag=flag) -> None:
@@ -334,6 +394,16 @@ def _receive(tensor, flag):
 
     weakref.finalize(tensor.untyped_storage(), release)  # runs when the tensor and all views are gone
     return tensor
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _extract_fields(ds, column: str) -> dict | None:

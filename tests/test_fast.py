@@ -106,7 +106,65 @@ def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
         got = [b["waves"] for b in loader]
         want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
-        assert all(g.is_shared() for g in got)
+        # a view of a pooled worker buffer (never copied); past the pool's 8 buffers held at once,
+        # a fresh shared-memory tensor
+        assert _in_received_buffer(got[0]) and all(_in_received_buffer(g) or g.is_shared() for g in got)
+
+
+def _in_received_buffer(tensor) -> bool:
+    from dinos.fast import _RECEIVED
+
+    ptr = tensor.data_ptr()
+    return any(buf.ctypes.data <= ptr < buf.ctypes.data + buf.nbytes for _pid, buf, _flag in _RECEIVED.values())
+
+
+def test_each_pooled_buffer_crosses_to_the_main_process_once(clips):
+    """Later batches in a buffer the main process holds carry only its key (no descriptor passing)."""
+    torch = pytest.importorskip("torch")
+
+    from dinos.fast import _RECEIVED
+
+    before = set(_RECEIVED)
+    batches = ClipBatches(clips, 4, shuffle=True, seed=3)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=2)
+    got = [(b["waves"].clone(), b["sampling_rate"]) for b in loader]  # each batch dropped at once
+    for b, (waves, rates) in enumerate(got):
+        np.testing.assert_array_equal(waves.numpy(), batches[b]["waves"])
+        assert isinstance(rates, torch.Tensor) and (rates == 48_000).all()
+    assert 0 < len(set(_RECEIVED) - before) < len(batches)  # buffers reused: fewer crossings than batches
+
+
+def test_a_reused_buffer_is_sent_as_its_key_only():
+    torch = pytest.importorskip("torch")
+    import gc
+    from multiprocessing.reduction import ForkingPickler  # torch registers its tensor reductions here
+
+    from dinos.fast import _receive_known, _SharedPool
+
+    pool = _SharedPool()
+    lease, view = pool.lease(torch, (2, 3))
+    view[...] = 1.5
+    assert pool.slots[lease.slot][3] is False
+    got = ForkingPickler.loads(ForkingPickler.dumps(lease))  # first crossing: the buffer itself
+    assert pool.slots[lease.slot][3] is True
+    np.testing.assert_array_equal(got.numpy(), np.full((2, 3), 1.5, np.float32))
+    again, _ = pool.lease(torch, (2, 3))
+    assert again.slot != lease.slot  # still held by the receiver: not lent twice
+    del got
+    gc.collect()
+    third, view3 = pool.lease(torch, (2, 3))
+    assert third.slot == lease.slot  # handed back once the batch tensor was dropped
+    view3[...] = -2.0
+    func, args = third.__reduce__()
+    assert func is _receive_known and args == ((pool.nonce, third.slot),)  # no buffer, no descriptor
+    np.testing.assert_array_equal(func(*args).numpy(), np.full((2, 3), -2.0, np.float32))
+
+
+def test_a_buffer_key_without_its_buffer_is_a_clear_error():
+    from dinos.fast import _receive_known
+
+    with pytest.raises(DinosError, match="never received"):
+        _receive_known(("no-such-pool", 0))
 
 
 def test_worker_buffers_are_reused_only_after_the_main_process_drops_them(clips):
