@@ -130,10 +130,17 @@ def shuffle_figures(workdir: Path, sources: list[Path], quick: bool, repeats: in
         return fn
 
     rates = median_rates({k: run_for(v) for k, v in makers.items()}, max(repeats, 5))
+    # the rounds above repeat the same batches (files opened in round 1 stay open after it); a
+    # full epoch visits each of the 20 k recordings first once: that first visit, measured alone
+    large_full, t0 = makers["1.2 M rows, full shuffle"], time.perf_counter()
+    fresh = sum(large_full[b]["waves"].shape[0] for b in range(n_batches + 1, 2 * n_batches + 1))
+    first_visit = fresh / (time.perf_counter() - t0)
     small_rate, large_rate = rates["4 k rows, full shuffle"], rates["1.2 M rows, full shuffle"]
     figs = [Figure(SECTION, f"ClipBatches(64) shuffled, {k}", v, "clips/s",
                    note=f"{n_batches} batches") for k, v in rates.items()]
     figs += [
+        Figure(SECTION, "ClipBatches(64) shuffled, 1.2 M rows, full shuffle, batches not seen before",
+               first_visit, "clips/s", note=f"{n_batches} batches, one pass: most files opened for the first time"),
         Figure(SECTION, "ratio shuffled 1.2 M rows / 4 k rows", large_rate / small_rate, "x", ">= 0.8",
                large_rate / small_rate >= 0.8, note="full shuffle, one permutation per epoch",
                dinos=large_rate, baseline=small_rate, basis="clips/s"),
@@ -165,6 +172,19 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         return it
 
     state = {"it": start(batches), "copy": start(copied), "b": 0}
+    pids = {"workers": _worker_pids(state["it"]), "copied": _worker_pids(state["copy"]), "in-process": []}
+    cpu = {k: [0.0, 0.0, 0] for k in pids}  # main-process CPU s, worker CPU s, batches
+
+    def settled(name) -> float | None:
+        """Worker CPU once the workers have refilled their prefetch queue and gone idle."""
+        last = _cpu_seconds(pids[name])
+        for _ in range(100):
+            time.sleep(0.03)
+            now = _cpu_seconds(pids[name])
+            if now == last:
+                return now
+            last = now
+        return last
 
     def workers() -> int:
         for _ in range(timed):
@@ -183,9 +203,18 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         return timed * 64
 
     batches[0]
-    rates = median_rates({"in-process": in_process, "workers": workers, "copied": workers_copied}, repeats)
+    methods = {"in-process": in_process, "workers": workers, "copied": workers_copied}
+    rates = median_rates(methods, repeats)
+    for name, fn in methods.items():  # one more round per method, for its CPU time per batch
+        w0, c0 = settled(name), time.process_time()
+        n = fn()
+        c1, w1 = time.process_time(), settled(name)
+        workers_s = (w1 - w0) if None not in (w0, w1) else float("nan")
+        cpu[name] = [c1 - c0, workers_s, n // 64]
     state.clear()
     ratio = rates["workers"] / rates["in-process"]
+    ms = {k: (1e3 * m / n, 1e3 * w / n) for k, (m, w, n) in cpu.items()}
+    cost = (ms["workers"][0] + ms["workers"][1]) / ms["in-process"][0]
     return [
         Figure(SECTION, "ClipBatches(64) shuffled, in-process loop", rates["in-process"], "clips/s"),
         Figure(SECTION, "DataLoader(ClipBatches(64) shuffled, num_workers=2)", rates["workers"], "clips/s",
@@ -195,7 +224,32 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         Figure(SECTION, "ratio DataLoader 2 workers / in-process loop", ratio, "x", ">= 1.0", ratio >= 1.0,
                note=f"{os.cpu_count()} CPU cores", dinos=rates["workers"], baseline=rates["in-process"],
                basis="clips/s"),
+        Figure(SECTION, "CPU per batch, in-process loop", ms["in-process"][0], "ms"),
+        Figure(SECTION, "CPU per batch, DataLoader (2 workers)", sum(ms["workers"]), "ms",
+               note=f"main process {ms['workers'][0]:.2f} ms + workers {ms['workers'][1]:.2f} ms"),
+        Figure(SECTION, "CPU per batch, DataLoader, worker_buffers=False", sum(ms["copied"]), "ms",
+               note=f"main process {ms['copied'][0]:.2f} ms + workers {ms['copied'][1]:.2f} ms"),
+        Figure(SECTION, "ratio CPU per batch, DataLoader (main + workers) / in-process", cost, "x",
+               note="what the worker path costs over decoding in place; with c free cores the DataLoader "
+                    "can reach c / this ratio x the in-process rate (CPU time: less load-dependent than rates)"),
     ], rates["workers"]
+
+
+def _worker_pids(it) -> list[int]:
+    return [p.pid for p in getattr(it, "_workers", [])]
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of the processes `pids` so far (Linux `/proc`; None elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def train_step_rate(batch_size: int, steps: int, device: str) -> float:
@@ -234,7 +288,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3, device: str = "cpu
     from dinos.loaders.dinos import PRETRAIN_DIR
 
     root = workdir / "training_corpus"
-    write_pretrain_corpus(root, 0.1 if quick else 0.25)
+    if not root.exists():  # a kept `--workdir` reuses its corpus
+        write_pretrain_corpus(root, 0.1 if quick else 0.25)
     ds = dinos.load_dataset("dinos", "pretraining", data_dir=root, split="train", segment="1s",
                             cache_dir=str(workdir / "training_cache"), channel=0)
     sources = sorted((root / PRETRAIN_DIR).rglob("*.wav"))[:4]
