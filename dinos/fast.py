@@ -53,7 +53,8 @@ class ClipBatches:
     (default): as many as the dataset has recordings, up to what the process' file-descriptor limit
     leaves free (`open_files_budget`), never fewer than the decoder's own `open_files` (and 0 there,
     "keep none", is respected). A full shuffle over 20 k recordings then reopens a file only on its
-    first visit instead of on nearly every window.
+    first visit instead of on nearly every window. Every `ClipBatches` of a process whose decoder
+    has the same settings shares that one set of open files (held until the process exits).
     """
 
     def __init__(
@@ -229,18 +230,39 @@ def open_files_budget(recordings: int) -> int:
     return max(256, min(int(recordings), soft - max(1024, soft // 8)))
 
 
+#: The decoders `ClipBatches` made to keep files open in this process, by their settings: batches
+#: over the same decoder settings share one (one set of open files), and every new one is granted
+#: only what the others left of the process' descriptor budget (at least the decoder default).
+#: Held for the life of the process (the decoder closes its files at exit): a dropped decoder's
+#: raw descriptors would otherwise stay open unowned, and a new `ClipBatches` per epoch would
+#: run the process out of descriptors.
+_KEEPERS: dict = {}
+
+
 def _keeping_open(dec, recordings: int, open_files: int | None):
-    """`dec`, or a copy of it (own handle cache: `copy` drops the open files) that keeps up to the
-    chosen number of recordings open."""
+    """`dec`, or a decoder with its settings (a copy: `copy` drops the open files) that keeps up to
+    the chosen number of recordings open; shared by every `ClipBatches` of this process whose
+    decoder has the same settings."""
     import copy
 
-    keep = open_files if open_files is not None else (
-        dec.open_files if dec.open_files <= 0 else max(dec.open_files, open_files_budget(recordings)))
-    if keep == dec.open_files:
-        return dec
-    clone = copy.copy(dec)  # through __getstate__/__setstate__: a fresh per-thread file cache
-    clone.open_files = int(keep)
-    return clone
+    if open_files is not None or dec.open_files <= 0:  # a number chosen by the user, or "keep none"
+        if open_files is None or int(open_files) == dec.open_files:
+            return dec
+        own = copy.copy(dec)  # through __getstate__/__setstate__: a fresh per-thread file cache
+        own.open_files = int(open_files)
+        return own
+    key = repr(sorted(dec.__getstate__().items()))
+    shared = _KEEPERS.get(key)
+    others = sum(d.open_files for k, d in _KEEPERS.items() if k != key)
+    keep = max(dec.open_files, min(open_files_budget(recordings), open_files_budget(1 << 62) - others))
+    keep = max(keep, shared.open_files) if shared is not None else keep
+    if shared is None:
+        if keep == dec.open_files:
+            return dec
+        shared = copy.copy(dec)
+        _KEEPERS[key] = shared
+    shared.open_files = keep
+    return shared
 
 
 class _EpochKeys:
