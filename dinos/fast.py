@@ -7,8 +7,9 @@
 Per batch it costs the same at 4 k rows as at 4 M: the row order is computed once per epoch (and
 cached), the row fields the decoder needs (path, window, recorded rate and channels, statistics)
 are taken from the Arrow table once per process as flat arrays, and each batch is decoded
-straight into one preallocated `(B, frames)` buffer by the dataset's own `AudioDecoder` (reads
-grouped by recording). Inside a torch `DataLoader` worker that buffer is a shared-memory tensor,
+straight into one preallocated `(B, frames)` buffer by the dataset's own `AudioDecoder` settings
+(reads grouped by recording; recordings kept open between batches, as many as the process'
+descriptor limit allows: see `ClipBatches(open_files=)`). Inside a torch `DataLoader` worker that buffer is a shared-memory tensor,
 so the batch crosses to the main process without a second copy. torch is never imported here:
 the shared-memory path is taken only when torch is already loaded and this runs in a worker.
 
