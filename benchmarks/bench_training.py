@@ -3,6 +3,10 @@ torch `DataLoader` over segmented clips against an IMPACT (paper configuration) 
 
 Runs on the CPU here (device "cpu"); with CUDA available the front end and the step run on the GPU
 too (`--device cuda`), the loader stays on the CPU.
+
+Standalone: `python -m benchmarks.bench_training [--quick] [--input-only] [--device cuda]`;
+`--input-only` measures only the input pipeline (shuffled `ClipBatches` at 4 k vs 1.2 M rows, the
+`DataLoader` against the in-process loop), without the log-Mel front end and the IMPACT step.
 """
 
 from __future__ import annotations
@@ -117,22 +121,35 @@ def shuffle_figures(workdir: Path, sources: list[Path], quick: bool, repeats: in
         batches[0]
     setup_s = time.perf_counter() - t0
 
-    def run_for(batches):
+    cpu: dict[str, list[float]] = {k: [] for k in makers}  # CPU seconds per clip, each round
+
+    def run_for(name, batches):
         def fn() -> int:
-            n = 0
+            n, c0 = 0, time.process_time()
             for b in range(1, n_batches + 1):
                 n += batches[b]["waves"].shape[0]
+            cpu[name].append((time.process_time() - c0) / n)
             return n
         return fn
 
-    rates = median_rates({k: run_for(v) for k, v in makers.items()}, max(repeats, 5))
+    rates = median_rates({k: run_for(k, v) for k, v in makers.items()}, max(repeats, 5))
+    # the rounds above repeat the same batches (files opened in round 1 stay open after it); a
+    # full epoch visits each of the 20 k recordings first once: that first visit, measured alone
+    large_full, t0 = makers["1.2 M rows, full shuffle"], time.perf_counter()
+    fresh = sum(large_full[b]["waves"].shape[0] for b in range(n_batches + 1, 2 * n_batches + 1))
+    first_visit = fresh / (time.perf_counter() - t0)
     small_rate, large_rate = rates["4 k rows, full shuffle"], rates["1.2 M rows, full shuffle"]
     figs = [Figure(SECTION, f"ClipBatches(64) shuffled, {k}", v, "clips/s",
                    note=f"{n_batches} batches") for k, v in rates.items()]
     figs += [
+        Figure(SECTION, "ClipBatches(64) shuffled, 1.2 M rows, full shuffle, batches not seen before",
+               first_visit, "clips/s", note=f"{n_batches} batches, one pass: most files opened for the first time"),
         Figure(SECTION, "ratio shuffled 1.2 M rows / 4 k rows", large_rate / small_rate, "x", ">= 0.8",
                large_rate / small_rate >= 0.8, note="full shuffle, one permutation per epoch",
                dinos=large_rate, baseline=small_rate, basis="clips/s"),
+        Figure(SECTION, "ratio shuffled 1.2 M rows / 4 k rows, by CPU time per clip",
+               float(np.median(cpu["4 k rows, full shuffle"]) / np.median(cpu["1.2 M rows, full shuffle"])), "x",
+               note="the same rounds; CPU time moves less with the machine's load than wall time"),
         Figure(SECTION, "ratio block shuffle / full shuffle at 1.2 M rows",
                rates["1.2 M rows, block shuffle (8)"] / large_rate, "x"),
         Figure(SECTION, "one-off per process: row fields + epoch permutation (3 datasets)", setup_s, "s",
@@ -161,6 +178,19 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         return it
 
     state = {"it": start(batches), "copy": start(copied), "b": 0}
+    pids = {"workers": _worker_pids(state["it"]), "copied": _worker_pids(state["copy"]), "in-process": []}
+    cpu = {k: [0.0, 0.0, 0] for k in pids}  # main-process CPU s, worker CPU s, batches
+
+    def settled(name) -> float | None:
+        """Worker CPU once the workers have refilled their prefetch queue and gone idle."""
+        last = _cpu_seconds(pids[name])
+        for _ in range(100):
+            time.sleep(0.03)
+            now = _cpu_seconds(pids[name])
+            if now == last:
+                return now
+            last = now
+        return last
 
     def workers() -> int:
         for _ in range(timed):
@@ -179,9 +209,18 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         return timed * 64
 
     batches[0]
-    rates = median_rates({"in-process": in_process, "workers": workers, "copied": workers_copied}, repeats)
+    methods = {"in-process": in_process, "workers": workers, "copied": workers_copied}
+    rates = median_rates(methods, repeats)
+    for name, fn in methods.items():  # one more round per method, for its CPU time per batch
+        w0, c0 = settled(name), time.process_time()
+        n = fn()
+        c1, w1 = time.process_time(), settled(name)
+        workers_s = (w1 - w0) if None not in (w0, w1) else float("nan")
+        cpu[name] = [c1 - c0, workers_s, n // 64]
     state.clear()
     ratio = rates["workers"] / rates["in-process"]
+    ms = {k: (1e3 * m / n, 1e3 * w / n) for k, (m, w, n) in cpu.items()}
+    cost = (ms["workers"][0] + ms["workers"][1]) / ms["in-process"][0]
     return [
         Figure(SECTION, "ClipBatches(64) shuffled, in-process loop", rates["in-process"], "clips/s"),
         Figure(SECTION, "DataLoader(ClipBatches(64) shuffled, num_workers=2)", rates["workers"], "clips/s",
@@ -191,7 +230,32 @@ def loader_figures(workdir: Path, sources: list[Path], quick: bool, repeats: int
         Figure(SECTION, "ratio DataLoader 2 workers / in-process loop", ratio, "x", ">= 1.0", ratio >= 1.0,
                note=f"{os.cpu_count()} CPU cores", dinos=rates["workers"], baseline=rates["in-process"],
                basis="clips/s"),
+        Figure(SECTION, "CPU per batch, in-process loop", ms["in-process"][0], "ms"),
+        Figure(SECTION, "CPU per batch, DataLoader (2 workers)", sum(ms["workers"]), "ms",
+               note=f"main process {ms['workers'][0]:.2f} ms + workers {ms['workers'][1]:.2f} ms"),
+        Figure(SECTION, "CPU per batch, DataLoader, worker_buffers=False", sum(ms["copied"]), "ms",
+               note=f"main process {ms['copied'][0]:.2f} ms + workers {ms['copied'][1]:.2f} ms"),
+        Figure(SECTION, "ratio CPU per batch, DataLoader (main + workers) / in-process", cost, "x",
+               note="what the worker path costs over decoding in place; with c free cores the DataLoader "
+                    "can reach c / this ratio x the in-process rate (CPU time: less load-dependent than rates)"),
     ], rates["workers"]
+
+
+def _worker_pids(it) -> list[int]:
+    return [p.pid for p in getattr(it, "_workers", [])]
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of the processes `pids` so far (Linux `/proc`; None elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def train_step_rate(batch_size: int, steps: int, device: str) -> float:
@@ -224,20 +288,23 @@ def train_step_rate(batch_size: int, steps: int, device: str) -> float:
     return batch_size / float(np.median(times))
 
 
-def run(workdir: Path, quick: bool = False, repeats: int = 3, device: str = "cpu") -> list[Figure]:
+def run(workdir: Path, quick: bool = False, repeats: int = 3, device: str = "cpu",
+        input_only: bool = False) -> list[Figure]:
     import dinos
     from dinos.loaders.dinos import PRETRAIN_DIR
 
     root = workdir / "training_corpus"
-    write_pretrain_corpus(root, 0.1 if quick else 0.25)
+    if not root.exists():  # a kept `--workdir` reuses its corpus
+        write_pretrain_corpus(root, 0.1 if quick else 0.25)
     ds = dinos.load_dataset("dinos", "pretraining", data_dir=root, split="train", segment="1s",
                             cache_dir=str(workdir / "training_cache"), channel=0)
-    waves = np.stack([a["array"] for a in ds[0:64]["audio"]])
-    figs = frontend_figures(waves, device, repeats)
     sources = sorted((root / PRETRAIN_DIR).rglob("*.wav"))[:4]
+    figs = [] if input_only else frontend_figures(np.stack([a["array"] for a in ds[0:64]["audio"]]), device, repeats)
     figs += shuffle_figures(workdir, sources, quick, repeats)
     loader, loader_rate = loader_figures(workdir, sources, quick, repeats)
     figs += loader
+    if input_only:
+        return figs
     batch = 32
     train = train_step_rate(batch, 1 if quick else 2, device)
     figs += [
@@ -247,3 +314,24 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3, device: str = "cpu
                basis="clips/s"),
     ]
     return figs
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller corpus, fewer batches")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="where the front end and the IMPACT step run")
+    parser.add_argument("--input-only", action="store_true",
+                        help="only the input pipeline: no log-Mel front end, no IMPACT step")
+    parser.add_argument("--workdir", help="where the corpus and indexes go (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    from .common import run_standalone
+
+    return run_standalone(run, args.workdir, "dinos-bench-training-", quick=args.quick, repeats=args.repeats,
+                          device=args.device, input_only=args.input_only)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

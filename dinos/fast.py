@@ -7,8 +7,9 @@
 Per batch it costs the same at 4 k rows as at 4 M: the row order is computed once per epoch (and
 cached), the row fields the decoder needs (path, window, recorded rate and channels, statistics)
 are taken from the Arrow table once per process as flat arrays, and each batch is decoded
-straight into one preallocated `(B, frames)` buffer by the dataset's own `AudioDecoder` (reads
-grouped by recording). Inside a torch `DataLoader` worker that buffer is a shared-memory tensor,
+straight into one preallocated `(B, frames)` buffer by the dataset's own `AudioDecoder` settings
+(reads grouped by recording; recordings kept open between batches, as many as the process'
+descriptor limit allows: see `ClipBatches(open_files=)`). Inside a torch `DataLoader` worker that buffer is a shared-memory tensor,
 so the batch crosses to the main process without a second copy. torch is never imported here:
 the shared-memory path is taken only when torch is already loaded and this runs in a worker.
 
@@ -25,6 +26,7 @@ Orders (`shuffle=`):
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -47,6 +49,13 @@ class ClipBatches:
     tensor (the buffer returns to the worker's pool once every reference to it is gone). So pass
     `ClipBatches` itself to `DataLoader(..., batch_size=None)`; with `worker_buffers=False` a worker
     returns a plain numpy array (torch then copies it into shared memory).
+
+    `open_files`: how many recordings the decoder keeps open between batches (per process). None
+    (default): as many as the dataset has recordings, up to what the process' file-descriptor limit
+    leaves free (`open_files_budget`), never fewer than the decoder's own `open_files` (and 0 there,
+    "keep none", is respected). A full shuffle over 20 k recordings then reopens a file only on its
+    first visit instead of on nearly every window. Every `ClipBatches` of a process whose decoder
+    has the same settings shares that one set of open files (held until the process exits).
     """
 
     def __init__(
@@ -61,6 +70,7 @@ class ClipBatches:
         columns: tuple[str, ...] = (),
         block: int = 8,
         worker_buffers: bool = True,
+        open_files: int | None = None,
     ):
         if batch_size <= 0:
             raise DinosError(f"batch_size must be positive, got {batch_size}")
@@ -77,6 +87,7 @@ class ClipBatches:
         self.columns = tuple(columns)
         self.block = int(block)
         self.worker_buffers = worker_buffers
+        self.open_files = None if open_files is None else int(open_files)
         self.epoch = 0
         self._n = len(ds)
         self._order_cache: tuple | None = None
@@ -136,7 +147,7 @@ class ClipBatches:
             out = self._fast(idx, fields)
         for col in self.columns:
             out[col] = self._rows(idx, col)
-        return out
+        return _Batch(out) if isinstance(out["waves"], _Lease) else out
 
     def __iter__(self):
         for b in range(len(self)):
@@ -171,7 +182,10 @@ class ClipBatches:
         """Per process, once: the decoder and flat arrays of the row fields it needs (None when the
         dataset is not decoded by a `dinos` decoder, or its rows embed bytes)."""
         if self._fields_cache is None:
-            self._fields_cache = (_extract_fields(self.ds, self.column),)
+            fields = _extract_fields(self.ds, self.column)
+            if fields is not None:
+                fields["decoder"] = _keeping_open(fields["decoder"], len(fields["paths"]), self.open_files)
+            self._fields_cache = (fields,)
         return self._fields_cache[0]
 
     def _fast(self, idx: np.ndarray, fields: dict) -> dict:
@@ -199,6 +213,57 @@ class ClipBatches:
                               out=view)
         srs = np.fromiter((g["sampling_rate"] for g in got), dtype=np.int64, count=n)
         return {"waves": waves, "sampling_rate": srs}
+
+
+def open_files_budget(recordings: int) -> int:
+    """How many recordings a decoder may keep open in this process: `recordings`, capped by the soft
+    `RLIMIT_NOFILE` less a margin (1/8 of it, at least 1,024) for everything else that needs a
+    descriptor (DataLoader pipes, shared-memory batches received, the user's own files); never below
+    256, the decoder's default. Reads the limit only: it is the user's to raise (`ulimit -n`)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # no `resource` module (Windows): the default
+        return 256
+    if soft == getattr(resource, "RLIM_INFINITY", -1) or soft < 0:
+        soft = 1 << 20
+    return max(256, min(int(recordings), soft - max(1024, soft // 8)))
+
+
+#: The decoders `ClipBatches` made to keep files open in this process, by their settings: batches
+#: over the same decoder settings share one (one set of open files), and every new one is granted
+#: only what the others left of the process' descriptor budget (at least the decoder default).
+#: Held for the life of the process (the decoder closes its files at exit): a dropped decoder's
+#: raw descriptors would otherwise stay open unowned, and a new `ClipBatches` per epoch would
+#: run the process out of descriptors.
+_KEEPERS: dict = {}
+
+
+def _keeping_open(dec, recordings: int, open_files: int | None):
+    """`dec`, or a decoder with its settings (a copy: `copy` drops the open files) that keeps up to
+    the chosen number of recordings open; shared by every `ClipBatches` of this process whose
+    decoder has the same settings."""
+    import copy
+
+    if open_files is not None or dec.open_files <= 0:  # a number chosen by the user, or "keep none"
+        if open_files is None or int(open_files) == dec.open_files:
+            return dec
+        own = copy.copy(dec)  # through __getstate__/__setstate__: a fresh per-thread file cache
+        own.open_files = int(open_files)
+        return own
+    key = repr(sorted(dec.__getstate__().items()))
+    shared = _KEEPERS.get(key)
+    others = sum(d.open_files for k, d in _KEEPERS.items() if k != key)
+    keep = max(dec.open_files, min(open_files_budget(recordings), open_files_budget(1 << 62) - others))
+    keep = max(keep, shared.open_files) if shared is not None else keep
+    if shared is None:
+        if keep == dec.open_files:
+            return dec
+        shared = copy.copy(dec)
+        _KEEPERS[key] = shared
+    shared.open_files = keep
+    return shared
 
 
 class _EpochKeys:
@@ -233,31 +298,35 @@ class _SharedPool:
     A new shared-memory buffer costs a page fault per 4 KiB page on first write (tmpfs has no huge
     pages), which on a busy machine costs more than decoding the batch; reusing buffers avoids it.
     Each buffer has a one-int shared flag: 0 while lent out; the main process sets it to 1 from a
-    finalizer on the received tensor's storage, which runs when the batch tensor and every view of
-    it are gone. At most `MAX` buffers per shape are pooled; past that a batch gets a fresh one.
+    finalizer on the batch tensor's storage, which runs when the batch tensor and every view of it
+    are gone. At most `MAX` buffers per shape are pooled; past that a batch gets a fresh one.
+
+    A buffer crosses to the main process once (torch passes its file descriptor through the
+    worker's resource-sharer thread: a socket round trip per tensor, during which the main process
+    waits for that thread to get the worker's GIL); the main process keeps it (`_RECEIVED`), and
+    later batches in the same buffer send only its key `(pool nonce, slot)`.
     """
 
     MAX = 8
 
     def __init__(self):
-        self.slots: list[tuple[object, object, np.ndarray]] = []  # (tensor, flag tensor, flag view)
+        self.slots: list[list] = []  # [tensor, flag tensor, flag view, sent to the main process]
         self.pid = None
+        self.nonce = ""
 
     def lease(self, torch, shape):
-        import os
-
         if self.pid != os.getpid():  # a pool is never inherited across a fork
-            self.pid, self.slots = os.getpid(), []
-        for tensor, flag, view in self.slots:
+            self.pid, self.slots, self.nonce = os.getpid(), [], os.urandom(8).hex()
+        for k, (tensor, _flag, view, _sent) in enumerate(self.slots):
             if tuple(tensor.shape) == shape and view[0] == 1:
                 view[0] = 0
-                return _Lease(tensor, flag), tensor.numpy()
+                return _Lease(self, k), tensor.numpy()
         tensor = _new_shared(torch, shape)
-        if sum(tuple(t.shape) == shape for t, _f, _v in self.slots) >= self.MAX:
+        if sum(tuple(s[0].shape) == shape for s in self.slots) >= self.MAX:
             return tensor, tensor.numpy()  # every pooled buffer still held by the main process
         flag = torch.zeros(1, dtype=torch.int32).share_memory_()
-        self.slots.append((tensor, flag, flag.numpy()))
-        return _Lease(tensor, flag), tensor.numpy()
+        self.slots.append([tensor, flag, flag.numpy(), False])
+        return _Lease(self, len(self.slots) - 1), tensor.numpy()
 
 
 _SHARED = _SharedPool()
@@ -273,19 +342,74 @@ def _new_shared(torch, shape):
 
 
 class _Lease:
-    """A pooled batch tensor on its way to the main process; unpickles there as the plain tensor,
-    with a finalizer that hands the buffer back to the worker's pool."""
+    """A pooled batch buffer on its way to the main process; unpickles there as a tensor over that
+    buffer, with a finalizer that hands the buffer back to the worker's pool."""
 
-    __slots__ = ("tensor", "flag")
+    __slots__ = ("pool", "slot")
 
-    def __init__(self, tensor, flag):
-        self.tensor, self.flag = tensor, flag
+    def __init__(self, pool: _SharedPool, slot: int):
+        self.pool, self.slot = pool, slot
 
     def __reduce__(self):
-        return _receive, (self.tensor, self.flag)
+        entry = self.pool.slots[self.slot]
+        key = (self.pool.nonce, self.slot)
+        if entry[3]:  # the main process holds this buffer already: its key is enough
+            return _receive_known, (key,)
+        entry[3] = True
+        return _receive, (entry[0], entry[1], key, self.pool.pid)
 
 
-def _receive(tensor, flag):
+class _Batch:
+    """A worker's batch whose `waves` is a pooled buffer: pickled as one object, so no other array
+    of it becomes a torch shared-memory tensor of its own (each of those would cost a descriptor
+    round trip too). Unpickles in the main process as the batch dict, `waves` and `sampling_rate`
+    tensors as `default_convert` would have made them. Returned only inside DataLoader workers."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: dict):
+        self.batch = batch
+
+    def __reduce__(self):
+        return _receive_batch, (self.batch,)
+
+
+def _receive_batch(batch: dict) -> dict:
+    import torch
+
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+#: Main process: pooled worker buffers received so far, `(pool nonce, slot) -> (worker pid, buffer
+#: as a numpy array, flag view)`; entries of workers that have exited are dropped when a new buffer
+#: arrives (non-persistent workers start a new pool every epoch).
+_RECEIVED: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
+
+
+def _receive(tensor, flag, key: tuple[str, int] | None = None, pid: int | None = None):
+    """A pooled buffer's first crossing: `tensor` and `flag` arrive through torch's shared-memory
+    reduction. Without `key` (the form of older pickles) the tensor itself is the batch."""
+    if key is None:
+        return _tracked(tensor, flag.numpy())
+    for old in [k for k, v in _RECEIVED.items() if not _alive(v[0])]:
+        del _RECEIVED[old]
+    _RECEIVED[key] = (int(pid), tensor.numpy(), flag.numpy())
+    return _receive_known(key)
+
+
+def _receive_known(key: tuple[str, int]):
+    """A batch in a buffer the main process already holds: a new tensor over it (its own storage,
+    so the finalizer tracks this batch's references, not the buffer's)."""
+    import torch
+
+    entry = _RECEIVED.get(key)
+    if entry is None:
+        raise DinosError("a DataLoader worker sent a batch in a shared buffer this process never received; "
+                         "pass ClipBatches(..., worker_buffers=False)")
+    return _tracked(torch.from_numpy(entry[1].view()), entry[2])
+
+
+def _tracked(tensor, flag: np.ndarray):
     import weakref
 
     def release(flag=flag) -> None:
@@ -293,6 +417,16 @@ def _receive(tensor, flag):
 
     weakref.finalize(tensor.untyped_storage(), release)  # runs when the tensor and all views are gone
     return tensor
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _extract_fields(ds, column: str) -> dict | None:

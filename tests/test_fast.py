@@ -106,7 +106,65 @@ def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
         got = [b["waves"] for b in loader]
         want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
-        assert all(g.is_shared() for g in got)
+        # a view of a pooled worker buffer (never copied); past the pool's 8 buffers held at once,
+        # a fresh shared-memory tensor
+        assert _in_received_buffer(got[0]) and all(_in_received_buffer(g) or g.is_shared() for g in got)
+
+
+def _in_received_buffer(tensor) -> bool:
+    from dinos.fast import _RECEIVED
+
+    ptr = tensor.data_ptr()
+    return any(buf.ctypes.data <= ptr < buf.ctypes.data + buf.nbytes for _pid, buf, _flag in _RECEIVED.values())
+
+
+def test_each_pooled_buffer_crosses_to_the_main_process_once(clips):
+    """Later batches in a buffer the main process holds carry only its key (no descriptor passing)."""
+    torch = pytest.importorskip("torch")
+
+    from dinos.fast import _RECEIVED
+
+    before = set(_RECEIVED)
+    batches = ClipBatches(clips, 4, shuffle=True, seed=3)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=1, prefetch_factor=2)
+    got = [(b["waves"].clone(), b["sampling_rate"]) for b in loader]  # each batch dropped at once
+    for b, (waves, rates) in enumerate(got):
+        np.testing.assert_array_equal(waves.numpy(), batches[b]["waves"])
+        assert isinstance(rates, torch.Tensor) and (rates == 48_000).all()
+    assert 0 < len(set(_RECEIVED) - before) < len(batches)  # buffers reused: fewer crossings than batches
+
+
+def test_a_reused_buffer_is_sent_as_its_key_only():
+    torch = pytest.importorskip("torch")
+    import gc
+    from multiprocessing.reduction import ForkingPickler  # torch registers its tensor reductions here
+
+    from dinos.fast import _receive_known, _SharedPool
+
+    pool = _SharedPool()
+    lease, view = pool.lease(torch, (2, 3))
+    view[...] = 1.5
+    assert pool.slots[lease.slot][3] is False
+    got = ForkingPickler.loads(ForkingPickler.dumps(lease))  # first crossing: the buffer itself
+    assert pool.slots[lease.slot][3] is True
+    np.testing.assert_array_equal(got.numpy(), np.full((2, 3), 1.5, np.float32))
+    again, _ = pool.lease(torch, (2, 3))
+    assert again.slot != lease.slot  # still held by the receiver: not lent twice
+    del got
+    gc.collect()
+    third, view3 = pool.lease(torch, (2, 3))
+    assert third.slot == lease.slot  # handed back once the batch tensor was dropped
+    view3[...] = -2.0
+    func, args = third.__reduce__()
+    assert func is _receive_known and args == ((pool.nonce, third.slot),)  # no buffer, no descriptor
+    np.testing.assert_array_equal(func(*args).numpy(), np.full((2, 3), -2.0, np.float32))
+
+
+def test_a_buffer_key_without_its_buffer_is_a_clear_error():
+    from dinos.fast import _receive_known
+
+    with pytest.raises(DinosError, match="never received"):
+        _receive_known(("no-such-pool", 0))
 
 
 def test_worker_buffers_are_reused_only_after_the_main_process_drops_them(clips):
@@ -146,3 +204,89 @@ def test_the_loading_path_never_imports_torch():
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def _index_over_files(folder, n_files: int, frames: int = 480):
+    """A decoded dataset of one window per file over `n_files` small PCM_16 WAV files."""
+    import datasets
+    import pyarrow as pa
+    import soundfile as sf
+
+    from dinos.audio import AudioDecoder
+
+    rng = np.random.default_rng(0)
+    names = []
+    for i in range(n_files):
+        path = folder / f"f{i:04d}.wav"
+        sf.write(path, rng.integers(-3000, 3000, frames, dtype=np.int16), 8_000, subtype="PCM_16")
+        names.append(str(path))
+    paths = pa.array(names)
+    table = pa.table({
+        "audio": pa.StructArray.from_arrays([pa.nulls(n_files, pa.binary()), paths], names=["bytes", "path"]),
+        "start_frame": pa.array(np.zeros(n_files, np.int64)),
+        "num_frames": pa.array(np.full(n_files, frames, np.int64)),
+        "sample_rate": pa.array(np.full(n_files, 8_000, np.int32)),
+        "channels": pa.array(np.ones(n_files, np.int32)),
+    })
+    return datasets.Dataset(datasets.table.InMemoryTable(table)).with_transform(AudioDecoder(channel=0))
+
+
+def test_a_full_shuffle_opens_each_recording_once_when_the_limit_allows(tmp_path, monkeypatch):
+    import resource
+
+    import dinos.audio
+    import dinos.fast as fast
+
+    monkeypatch.setattr(fast, "_KEEPERS", {})
+    monkeypatch.setattr(resource, "getrlimit", lambda _what: (20_000, 20_000))  # whatever the CI's limit
+    ds = _index_over_files(tmp_path, 300)  # more recordings than the decoder's default 256 kept open
+    opened = []
+    real = dinos.audio._Source.__init__
+
+    def counting(self, path, *args, **kwargs):
+        opened.append(path)
+        real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(dinos.audio._Source, "__init__", counting)
+    for open_files, reopened in ((None, False), (200, True)):  # 200: fewer than the 300 recordings
+        batches = ClipBatches(ds, 16, shuffle=True, seed=4, open_files=open_files)
+        for epoch in (0, 1):
+            batches.set_epoch(epoch)
+            reopens = 0
+            for b in range(len(batches)):
+                want = np.stack([a["array"] for a in ds[batches.indices(b).tolist()]["audio"]])
+                opened.clear()  # the reference decode above opens files through the dataset's own decoder
+                np.testing.assert_array_equal(batches[b]["waves"], want)
+                reopens += len(opened)
+            if epoch == 1:  # every recording was opened in epoch 0
+                assert (reopens > 0) is reopened, (open_files, reopens)
+
+
+def test_open_files_budget_follows_the_soft_limit(monkeypatch):
+    import resource
+
+    from dinos.fast import open_files_budget
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _what: (20_000, 20_000))
+    assert open_files_budget(5_000) == 5_000
+    assert open_files_budget(50_000) == 20_000 - 2_500  # 1/8 of the limit kept free
+    assert open_files_budget(10) == 256  # never below the decoder's default
+    monkeypatch.setattr(resource, "getrlimit", lambda _what: (1_024, 4_096))
+    assert open_files_budget(50_000) == 256  # the common default leaves no room: ulimit -n is the user's
+
+
+def test_batches_share_kept_open_files_and_split_the_budget(monkeypatch):
+    import resource
+
+    import dinos.fast as fast
+    from dinos.audio import AudioDecoder
+
+    monkeypatch.setattr(fast, "_KEEPERS", {})
+    monkeypatch.setattr(resource, "getrlimit", lambda _what: (20_000, 20_000))
+    first = fast._keeping_open(AudioDecoder(channel=0), 15_000, None)
+    assert first.open_files == 15_000 and fast._keeping_open(AudioDecoder(channel=0), 15_000, None) is first
+    other = fast._keeping_open(AudioDecoder(channel=1), 15_000, None)  # other settings: what is left
+    assert other is not first and other.open_files == 17_500 - 15_000
+    assert fast._keeping_open(AudioDecoder(channel=0, open_files=0), 15_000, None).open_files == 0  # keep none
+    mine = fast._keeping_open(AudioDecoder(channel=0), 15_000, 7)
+    assert mine.open_files == 7 and mine is not first and first.open_files == 15_000
