@@ -277,3 +277,81 @@ def test_dinos_downstream_clips_match(tmp_path):
     root = make_dinos_tree(tmp_path / "d", per_class=2, pretrain_seconds=1.5)
     assert_identical("dinos", "all", root)
     assert_identical("dinos", "yornew", root, segment="0.5s", tail="keep")
+
+
+# -- the libsndfile-free header read of plain PCM_16 WAVs (`pcm16_info`) ----------------------------
+def _probe_variants():
+    from .test_wav import FAST, SLOW, SUBTYPES
+
+    out = [(f"fast-{k}", "bytes", (v, False)) for k, v in FAST.items()]
+    out += [(f"slow-{k}", "bytes", (v[0], k == "partial-frame")) for k, v in SLOW.items()]
+    out += [(f"sf-{c}-{s}", "soundfile", (c, s)) for c, s in SUBTYPES]
+    return out
+
+
+@pytest.mark.parametrize(("name", "kind", "spec"), _probe_variants(), ids=[v[0] for v in _probe_variants()])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_probe_file_equals_probe_on_every_layout_and_subtype(tmp_path, monkeypatch, name, kind, spec, channels):
+    """`probe_file` (the header parser for plain PCM_16, libsndfile for the rest) returns what
+    `audio.probe` (libsndfile) returns, field by field, and the fast path is taken exactly when
+    `dinos.wav.parse_header` takes the file; libsndfile is not opened on the fast path."""
+    import soundfile as sf
+
+    from dinos import build_rows, wav
+
+    from .test_wav import _ints, _wav_bytes
+
+    path = tmp_path / "x.wav"
+    if kind == "bytes":
+        kwargs, cut = spec
+        blob = _wav_bytes(_ints(3000, channels), 16000, **kwargs)
+        path.write_bytes(blob[:-1] if cut else blob)
+    else:
+        container, subtype = spec
+        sf.write(str(path), np.zeros((3000, channels), np.float32), 16000, format=container, subtype=subtype)
+    with open(path, "rb") as fh:
+        fast = wav.read_file_header(fh.fileno(), path.stat().st_size) is not None
+    if fast:  # the fast path must not need libsndfile at all
+        want = probe(path)
+        with monkeypatch.context() as m:
+            m.setattr(build_rows.sf, "SoundFile", None)
+            assert probe_file(str(path)) == want
+    _assert_probe_file_is_probe(path)
+    assert (build_rows.pcm16_info(path.read_bytes()[:build_rows.HEAD_BYTES], path.stat().st_size) is not None) == fast
+    if name in ("fast-plain", "fast-extensible", "sf-WAV-PCM_16", "sf-WAVEX-PCM_16"):
+        assert fast  # the corpora's own files take the fast path
+
+
+@pytest.mark.parametrize("make", ["fmt-beyond-head", "data-beyond-head", "short-data"])
+def test_pcm16_info_leaves_what_its_head_does_not_settle_to_libsndfile(tmp_path, make):
+    """A head that does not hold the `fmt ` and `data` chunk headers, or a `data` chunk larger than
+    the file, gets None from `pcm16_info`; `probe_file` then answers (or raises) as `probe` does."""
+    from dinos import build_rows
+
+    from .test_wav import _ints, _wav_bytes
+
+    path = tmp_path / "x.wav"
+    big = [(b"LIST", b"x" * 6000)]
+    if make == "fmt-beyond-head":
+        blob = _wav_bytes(_ints(100, 1), 16000)
+        blob = blob[:12] + b"junk" + struct.pack("<I", 6000) + b"y" * 6000 + blob[12:]
+        blob = blob[:4] + struct.pack("<I", len(blob) - 8) + blob[8:]
+    elif make == "data-beyond-head":
+        blob = _wav_bytes(_ints(100, 1), 16000, before=big)
+    else:
+        blob = _wav_bytes(_ints(100, 1), 16000)[:-20]  # the header promises more samples than the file holds
+    path.write_bytes(blob)
+    assert build_rows.pcm16_info(blob[:build_rows.HEAD_BYTES], len(blob)) is None
+    _assert_probe_file_is_probe(path)
+
+
+def _assert_probe_file_is_probe(path) -> None:
+    """`probe_file(path)` returns what `probe(path)` returns, or raises its error, naming the file."""
+    try:
+        want = probe(path)
+    except AudioError as exc:
+        with pytest.raises(AudioError) as got:
+            probe_file(str(path))
+        assert str(got.value) == str(exc) and str(path) in str(got.value)
+    else:
+        assert probe_file(str(path)) == want
