@@ -311,7 +311,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         `schema.Clip` (tests/test_builder_fast.py), whose checks the window fields pass by
         construction (the probe guarantees a positive rate, channel count and length)."""
         if self._dumped[0] is not src.fields:
-            self._dumped = (src.fields, src.fields.model_dump())
+            self._dumped = (src.fields, _dump_fields(src.fields, *self._dumped))
         row = schema.default_group({
             **self._dumped[1],
             "clip_id": schema.make_clip_id(src.path, start),
@@ -335,6 +335,18 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         """Start frames and lengths (int64 arrays, read-only) of the windows `segment.window_frames`
         defines. The recordings of a corpus mostly share one length: computed once per length."""
         return windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
+
+
+def _dump_fields(fields: schema.FileFields, last: schema.FileFields | None, last_dump: dict) -> dict:
+    """`fields.model_dump()`. The files of a folder carry fields that differ in `group_id` alone (the
+    parser copies one validated object per file with its own `group_id`): when every other field of
+    `fields` is the very object `last` holds, the last dump is reused with `group_id` replaced (a plain
+    string in both). Identity, not equality: equal values of another type or sign would dump apart."""
+    if last is not None and type(last) is type(fields):
+        now, before = fields.__dict__, last.__dict__
+        if now.keys() == before.keys() and all(v is before[k] for k, v in now.items() if k != "group_id"):
+            return {**last_dump, "group_id": now["group_id"]}
+    return fields.model_dump()
 
 
 #: Files up to this size are hashed to find byte-identical copies (larger ones: links only).
