@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import operator
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,8 +345,12 @@ def _dump_fields(fields: schema.FileFields, last: schema.FileFields | None, last
     string in both). Identity, not equality: equal values of another type or sign would dump apart."""
     if last is not None and type(last) is type(fields):
         now, before = fields.__dict__, last.__dict__
-        if now.keys() == before.keys() and all(v is before[k] for k, v in now.items() if k != "group_id"):
-            return {**last_dump, "group_id": now["group_id"]}
+        names = tuple(now)
+        if names == tuple(before):  # the same fields in the same order
+            same = list(map(operator.is_, now.values(), before.values()))
+            same[names.index("group_id")] = True
+            if all(same):
+                return {**last_dump, "group_id": now["group_id"]}
     return fields.model_dump()
 
 

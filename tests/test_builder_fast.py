@@ -355,3 +355,41 @@ def _assert_probe_file_is_probe(path) -> None:
         assert str(got.value) == str(exc) and str(path) in str(got.value)
     else:
         assert probe_file(str(path)) == want
+
+
+def test_pcm16_header_memo_answers_only_for_the_same_header_bytes_and_size(tmp_path):
+    """`pcm16_info` reuses the last answer only for a file of the same size whose head starts with the
+    same header bytes: another rate, another length or a header promising more than the file holds
+    is read afresh (and the last one is an error naming the file, as `probe` says)."""
+    from .test_wav import _ints, _wav_bytes
+
+    def write(name: str, blob: bytes):
+        path = tmp_path / name
+        path.write_bytes(blob)
+        return path
+
+    base = write("a.wav", _wav_bytes(_ints(3000, 1), 16000))
+    same = write("b.wav", _wav_bytes(_ints(3000, 1, seed=1), 16000))  # other samples, same header
+    rate = write("c.wav", _wav_bytes(_ints(3000, 1), 22050))
+    longer = write("d.wav", _wav_bytes(_ints(3001, 1), 16000))
+    short = write("e.wav", _wav_bytes(_ints(3000, 1), 16000)[:-2])  # same header bytes, one frame missing
+    for path in (base, same, rate, base, longer, base, short, base):
+        _assert_probe_file_is_probe(path)
+    assert probe_file(str(rate)).sample_rate == 22050 and probe_file(str(longer)).frames == 3001
+
+
+def test_fields_dump_is_reused_only_when_group_id_alone_differs():
+    """`_dump_fields` gives `model_dump()` of every fields object; the last dump is reused (with
+    `group_id` replaced) only for a copy that shares every other value."""
+    from dinos.builder import _dump_fields
+
+    first = schema.FileFields(corpus="dinos", machine="vf2", sensor="stethoscope", label="normal",
+                              origin_split="train", task_class="T3", class_name="on", group_id="g1", section=-1, domain="source",
+                              attributes=[{"name": "a", "value": "1", "file_token": ""}])
+    dump = _dump_fields(first, None, {})
+    assert dump == first.model_dump()
+    for other in (first.model_copy(update={"group_id": "g2"}), first.model_copy(update={"sensor": "microphone"}),
+                  schema.FileFields(**{**first.model_dump(), "group_id": "g3"})):  # equal values, not shared
+        got = _dump_fields(other, first, dump)
+        assert got == other.model_dump()
+        assert (got["sensor"], got["group_id"]) == (other.sensor, other.group_id)
