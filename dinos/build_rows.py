@@ -221,17 +221,28 @@ class WindowBatch:
         counts = np.fromiter((len(s) for s in self._starts), np.int64, len(self._starts))
         if (counts != 1).any():  # else each file's one row is its own first window: the table is done
             rates = np.fromiter((r["sample_rate"] for r in self._rows), np.float64, len(self._rows))
-            table = table.take(pa.array(np.repeat(np.arange(len(counts)), counts)))
+            repeat = pa.array(np.repeat(np.arange(len(counts)), counts))
             starts, lengths = np.concatenate(self._starts), np.concatenate(self._lengths)
             rate = np.repeat(rates, counts)
-            clip_id = pc.binary_join_element_wise(table.column("path"), pc.cast(pa.array(starts), pa.string()), "#")
-            for name, values in (("clip_id", clip_id), ("start_frame", starts), ("num_frames", lengths),
-                                 ("offset", starts / rate), ("duration", lengths / rate)):
-                i = self.schema.get_field_index(name)
-                table = table.set_column(i, self.schema.field(i), pa.chunked_array([values], self.schema.field(i).type)
-                                         if not isinstance(values, pa.ChunkedArray) else values)
+            path = table.column("path").take(repeat)
+            clip_id = pc.binary_join_element_wise(path, pc.cast(pa.array(starts), pa.string()), "#")
+            window = {"path": path, "clip_id": clip_id, "start_frame": starts, "num_frames": lengths,
+                      "offset": starts / rate, "duration": lengths / rate}
+            # the file columns repeated per window (`take`); the window columns made, not taken
+            table = pa.Table.from_arrays(
+                [_column(window[f.name], f.type) if f.name in window else table.column(i).take(repeat)
+                 for i, f in enumerate(self.schema)],
+                schema=self.schema,
+            )
         self._clear()
         return table
+
+
+def _column(values, type_):
+    """`values` (a numpy array or an Arrow array) as a chunked Arrow column of `type_`."""
+    import pyarrow as pa
+
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values], type_)
 
 
 def _parts_key(rel: str) -> list[str]:
