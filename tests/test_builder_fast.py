@@ -393,3 +393,30 @@ def test_fields_dump_is_reused_only_when_group_id_alone_differs():
         got = _dump_fields(other, first, dump)
         assert got == other.model_dump()
         assert (got["sensor"], got["group_id"]) == (other.sensor, other.group_id)
+
+
+def test_wav_entries_lists_what_sorted_rglob_lists(tmp_path):
+    """`wav_entries` (one `scandir` per folder) gives the files the pathlib listing gave, in its order
+    (by path components: `a/b.wav` before `a-c.wav`), with symlinks (dangling ones too) and without
+    entering symlinked folders; `file_stem` is `PurePosixPath.stem`."""
+    from pathlib import Path, PurePosixPath
+
+    from dinos.build_rows import file_stem, wav_entries
+
+    top = tmp_path / "class"
+    for rel in ("b.wav", "a-c.wav", "a/b.wav", "a/x y/mic_1.WAV", "a.b/c.wav", ".wav", "a..wav", "n.wav.txt",
+                "deep/er/st.Wav"):
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_bytes(b"x")
+    (top / "dir.wav").mkdir()
+    (top / "link.wav").symlink_to(top / "b.wav")
+    (top / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    (top / "dirlink.wav").symlink_to(top / "a")  # listed (a symlink named .wav), not entered
+    (top / "linked").symlink_to(top / "deep")  # a symlinked folder: not entered
+    want = sorted(p for p in top.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav")
+    got = wav_entries(str(top))
+    assert [e.path for e in got] == [str(p) for p in want]
+    assert len(got) == 10
+    for name in ("a.b/c.wav", ".wav", "a..wav", "x.", "noext", "a/.hidden.wav", "clip 17.wav"):
+        assert file_stem(name) == PurePosixPath(name).stem
+    assert Path(got[0].path).name == got[0].name
