@@ -69,6 +69,38 @@ class SourceFile:
 _last_fields: tuple[str, schema.FileFields | None] = ("", None)
 
 
+def source_files(listing, root: str, rel_folder: str, base: dict, audio: tuple[int | None, int | None],
+                 sensor_of=None, group_of=None) -> list[SourceFile]:
+    """The `SourceFile`s of the files `listing(folder)` gives (`os.DirEntry`s, as
+    `build_rows.wav_entries`) under `rel_folder` (relative to `root`), with the documented
+    `(sample_rate, channels)` `audio`: fields `base`, with `sensor_of(name)` as the sensor when given
+    and `group_of(rel)` (`rel`: the path relative to the folder) as the `group_id` when given. The
+    first file of each sensor is validated (a `ParseError` naming it if the schema refuses its
+    fields); the others share its typed fields with their own `group_id` (a copy: no second
+    validation, the fields are the same but for that string)."""
+    folder = join_relative(root, rel_folder)
+    cut = len(folder) + 1
+    out: list[SourceFile] = []
+    typed: dict = {}  # sensor -> typed fields of the first file with it
+    for entry in listing(folder):
+        rel = entry.path[cut:]
+        path = f"{rel_folder}/{rel}"
+        sensor = base["sensor"] if sensor_of is None else sensor_of(entry.name)
+        group = "" if group_of is None else group_of(rel)
+        first = typed.get(sensor)
+        if first is None:
+            fields = {**base, "sensor": sensor}
+            if group_of is not None:
+                fields["group_id"] = group
+            src = SourceFile(path, fields, *audio)
+            typed[sensor] = src.fields
+        else:
+            src = SourceFile(path, first if first.group_id == group else first.model_copy(update={"group_id": group}),
+                             *audio)
+        out.append(src)
+    return out
+
+
 @dataclass
 class ClipBuilderConfig(datasets.BuilderConfig):
     """Options shared by every corpus builder (all take part in the cache key)."""

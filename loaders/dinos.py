@@ -24,8 +24,8 @@ from pathlib import Path
 
 import datasets
 
-from dinos.build_rows import file_stem, join_relative, wav_entries
-from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.build_rows import file_stem, wav_entries
+from dinos.builder import ClipBuilder, SourceFile, builder_configs, source_files
 from dinos.corpus import Archive, ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 
@@ -412,35 +412,6 @@ def _unparsed(folder: Path, exc: ParseError, dataset: str) -> FolderInfo:
     return FolderInfo("none", folder.name, "unknown", DATASET_DEFAULT_SENSOR.get(dataset), ())
 
 
-def _source_files(root: str, rel_folder: str, base: dict, sensor_of=None, group_of=None) -> list[SourceFile]:
-    """The `SourceFile`s of the `.wav` files under `rel_folder` (relative to `root`): fields `base`,
-    with `sensor_of(name)` as the sensor when given and `group_of(rel)` (`rel`: the path relative to
-    the folder) as the `group_id` when given. The first file of each sensor is validated (a
-    `ParseError` naming it if the schema refuses its fields); the others share its typed fields, with
-    their own `group_id` (a copy, no second validation: the fields are the same but for that string)."""
-    folder = join_relative(root, rel_folder)
-    cut = len(folder) + 1
-    out: list[SourceFile] = []
-    typed: dict = {}  # sensor -> typed fields of the first file with it
-    for entry in _wavs(folder):
-        rel = entry.path[cut:]
-        path = f"{rel_folder}/{rel}"
-        sensor = base["sensor"] if sensor_of is None else sensor_of(entry.name)
-        group = "" if group_of is None else group_of(rel)
-        first = typed.get(sensor)
-        if first is None:
-            fields = {**base, "sensor": sensor}
-            if group_of is not None:
-                fields["group_id"] = group
-            src = SourceFile(path, fields, SAMPLE_RATE, CHANNELS)
-            typed[sensor] = src.fields
-        else:
-            src = SourceFile(path, first if first.group_id == group else first.model_copy(update={"group_id": group}),
-                             SAMPLE_RATE, CHANNELS)
-        out.append(src)
-    return out
-
-
 def scan_downstream(root: Path, dataset: str, split: str, strict: bool = True) -> list[SourceFile]:
     """Files of one downstream dataset in one published split folder."""
     base = root / DOWNSTREAM_DIRS[split] / dataset
@@ -472,8 +443,8 @@ def scan_downstream(root: Path, dataset: str, split: str, strict: bool = True) -
             "attributes": attrs,
         }
         sensor_of = None if info.sensor else (lambda name: sensor_from_file_name(name) or default_sensor)
-        out += _source_files(str(root), rel_folder, fields, sensor_of,
-                             lambda rel, name=folder.name: group_key(dataset, name, rel))
+        out += source_files(_wavs, str(root), rel_folder, fields, (SAMPLE_RATE, CHANNELS), sensor_of,
+                            lambda rel, name=folder.name: group_key(dataset, name, rel))
     return out
 
 
@@ -512,7 +483,7 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
             "class_name": cat.title,
             "attributes": attrs,
         }
-        out += _source_files(str(root), rel_folder, fields)
+        out += source_files(_wavs, str(root), rel_folder, fields, (SAMPLE_RATE, CHANNELS))
     return out
 
 
