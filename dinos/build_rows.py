@@ -24,6 +24,7 @@ import soundfile as sf
 from .audio import WAV_FORMATS, AudioInfo, probe
 from .paths import check_source
 from .segment import parse_seconds, window_arrays
+from .wav import parse_header
 
 
 def join_relative(root: str, relative: str) -> str:
@@ -103,9 +104,55 @@ def riff_verdict(head: bytes, size: int) -> bool | None:
         pos += 8 + csize + (csize & 1)
 
 
+def _fmt_tag(head: bytes) -> int | None:
+    """The `format_tag` of the `fmt ` chunk of a little-endian RIFF/WAVE head, None if not in `head`."""
+    pos = 12
+    while pos + 10 <= len(head):
+        cid, csize = head[pos:pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        if cid == b"fmt ":
+            return struct.unpack_from("<H", head, pos + 8)[0]
+        pos += 8 + csize + (csize & 1)
+    return None
+
+
+#: libsndfile's container name for a PCM_16 WAV by its `fmt ` tag (1: WAVE_FORMAT_PCM, 0xFFFE: EXTENSIBLE)
+_PCM16_CONTAINER = {0x0001: "WAV", 0xFFFE: "WAVEX"}
+
+
+def pcm16_info(head: bytes, size: int) -> AudioInfo | None:
+    """What `audio.probe` returns for a plain PCM_16 WAV of `size` bytes whose first bytes are `head`
+    (the `fmt ` and `data` chunk headers inside it), read by `dinos.wav.parse_header` without
+    libsndfile; None for anything else (the caller asks libsndfile). The layouts `parse_header` takes
+    are the ones libsndfile reads as `WAV`/`WAVEX` `PCM_16` with `data size / block_align` frames, and
+    they pass the RIFF check (`data` fits in the file). Equal to `audio.probe`: tests/test_builder_fast.py."""
+    global _last_pcm16
+    prefix, last_size, last_info = _last_pcm16
+    if size == last_size and head.startswith(prefix):
+        return last_info  # the files of a corpus mostly share one header (`_last_pcm16`)
+
+    def read_at(off: int, n: int) -> bytes:
+        return head[off:off + n] if off + n <= len(head) else b""
+
+    layout = parse_header(read_at, size)
+    container = _PCM16_CONTAINER.get(_fmt_tag(head)) if layout is not None else None
+    if container is None:
+        return None
+    info = AudioInfo(layout.samplerate, layout.channels, layout.frames, container, "PCM_16")
+    _last_pcm16 = (head[:layout.data_offset], size, info)
+    return info
+
+
+#: (the bytes before the `data` samples, file size, `AudioInfo`) of the last plain PCM_16 header parsed.
+#: `parse_header` reads nothing at or past the first sample (chunk headers and the `fmt ` payload all
+#: come before it) and compares the `data` size with the file size alone, so a file of that size whose
+#: head starts with the same bytes has the same answer.
+_last_pcm16: tuple[bytes, int, AudioInfo | None] = (b"\0", -1, None)
+
+
 def probe_file(path: str) -> AudioInfo:
-    """`audio.probe(path)` with the file opened once: the size, the RIFF check and libsndfile's header
-    read share one descriptor. Anything unusual (a fault, a head that does not settle the RIFF check)
+    """`audio.probe(path)` with the file opened once: the size and one read of its head settle a plain
+    PCM_16 WAV (`pcm16_info`, no libsndfile); other files share the descriptor with libsndfile's header
+    read after the RIFF check. Anything unusual (a fault, a head that does not settle the RIFF check)
     is handed to `audio.probe`, so every error is the one it raises, naming the file."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -113,7 +160,11 @@ def probe_file(path: str) -> AudioInfo:
         return probe(path)
     try:
         size = os.fstat(fd).st_size
-        if size == 0 or riff_verdict(os.pread(fd, HEAD_BYTES, 0), size) is not True:
+        head = os.pread(fd, HEAD_BYTES, 0) if size else b""
+        fast = pcm16_info(head, size) if size else None
+        if fast is not None:
+            return fast
+        if size == 0 or riff_verdict(head, size) is not True:
             return probe(path)
         try:
             with sf.SoundFile(fd, closefd=False) as f:
@@ -170,14 +221,66 @@ class WindowBatch:
         counts = np.fromiter((len(s) for s in self._starts), np.int64, len(self._starts))
         if (counts != 1).any():  # else each file's one row is its own first window: the table is done
             rates = np.fromiter((r["sample_rate"] for r in self._rows), np.float64, len(self._rows))
-            table = table.take(pa.array(np.repeat(np.arange(len(counts)), counts)))
+            repeat = pa.array(np.repeat(np.arange(len(counts)), counts))
             starts, lengths = np.concatenate(self._starts), np.concatenate(self._lengths)
             rate = np.repeat(rates, counts)
-            clip_id = pc.binary_join_element_wise(table.column("path"), pc.cast(pa.array(starts), pa.string()), "#")
-            for name, values in (("clip_id", clip_id), ("start_frame", starts), ("num_frames", lengths),
-                                 ("offset", starts / rate), ("duration", lengths / rate)):
-                i = self.schema.get_field_index(name)
-                table = table.set_column(i, self.schema.field(i), pa.chunked_array([values], self.schema.field(i).type)
-                                         if not isinstance(values, pa.ChunkedArray) else values)
+            path = table.column("path").take(repeat)
+            clip_id = pc.binary_join_element_wise(path, pc.cast(pa.array(starts), pa.string()), "#")
+            window = {"path": path, "clip_id": clip_id, "start_frame": starts, "num_frames": lengths,
+                      "offset": starts / rate, "duration": lengths / rate}
+            # the file columns repeated per window (`take`); the window columns made, not taken
+            table = pa.Table.from_arrays(
+                [_column(window[f.name], f.type) if f.name in window else table.column(i).take(repeat)
+                 for i, f in enumerate(self.schema)],
+                schema=self.schema,
+            )
         self._clear()
         return table
+
+
+def _column(values, type_):
+    """`values` (a numpy array or an Arrow array) as a chunked Arrow column of `type_`."""
+    import pyarrow as pa
+
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values], type_)
+
+
+def _parts_key(rel: str) -> list[str]:
+    return rel.split("/")
+
+
+def wav_entries(folder: str) -> list[os.DirEntry]:
+    """The `.wav` files under `folder` (any depth, case-insensitive suffix), symlinks included
+    (dangling ones too: the build reports them instead of a listing dropping them), as `os.DirEntry`s
+    in the order of `sorted(Path(folder).rglob(...))` (by path components). Symlinked folders are
+    listed but not entered, as `rglob` does. One `scandir` per folder, no `pathlib` object per file
+    (`datasets` swaps `Path` in loader modules for a slower streaming class).
+
+    Raises `PermissionError` (with `.filename`) for a folder that cannot be listed: the caller turns it
+    into its `LayoutError`; nothing is skipped silently."""
+    found: list[tuple[list[str], os.DirEntry]] = []
+
+    def walk(path: str, prefix: str) -> None:
+        with os.scandir(path) as it:
+            entries = list(it)
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                walk(entry.path, prefix + name + "/")
+            elif len(name) > 4 and name[-4:].lower() == ".wav" and (entry.is_symlink() or entry.is_file()):
+                found.append((_parts_key(prefix + name), entry))
+
+    walk(folder, "")
+    found.sort(key=lambda item: item[0])
+    return [entry for _, entry in found]
+
+
+def file_stem(name: str) -> str:
+    """`pathlib.PurePosixPath(name).stem` for a POSIX file name or relative path, without a path object."""
+    name = name.rpartition("/")[2]
+    i = name.rfind(".")
+    return name[:i] if 0 < i < len(name) - 1 else name

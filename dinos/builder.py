@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import operator
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,38 @@ class SourceFile:
 #: (repr of a parser's fields dict without `group_id`, its validated `FileFields`): the last one
 #: validated (immutable, shared between `SourceFile`s)
 _last_fields: tuple[str, schema.FileFields | None] = ("", None)
+
+
+def source_files(listing, root: str, rel_folder: str, base: dict, audio: tuple[int | None, int | None],
+                 sensor_of=None, group_of=None) -> list[SourceFile]:
+    """The `SourceFile`s of the files `listing(folder)` gives (`os.DirEntry`s, as
+    `build_rows.wav_entries`) under `rel_folder` (relative to `root`), with the documented
+    `(sample_rate, channels)` `audio`: fields `base`, with `sensor_of(name)` as the sensor when given
+    and `group_of(rel)` (`rel`: the path relative to the folder) as the `group_id` when given. The
+    first file of each sensor is validated (a `ParseError` naming it if the schema refuses its
+    fields); the others share its typed fields with their own `group_id` (a copy: no second
+    validation, the fields are the same but for that string)."""
+    folder = join_relative(root, rel_folder)
+    cut = len(folder) + 1
+    out: list[SourceFile] = []
+    typed: dict = {}  # sensor -> typed fields of the first file with it
+    for entry in listing(folder):
+        rel = entry.path[cut:]
+        path = f"{rel_folder}/{rel}"
+        sensor = base["sensor"] if sensor_of is None else sensor_of(entry.name)
+        group = "" if group_of is None else group_of(rel)
+        first = typed.get(sensor)
+        if first is None:
+            fields = {**base, "sensor": sensor}
+            if group_of is not None:
+                fields["group_id"] = group
+            src = SourceFile(path, fields, *audio)
+            typed[sensor] = src.fields
+        else:
+            src = SourceFile(path, first if first.group_id == group else first.model_copy(update={"group_id": group}),
+                             *audio)
+        out.append(src)
+    return out
 
 
 @dataclass
@@ -311,7 +344,7 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         `schema.Clip` (tests/test_builder_fast.py), whose checks the window fields pass by
         construction (the probe guarantees a positive rate, channel count and length)."""
         if self._dumped[0] is not src.fields:
-            self._dumped = (src.fields, src.fields.model_dump())
+            self._dumped = (src.fields, _dump_fields(src.fields, *self._dumped))
         row = schema.default_group({
             **self._dumped[1],
             "clip_id": schema.make_clip_id(src.path, start),
@@ -335,6 +368,22 @@ class ClipBuilder(datasets.ArrowBasedBuilder):
         """Start frames and lengths (int64 arrays, read-only) of the windows `segment.window_frames`
         defines. The recordings of a corpus mostly share one length: computed once per length."""
         return windows_of(info.frames, info.sample_rate, self.config.segment, self.config.hop, self.config.tail)
+
+
+def _dump_fields(fields: schema.FileFields, last: schema.FileFields | None, last_dump: dict) -> dict:
+    """`fields.model_dump()`. The files of a folder carry fields that differ in `group_id` alone (the
+    parser copies one validated object per file with its own `group_id`): when every other field of
+    `fields` is the very object `last` holds, the last dump is reused with `group_id` replaced (a plain
+    string in both). Identity, not equality: equal values of another type or sign would dump apart."""
+    if last is not None and type(last) is type(fields):
+        now, before = fields.__dict__, last.__dict__
+        names = tuple(now)
+        if names == tuple(before):  # the same fields in the same order
+            same = list(map(operator.is_, now.values(), before.values()))
+            same[names.index("group_id")] = True
+            if all(same):
+                return {**last_dump, "group_id": now["group_id"]}
+    return fields.model_dump()
 
 
 #: Files up to this size are hashed to find byte-identical copies (larger ones: links only).

@@ -16,6 +16,7 @@ name is kept in the `class_folder` attribute, and a name that fits no grammar is
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import datasets
 
-from dinos.builder import ClipBuilder, SourceFile, builder_configs
+from dinos.build_rows import file_stem, wav_entries
+from dinos.builder import ClipBuilder, SourceFile, builder_configs, source_files
 from dinos.corpus import Archive, ConfigInfo, CorpusInfo
 from dinos.errors import LayoutError, ParseError
 
@@ -362,10 +364,13 @@ def parse_pretrain_category(folder: str, where: str | None = None) -> PretrainCa
 
 def sensor_from_file_name(name: str) -> str | None:
     """`mic`/`microphone`/`stethoscope` token in a file name (Yornew pools both sensors per class)."""
-    for token in re.split(r"[_\-. ]+", Path(name).stem.lower()):
+    for token in _TOKEN_SPLIT.split(file_stem(name).lower()):
         if token in _SENSORS:
             return _SENSORS[token]
     return None
+
+
+_TOKEN_SPLIT = re.compile(r"[_\-. ]+")
 
 
 def group_key(dataset: str, class_folder: str, file_name: str) -> str:
@@ -374,21 +379,23 @@ def group_key(dataset: str, class_folder: str, file_name: str) -> str:
     one Yornew cut share `r00_0003`). Splits keep a group on one side. In the real DINOS the grouping
     key of the two sensors of one cut is unknown (unverified): a name without a sensor token is its
     own group, the same as grouping by recording."""
-    tokens = [t for t in re.split(r"[_\-. ]+", Path(file_name).stem) if t]
-    cut = "_".join(t for t in tokens if t.lower() not in _SENSORS) or Path(file_name).stem
+    stem = file_stem(file_name)
+    tokens = [t for t in _TOKEN_SPLIT.split(stem) if t]
+    cut = "_".join(t for t in tokens if t.lower() not in _SENSORS) or stem
     return f"{dataset}/{class_folder}/{cut}"
 
 
 # --------------------------------------------------------------------------------------------
-# Tree scanning (pure: directory listing -> SourceFile records)
+# Tree scanning (pure: directory listing -> SourceFile records). Plain strings and `os.scandir`:
+# `datasets` swaps `Path` in this module for its streaming `xPath` (URL parsing on every call),
+# which made the listing of 75 k files cost seconds.
 # --------------------------------------------------------------------------------------------
-def _wavs(folder: Path) -> list[Path]:
+def _wavs(folder: str) -> list[os.DirEntry]:
+    """The `.wav` entries under `folder` (`build_rows.wav_entries`: symlinks too, dangling ones
+    included, so the builder refuses those that leave data_dir or point nowhere instead of this
+    listing dropping them silently), sorted by path components."""
     try:
-        # symlinks too, dangling ones included: the builder refuses those that leave data_dir or
-        # point nowhere (`dinos.paths.check_source`) instead of this listing dropping them silently
-        return sorted(
-            p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav"
-        )
+        return wav_entries(folder)
     except PermissionError as exc:
         raise LayoutError(f"folder is not readable ({exc.strerror})", exc.filename or folder) from None
 
@@ -412,8 +419,9 @@ def scan_downstream(root: Path, dataset: str, split: str, strict: bool = True) -
         return []
     out = []
     machine = DATASET_MACHINE[dataset]
+    default_sensor = DATASET_DEFAULT_SENSOR.get(dataset, "unknown")
     for folder in _subdirs(base):
-        rel_folder = folder.relative_to(root).as_posix()
+        rel_folder = f"{DOWNSTREAM_DIRS[split]}/{dataset}/{folder.name}"
         try:
             info = parse_class_folder(dataset, folder.name, rel_folder)
         except ParseError as exc:
@@ -422,22 +430,21 @@ def scan_downstream(root: Path, dataset: str, split: str, strict: bool = True) -
             info = _unparsed(folder, exc, dataset)
         attrs = [{"name": k, "value": v, "file_token": ""} for k, v in info.attributes]
         attrs.append({"name": "class_folder", "value": folder.name, "file_token": ""})
-        for wav in _wavs(folder):
-            sensor = info.sensor or sensor_from_file_name(wav.name) or DATASET_DEFAULT_SENSOR.get(dataset, "unknown")
-            fields = {
-                "corpus": CORPUS,
-                "machine": machine,
-                "sensor": sensor,
-                "section": -1,
-                "domain": "source",
-                "label": info.label,
-                "origin_split": split,
-                "task_class": info.task_class,
-                "class_name": info.class_name,
-                "attributes": attrs,
-                "group_id": group_key(dataset, folder.name, wav.relative_to(folder).as_posix()),
-            }
-            out.append(SourceFile(wav.relative_to(root).as_posix(), fields, SAMPLE_RATE, CHANNELS))
+        fields = {
+            "corpus": CORPUS,
+            "machine": machine,
+            "sensor": info.sensor,
+            "section": -1,
+            "domain": "source",
+            "label": info.label,
+            "origin_split": split,
+            "task_class": info.task_class,
+            "class_name": info.class_name,
+            "attributes": attrs,
+        }
+        sensor_of = None if info.sensor else (lambda name: sensor_from_file_name(name) or default_sensor)
+        out += source_files(_wavs, str(root), rel_folder, fields, (SAMPLE_RATE, CHANNELS), sensor_of,
+                            lambda rel, name=folder.name: group_key(dataset, name, rel))
     return out
 
 
@@ -450,7 +457,7 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
         raise ParseError("audio directly under DINOS_Pretrain/ has no category folder", loose[0])
     out = []
     for folder in _subdirs(base):
-        rel_folder = folder.relative_to(root).as_posix()
+        rel_folder = f"{PRETRAIN_DIR}/{folder.name}"
         try:
             cat = parse_pretrain_category(folder.name, rel_folder)
         except ParseError as exc:
@@ -464,20 +471,19 @@ def scan_pretrain(root: Path, strict: bool = True) -> list[SourceFile]:
             {"name": "category", "value": cat.title, "file_token": ""},
             {"name": "category_folder", "value": folder.name, "file_token": ""},
         ]
-        for wav in _wavs(folder):
-            fields = {
-                "corpus": CORPUS,
-                "machine": cat.name,
-                "sensor": cat.sensor,
-                "section": -1,
-                "domain": "source",
-                "label": "normal" if cat.name != "unknown" else "unknown",
-                "origin_split": "pretrain",
-                "task_class": "none",
-                "class_name": cat.title,
-                "attributes": attrs,
-            }
-            out.append(SourceFile(wav.relative_to(root).as_posix(), fields, SAMPLE_RATE, CHANNELS))
+        fields = {
+            "corpus": CORPUS,
+            "machine": cat.name,
+            "sensor": cat.sensor,
+            "section": -1,
+            "domain": "source",
+            "label": "normal" if cat.name != "unknown" else "unknown",
+            "origin_split": "pretrain",
+            "task_class": "none",
+            "class_name": cat.title,
+            "attributes": attrs,
+        }
+        out += source_files(_wavs, str(root), rel_folder, fields, (SAMPLE_RATE, CHANNELS))
     return out
 
 

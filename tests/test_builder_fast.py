@@ -277,3 +277,146 @@ def test_dinos_downstream_clips_match(tmp_path):
     root = make_dinos_tree(tmp_path / "d", per_class=2, pretrain_seconds=1.5)
     assert_identical("dinos", "all", root)
     assert_identical("dinos", "yornew", root, segment="0.5s", tail="keep")
+
+
+# -- the libsndfile-free header read of plain PCM_16 WAVs (`pcm16_info`) ----------------------------
+def _probe_variants():
+    from .test_wav import FAST, SLOW, SUBTYPES
+
+    out = [(f"fast-{k}", "bytes", (v, False)) for k, v in FAST.items()]
+    out += [(f"slow-{k}", "bytes", (v[0], k == "partial-frame")) for k, v in SLOW.items()]
+    out += [(f"sf-{c}-{s}", "soundfile", (c, s)) for c, s in SUBTYPES]
+    return out
+
+
+@pytest.mark.parametrize(("name", "kind", "spec"), _probe_variants(), ids=[v[0] for v in _probe_variants()])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_probe_file_equals_probe_on_every_layout_and_subtype(tmp_path, monkeypatch, name, kind, spec, channels):
+    """`probe_file` (the header parser for plain PCM_16, libsndfile for the rest) returns what
+    `audio.probe` (libsndfile) returns, field by field, and the fast path is taken exactly when
+    `dinos.wav.parse_header` takes the file; libsndfile is not opened on the fast path."""
+    import soundfile as sf
+
+    from dinos import build_rows, wav
+
+    from .test_wav import _ints, _wav_bytes
+
+    path = tmp_path / "x.wav"
+    if kind == "bytes":
+        kwargs, cut = spec
+        blob = _wav_bytes(_ints(3000, channels), 16000, **kwargs)
+        path.write_bytes(blob[:-1] if cut else blob)
+    else:
+        container, subtype = spec
+        sf.write(str(path), np.zeros((3000, channels), np.float32), 16000, format=container, subtype=subtype)
+    with open(path, "rb") as fh:
+        fast = wav.read_file_header(fh.fileno(), path.stat().st_size) is not None
+    if fast:  # the fast path must not need libsndfile at all
+        want = probe(path)
+        with monkeypatch.context() as m:
+            m.setattr(build_rows.sf, "SoundFile", None)
+            assert probe_file(str(path)) == want
+    _assert_probe_file_is_probe(path)
+    assert (build_rows.pcm16_info(path.read_bytes()[:build_rows.HEAD_BYTES], path.stat().st_size) is not None) == fast
+    if name in ("fast-plain", "fast-extensible", "sf-WAV-PCM_16", "sf-WAVEX-PCM_16"):
+        assert fast  # the corpora's own files take the fast path
+
+
+@pytest.mark.parametrize("make", ["fmt-beyond-head", "data-beyond-head", "short-data"])
+def test_pcm16_info_leaves_what_its_head_does_not_settle_to_libsndfile(tmp_path, make):
+    """A head that does not hold the `fmt ` and `data` chunk headers, or a `data` chunk larger than
+    the file, gets None from `pcm16_info`; `probe_file` then answers (or raises) as `probe` does."""
+    from dinos import build_rows
+
+    from .test_wav import _ints, _wav_bytes
+
+    path = tmp_path / "x.wav"
+    big = [(b"LIST", b"x" * 6000)]
+    if make == "fmt-beyond-head":
+        blob = _wav_bytes(_ints(100, 1), 16000)
+        blob = blob[:12] + b"junk" + struct.pack("<I", 6000) + b"y" * 6000 + blob[12:]
+        blob = blob[:4] + struct.pack("<I", len(blob) - 8) + blob[8:]
+    elif make == "data-beyond-head":
+        blob = _wav_bytes(_ints(100, 1), 16000, before=big)
+    else:
+        blob = _wav_bytes(_ints(100, 1), 16000)[:-20]  # the header promises more samples than the file holds
+    path.write_bytes(blob)
+    assert build_rows.pcm16_info(blob[:build_rows.HEAD_BYTES], len(blob)) is None
+    _assert_probe_file_is_probe(path)
+
+
+def _assert_probe_file_is_probe(path) -> None:
+    """`probe_file(path)` returns what `probe(path)` returns, or raises its error, naming the file."""
+    try:
+        want = probe(path)
+    except AudioError as exc:
+        with pytest.raises(AudioError) as got:
+            probe_file(str(path))
+        assert str(got.value) == str(exc) and str(path) in str(got.value)
+    else:
+        assert probe_file(str(path)) == want
+
+
+def test_pcm16_header_memo_answers_only_for_the_same_header_bytes_and_size(tmp_path):
+    """`pcm16_info` reuses the last answer only for a file of the same size whose head starts with the
+    same header bytes: another rate, another length or a header promising more than the file holds
+    is read afresh (and the last one is an error naming the file, as `probe` says)."""
+    from .test_wav import _ints, _wav_bytes
+
+    def write(name: str, blob: bytes):
+        path = tmp_path / name
+        path.write_bytes(blob)
+        return path
+
+    base = write("a.wav", _wav_bytes(_ints(3000, 1), 16000))
+    same = write("b.wav", _wav_bytes(_ints(3000, 1, seed=1), 16000))  # other samples, same header
+    rate = write("c.wav", _wav_bytes(_ints(3000, 1), 22050))
+    longer = write("d.wav", _wav_bytes(_ints(3001, 1), 16000))
+    short = write("e.wav", _wav_bytes(_ints(3000, 1), 16000)[:-2])  # same header bytes, one frame missing
+    for path in (base, same, rate, base, longer, base, short, base):
+        _assert_probe_file_is_probe(path)
+    assert probe_file(str(rate)).sample_rate == 22050 and probe_file(str(longer)).frames == 3001
+
+
+def test_fields_dump_is_reused_only_when_group_id_alone_differs():
+    """`_dump_fields` gives `model_dump()` of every fields object; the last dump is reused (with
+    `group_id` replaced) only for a copy that shares every other value."""
+    from dinos.builder import _dump_fields
+
+    first = schema.FileFields(corpus="dinos", machine="vf2", sensor="stethoscope", label="normal",
+                              origin_split="train", task_class="T3", class_name="on", group_id="g1", section=-1, domain="source",
+                              attributes=[{"name": "a", "value": "1", "file_token": ""}])
+    dump = _dump_fields(first, None, {})
+    assert dump == first.model_dump()
+    for other in (first.model_copy(update={"group_id": "g2"}), first.model_copy(update={"sensor": "microphone"}),
+                  schema.FileFields(**{**first.model_dump(), "group_id": "g3"})):  # equal values, not shared
+        got = _dump_fields(other, first, dump)
+        assert got == other.model_dump()
+        assert (got["sensor"], got["group_id"]) == (other.sensor, other.group_id)
+
+
+def test_wav_entries_lists_what_sorted_rglob_lists(tmp_path):
+    """`wav_entries` (one `scandir` per folder) gives the files the pathlib listing gave, in its order
+    (by path components: `a/b.wav` before `a-c.wav`), with symlinks (dangling ones too) and without
+    entering symlinked folders; `file_stem` is `PurePosixPath.stem`."""
+    from pathlib import Path, PurePosixPath
+
+    from dinos.build_rows import file_stem, wav_entries
+
+    top = tmp_path / "class"
+    for rel in ("b.wav", "a-c.wav", "a/b.wav", "a/x y/mic_1.WAV", "a.b/c.wav", ".wav", "a..wav", "n.wav.txt",
+                "deep/er/st.Wav"):
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_bytes(b"x")
+    (top / "dir.wav").mkdir()
+    (top / "link.wav").symlink_to(top / "b.wav")
+    (top / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    (top / "dirlink.wav").symlink_to(top / "a")  # listed (a symlink named .wav), not entered
+    (top / "linked").symlink_to(top / "deep")  # a symlinked folder: not entered
+    want = sorted(p for p in top.rglob("*") if (p.is_file() or p.is_symlink()) and p.suffix.lower() == ".wav")
+    got = wav_entries(str(top))
+    assert [e.path for e in got] == [str(p) for p in want]
+    assert len(got) == 10
+    for name in ("a.b/c.wav", ".wav", "a..wav", "x.", "noext", "a/.hidden.wav", "clip 17.wav"):
+        assert file_stem(name) == PurePosixPath(name).stem
+    assert Path(got[0].path).name == got[0].name
