@@ -9,7 +9,9 @@ repeated windows), exported as 1-s windows (`segment=1`): each row embeds a 96 k
 exports 128 recordings (7,552 rows, ~725 MB of WAV); `--quick` 24, where the export's fixed costs
 (builder set-up, card, fsyncs: ~2 s) dominate, so only the full run tells the ratio.
 
-Figures (medians of interleaved repeats; each export in a fresh subprocess, timed from the call):
+Figures (medians of interleaved repeats; each export in a fresh subprocess, timed from the call, after
+a first export of a one-recording corpus in the same process: a process's one-time costs (lazy imports of
+`datasets` and the card, ~1 s) are reported on their own row, not as throughput):
 - export throughput and its ratio to a bare pyarrow writer: `pyarrow.parquet.write_table` of the
   export's own table (same columns, same WAV bytes, same row-group size, default compression),
   already in memory. Goal: >= 0.6x.
@@ -35,6 +37,26 @@ SECTION = "4. exporting"
 MIB = 2**20
 
 
+def _warm_up(data_dir: str, out: str, cache: str) -> float:
+    """One export of a one-recording corpus (hard link of the first recording) in the worker, outside the
+    clock: the one-time costs of a process (lazy imports: `datasets` imports scipy.io when it creates
+    a builder, the card's task tables; the builder module's streaming patch) are not export throughput.
+    Returns its seconds (reported as the first export of a fresh process)."""
+    from dinos.export import export
+
+    first = min(Path(data_dir).rglob("*.wav"))
+    tree = Path(out + ".warm") / "tree"
+    link = tree / first.relative_to(data_dir)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.link(first, link)
+    t0 = time.perf_counter()
+    export("dinos", ["pretraining"], data_dir=str(tree), out=out + ".warm/out", cache_dir=cache + ".warm", segment=1)
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out + ".warm")
+    shutil.rmtree(cache + ".warm")
+    return seconds
+
+
 def _worker_export(data_dir: str, out: str, cache: str) -> dict:
     import datasets  # noqa: F401 - imports stay outside the clock (the bare writer's too)
     import pyarrow.parquet  # noqa: F401
@@ -44,6 +66,7 @@ def _worker_export(data_dir: str, out: str, cache: str) -> dict:
     import dinos.loaders.dinos  # noqa: F401
     from dinos.export import export
 
+    first = _warm_up(data_dir, out, cache)
     t0 = time.perf_counter()
     manifest = export("dinos", ["pretraining"], data_dir=data_dir, out=out, cache_dir=cache, segment=1)
     seconds = time.perf_counter() - t0
@@ -53,7 +76,8 @@ def _worker_export(data_dir: str, out: str, cache: str) -> dict:
 
     wav = sum(pc.sum(pc.binary_length(pq.read_table(str(Path(out) / s.path), columns=["audio"]).column("audio")
                                       .combine_chunks().field("bytes"))).as_py() for s in split.shards)
-    return {"seconds": seconds, "rows": split.num_rows, "bytes": split.num_bytes, "wav_bytes": int(wav)}
+    return {"seconds": seconds, "rows": split.num_rows, "bytes": split.num_bytes, "wav_bytes": int(wav),
+            "first": first}
 
 
 def _worker_bare(out: str, scratch: str) -> dict:
@@ -133,6 +157,9 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         Figure(SECTION, "dinos export throughput (WAV bytes embedded)", wav / t_export, "MiB/s",
                note=f"{rows:,} 1-s windows of {recordings} x 59-s recordings: {wav:.0f} MiB of WAV, "
                     f"{size:.0f} MiB of Parquet, in {t_export:.1f} s"),
+        Figure(SECTION, "first export of a fresh process (1 recording, one-time imports)",
+               statistics.median(e["first"] for e in exports), "s",
+               note="outside the clock of the throughput figures above and below"),
         Figure(SECTION, "bare pyarrow writer of the same table", wav / t_bare, "MiB/s", note=f"{t_bare:.2f} s"),
         Figure(SECTION, "dinos export / bare pyarrow writer", ratio, "x", ">= 0.6", ratio >= 0.6,
                dinos=wav / t_export, baseline=wav / t_bare, basis="MiB/s"),
