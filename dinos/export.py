@@ -62,6 +62,7 @@ from .export_shards import (  # noqa: E402,F401 - re-exported: part of the expor
     _SourceCache,
     embed_audio,
     pcm16_data,
+    plain_pcm16,
     wav_header,
 )
 
