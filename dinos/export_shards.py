@@ -297,6 +297,13 @@ class _Hasher:
         self._stop()
 
 
+def _arena(size: int):
+    """A writable buffer of `size` bytes, not zeroed (every byte of it is written before it is used)."""
+    import numpy as np
+
+    return np.empty(size, np.uint8)
+
+
 class ShardWriter:
     """Writes the rows of one config/split as Parquet shards of at most ~`max_shard_bytes` each.
 
@@ -326,7 +333,7 @@ class ShardWriter:
         self._dicts: list[dict] = []  # rows given to `add`, not yet turned into a table
         self._paths: list[str] = []  # audio paths of the row group in progress
         self._offsets: list[int] = [0]  # audio byte offsets in the arena
-        self._arena = bytearray(min(self.row_group_bytes, 1 << 26))  # the audio bytes of a row group (reused)
+        self._arena = _arena(min(self.row_group_bytes, 1 << 26))  # the audio bytes of a row group (reused)
         self._buffer_bytes = 0
         self._shard_bytes = 0
         self._shard_rows = 0
@@ -375,8 +382,8 @@ class ShardWriter:
                 raise AudioError(f"{plan[0]} bytes of audio in one row: more than Parquet's 2 GiB per value",
                                  os.path.join(self.root, rel))
             if len(self._arena) < pos + plan[0]:
-                grown = bytearray(max(pos + plan[0], 2 * len(self._arena)))
-                grown[:pos] = memoryview(self._arena)[:pos]
+                grown = _arena(max(pos + plan[0], 2 * len(self._arena)))
+                grown[:pos] = self._arena[:pos]
                 self._arena = grown
             _fill(memoryview(self._arena)[pos:pos + plan[0]], plan, int(n), self.sources)
             self._paths.append(plan[1])
