@@ -98,43 +98,19 @@ def pcm16_data(fh, info) -> tuple[int, int] | None:
     return None
 
 
-_PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM
-
-
 def plain_pcm16(fd: int):
-    """`(AudioInfo, (data offset, data bytes))` of a little-endian RIFF/WAVE PCM_16 file whose header is
-    plain and whole (`fmt ` tag 1, or WAVE_FORMAT_EXTENSIBLE with the PCM sub-format and 16 valid bits;
-    block align 2 x channels; a `data` chunk of whole frames lying inside the file), read from the header
-    alone; None for anything else (those files go through `dinos.audio.probe` and libsndfile). Tested to
-    agree with `probe` + `pcm16_data` wherever it answers."""
-    import struct
-
+    """`(AudioInfo, (data offset, data bytes))` of a plain little-endian PCM_16 WAV read from its header
+    alone (`dinos.wav.read_file_header`: the one layout where that parser and libsndfile agree), or
+    None for anything else (those files go through `dinos.audio.probe` and libsndfile). The info's
+    `format` is "WAV" (WAVE_FORMAT_EXTENSIBLE is not told apart: the export does not use it)."""
     from .audio import AudioInfo
+    from .wav import read_file_header
 
-    head = os.pread(fd, 1 << 16, 0)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    layout = read_file_header(fd, os.fstat(fd).st_size)
+    if layout is None:
         return None
-    pos, fmt = 12, None
-    while pos + 8 <= len(head):
-        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        body = head[pos + 8:pos + 8 + size]
-        if cid == b"fmt ":
-            if size < 16 or len(body) < size:
-                return None
-            tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", body[:16])
-            if tag == 0xFFFE and not (size >= 40 and body[24:40] == _PCM_GUID
-                                      and struct.unpack("<H", body[18:20])[0] == 16):
-                return None
-            if tag not in (1, 0xFFFE) or bits != 16 or channels < 1 or rate < 1 or align != 2 * channels:
-                return None
-            fmt = (rate, channels, "WAVEX" if tag == 0xFFFE else "WAV")
-        elif cid == b"data":
-            if fmt is None or size == 0 or size % (2 * fmt[1]) or pos + 8 + size > os.fstat(fd).st_size:
-                return None
-            rate, channels, kind = fmt
-            return AudioInfo(rate, channels, size // (2 * channels), kind, "PCM_16"), (pos + 8, size)
-        pos += 8 + size + (size & 1)
-    return None
+    info = AudioInfo(layout.samplerate, layout.channels, layout.frames, "WAV", "PCM_16")
+    return info, (layout.data_offset, layout.frames * layout.block_align)
 
 
 def wav_header(sample_rate: int, channels: int, frames: int) -> bytes:
