@@ -6,8 +6,8 @@ fast stock `datasets` / pyarrow read the export back.
 Corpus: distinct 59-s 48 kHz PCM_16 recordings in the DINOS_Pretrain layout
 (`benchmarks.corpus.write_pretrain_corpus`; not hard links: Parquet's dictionary encoding would fold
 repeated windows), exported as 1-s windows (`segment=1`): each row embeds a 96 kB WAV. The full run
-exports 128 recordings (7,552 rows, ~725 MB of WAV); `--quick` 24, where the export's fixed costs
-(builder set-up, card, fsyncs: ~2 s) dominate, so only the full run tells the ratio.
+exports 128 recordings (7,611 rows, ~730 MB of WAV); `--quick` 24 (1,416 rows). Fixed costs per export
+(header scan, card, fsyncs of the atomic publish: ~0.5 s) weigh more in `--quick`.
 
 Figures (medians of interleaved repeats; each export in a fresh subprocess, timed from the call, after
 a first export of a one-recording corpus in the same process: a process's one-time costs (lazy imports of
@@ -67,9 +67,9 @@ def _worker_export(data_dir: str, out: str, cache: str) -> dict:
     from dinos.export import export
 
     first = _warm_up(data_dir, out, cache)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     manifest = export("dinos", ["pretraining"], data_dir=data_dir, out=out, cache_dir=cache, segment=1)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     split = manifest.configs["pretraining"]["train"]
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -77,7 +77,7 @@ def _worker_export(data_dir: str, out: str, cache: str) -> dict:
     wav = sum(pc.sum(pc.binary_length(pq.read_table(str(Path(out) / s.path), columns=["audio"]).column("audio")
                                       .combine_chunks().field("bytes"))).as_py() for s in split.shards)
     return {"seconds": seconds, "rows": split.num_rows, "bytes": split.num_bytes, "wav_bytes": int(wav),
-            "first": first}
+            "first": first, "cpu": cpu}
 
 
 def _worker_bare(out: str, scratch: str) -> dict:
@@ -89,12 +89,12 @@ def _worker_bare(out: str, scratch: str) -> dict:
     groups = pq.ParquetFile(str(shards[0])).metadata.num_row_groups
     rows_per_group = max(1, -(-pq.ParquetFile(str(shards[0])).metadata.num_rows // groups))
     target = Path(scratch) / "bare.parquet"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pq.write_table(table, str(target), row_group_size=rows_per_group)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = target.stat().st_size
     target.unlink()
-    return {"seconds": seconds, "rows": table.num_rows, "bytes": size}
+    return {"seconds": seconds, "rows": table.num_rows, "bytes": size, "cpu": cpu}
 
 
 def _worker_read(out: str, cache: str) -> dict:
@@ -152,6 +152,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
     t_export = statistics.median(e["seconds"] for e in exports)
     t_bare = statistics.median(b["seconds"] for b in bares)
     ratio = t_bare / t_export
+    cpu_export = statistics.median(e["cpu"] for e in exports)
+    cpu_bare = statistics.median(b["cpu"] for b in bares)
     rows = exports[-1]["rows"]
     return [
         Figure(SECTION, "dinos export throughput (WAV bytes embedded)", wav / t_export, "MiB/s",
@@ -163,6 +165,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         Figure(SECTION, "bare pyarrow writer of the same table", wav / t_bare, "MiB/s", note=f"{t_bare:.2f} s"),
         Figure(SECTION, "dinos export / bare pyarrow writer", ratio, "x", ">= 0.6", ratio >= 0.6,
                dinos=wav / t_export, baseline=wav / t_bare, basis="MiB/s"),
+        Figure(SECTION, "CPU time (all threads): bare pyarrow writer / dinos export", cpu_bare / cpu_export, "x",
+               note=f"{cpu_export:.2f} vs {cpu_bare:.2f} CPU s; steadier than wall time on a loaded machine"),
         Figure(SECTION, "read back: pyarrow.parquet.read_table", read["rows"] / read["pyarrow"], "rows/s",
                note=f"{wav / read['pyarrow']:.0f} MiB/s of WAV"),
         Figure(SECTION, "read back: datasets.load_dataset (Arrow conversion)", read["rows"] / read["load"],
