@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from . import io as dio
 from .errors import AudioError, LayoutError, UnsafePathError
@@ -50,8 +50,6 @@ from .paths import is_within
 
 DEFAULT_MAX_SHARD_MB = 500.0
 DEFAULT_ROW_GROUP_MB = 64.0
-_ROW_OVERHEAD = 512  # rough bytes of metadata per row, for the shard-size estimate
-_KEEP_SUBTYPES = {"PCM_16", "PCM_24", "FLOAT"}  # exact through float32; anything else becomes FLOAT
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TOOL = "export"  # the OutputDir tool name
 
@@ -59,238 +57,14 @@ TOOL = "export"  # the OutputDir tool name
 # Manifest
 # --------------------------------------------------------------------------------------------
 from .export_manifest import Manifest, Shard, SplitInfo, read_manifest, sha256_file  # noqa: E402,F401
-
-
-class ShardWriter:
-    """Writes the rows of one config/split as Parquet shards of at most ~`max_shard_bytes` each.
-
-    Each shard is written atomically (`dinos.io.atomic_path`) under `out_dir`. A row larger than
-    the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`.
-    """
-
-    def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
-                 row_group_bytes: int):
-        self.out_dir = Path(out_dir)
-        self.config, self.split = config, split
-        self.features = features
-        self.schema = features.arrow_schema
-        self.max_shard_bytes = max(1, int(max_shard_bytes))
-        self.row_group_bytes = max(1, min(int(row_group_bytes), self.max_shard_bytes))
-        self.shards: list[Shard] = []
-        self._writer = None
-        self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
-        self._buffer: list[dict] = []
-        self._buffer_bytes = 0
-        self._arena = bytearray()  # the audio bytes of a row group (reused)
-        self._shard_bytes = 0
-        self._shard_rows = 0
-
-    def _open(self) -> None:
-        import pyarrow.parquet as pq
-
-        self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
-        tmp = self._ctx.__enter__()
-        self._writer = pq.ParquetWriter(str(tmp), self.schema)
-
-    def _flush_group(self) -> None:
-        import pyarrow as pa
-
-        if not self._buffer:
-            return
-        if self._writer is None:
-            self._open()
-        audio = [row["audio"] for row in self._buffer]
-        blobs = [a["bytes"] for a in audio]
-        total = sum(len(b) for b in blobs if b is not None)
-        if any(b is None for b in blobs) or total >= 2**31:  # rare: let pyarrow build the column
-            table = pa.Table.from_pylist(self._buffer, schema=self.schema)
-        else:  # the audio bytes go into one reused buffer: no fresh memory per row group
-            table = pa.Table.from_pylist([{**row, "audio": None} for row in self._buffer], schema=self.schema)
-            i = self.schema.get_field_index("audio")
-            table = table.set_column(i, self.schema.field(i), self._audio_column(blobs, [a["path"] for a in audio]))
-        self._writer.write_table(table, row_group_size=len(self._buffer))
-        del table  # the arena is reused by the next row group
-        self._buffer, self._buffer_bytes = [], 0
-
-    def _audio_column(self, blobs: list[bytes], paths: list[str | None]):
-        """The `{bytes, path}` struct column, its bytes copied into `self._arena` (kept between row
-        groups: `ParquetWriter.write_table` has serialised them when it returns)."""
-        import numpy as np
-        import pyarrow as pa
-
-        sizes = np.fromiter((len(b) for b in blobs), np.int64, len(blobs))
-        offsets = np.zeros(len(blobs) + 1, np.int32)
-        np.cumsum(sizes, out=offsets[1:])
-        total = int(offsets[-1])
-        if len(self._arena) < total:
-            self._arena = bytearray(total)
-        view = memoryview(self._arena)
-        for blob, start in zip(blobs, offsets[:-1].tolist(), strict=False):
-            view[start:start + len(blob)] = blob
-        data = pa.Array.from_buffers(pa.binary(), len(blobs), [None, pa.py_buffer(offsets), pa.py_buffer(view[:total])])
-        audio_type = self.schema.field("audio").type
-        return pa.StructArray.from_arrays([data, pa.array(paths, pa.string())], fields=list(audio_type))
-
-    def _close_shard(self) -> None:
-        self._flush_group()
-        if self._writer is None:
-            return
-        self._writer.close()
-        self._writer = None
-        ctx, self._ctx = self._ctx, None
-        ctx.__exit__(None, None, None)  # renames the finished shard into place
-        rel = shard_name(self.config, self.split, len(self.shards))
-        final = self.out_dir / rel
-        self.shards.append(Shard(rel, self._shard_rows, final.stat().st_size, sha256_file(final)))
-        self._shard_rows = self._shard_bytes = 0
-
-    def add(self, row: dict) -> None:
-        """Append one row (features-encoded: ClassLabels as ints, audio as `{bytes, path}`)."""
-        size = len(row["audio"]["bytes"] or b"") + _ROW_OVERHEAD
-        if self._shard_rows and self._shard_bytes + size > self.max_shard_bytes:
-            self._close_shard()
-        self._buffer.append(row)
-        self._buffer_bytes += size
-        self._shard_bytes += size
-        self._shard_rows += 1
-        if self._buffer_bytes >= self.row_group_bytes:
-            self._flush_group()
-
-    def close(self) -> list[Shard]:
-        self._close_shard()
-        return self.shards
-
-    def abort(self) -> None:
-        """Remove the shard in progress (closed shards stay in the staging folder)."""
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:  # noqa: BLE001 - the file is discarded anyway
-                pass
-            self._writer = None
-        if self._ctx is not None:
-            ctx, self._ctx = self._ctx, None
-            try:
-                ctx.__exit__(RuntimeError, RuntimeError("export aborted"), None)  # removes the temp file
-            except RuntimeError:
-                pass
-
-
-class _SourceCache:
-    """The source file of the rows being exported, kept open (windows of one recording arrive
-    together): its header info and, for a plain PCM_16 WAV, where its sample bytes lie."""
-
-    def __init__(self):
-        self._key = None
-        self._fh = None
-        self.checked: str | None = None  # the last row path found relative and inside the data directory
-        self.info = None
-        self.pcm16: tuple[int, int] | None = None  # (data offset, data bytes) of a plain PCM_16 WAV
-
-    def __call__(self, path: str) -> _SourceCache:
-        from .audio import probe
-
-        if self._key != path:
-            self.close()
-            self.info = probe(path)
-            self._fh = open(path, "rb")  # noqa: SIM115 - kept open for the file's windows, closed by close()
-            self._key = path
-            self.pcm16 = pcm16_data(self._fh, self.info) if self.info.subtype == "PCM_16" else None
-        return self
-
-    def read(self, offset: int, size: int) -> bytes:
-        return os.pread(self._fh.fileno(), size, offset)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-        self._key = self._fh = self.info = self.pcm16 = None
-
-
-def pcm16_data(fh, info) -> tuple[int, int] | None:
-    """`(offset, size)` of the sample bytes of a little-endian RIFF/WAVE PCM_16 file (`fmt ` tag 1,
-    or WAVE_FORMAT_EXTENSIBLE), when its `data` chunk agrees with libsndfile's frame count `info.frames`;
-    None for anything else (RF64, RIFX, unusual sizes): those windows go through soundfile."""
-    import struct
-
-    head = os.pread(fh.fileno(), 1 << 16, 0)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos, fmt_ok = 12, False
-    while pos + 8 <= len(head):
-        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        if cid == b"fmt " and pos + 24 <= len(head):
-            tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
-            fmt_ok = (tag in (1, 0xFFFE) and bits == 16 and channels == info.channels
-                      and rate == info.sample_rate and align == 2 * channels)
-        elif cid == b"data":
-            if fmt_ok and size // (2 * info.channels) == info.frames:
-                return pos + 8, size
-            return None
-        pos += 8 + size + (size & 1)
-    return None
-
-
-def wav_header(sample_rate: int, channels: int, frames: int) -> bytes:
-    """The 44-byte header `soundfile.write(format="WAV", subtype="PCM_16")` writes (tested byte for byte)."""
-    import struct
-
-    data = frames * channels * 2
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, channels, sample_rate,
-                       sample_rate * channels * 2, channels * 2, 16, b"data", data)
-
-
-def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None = None) -> dict:
-    """`row` with its audio bytes embedded and a relative audio path (see the module docstring).
-
-    `root` is the data directory that `row["path"]` is relative to. A window of a plain PCM_16 WAV
-    is its sample bytes copied behind a WAV header (the samples `read_window` decodes, bit for bit,
-    zero-padded past the end); other subtypes are decoded and re-encoded with soundfile. `sources`
-    keeps the current source file open between calls (closed by its owner); without it, the file is
-    opened for this row only.
-    """
-    if sources is None:
-        sources = _SourceCache()
-        try:
-            return embed_audio(row, root, sources)
-        finally:
-            sources.close()
-    from .audio import encode_wav, read_window
-
-    rel = row["path"]
-    if rel != sources.checked:  # the windows of one file share the check
-        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
-            raise UnsafePathError("row path must be relative to the data directory", rel)
-        sources.checked = rel
-    full = os.path.join(str(root), rel)
-    source = sources(full)
-    info = source.info
-    start, n = int(row["start_frame"]), int(row["num_frames"])
-    if start == 0 and n == info.frames:
-        with open(full, "rb") as fh:
-            data = fh.read()
-        audio_path = rel
-    else:
-        if source.pcm16 is not None:
-            if start >= info.frames:
-                raise AudioError(f"window starts at frame {start}, file has {info.frames} frames", full)
-            offset, size = source.pcm16
-            align = 2 * info.channels
-            want = n * align
-            samples = source.read(offset + start * align, min(want, size - start * align))
-            if len(samples) < min(want, size - start * align):
-                raise AudioError(f"window of {n} frames at {start} read back {len(samples) // align} frames", full)
-            data = wav_header(info.sample_rate, info.channels, n) + samples + bytes(want - len(samples))
-        else:
-            arr, sr = read_window(full, start, n)
-            if arr.shape[-1] != n:
-                raise AudioError(f"window of {n} frames at {start} read back {arr.shape[-1]} frames", full)
-            subtype = info.subtype if info.subtype in _KEEP_SUBTYPES else "FLOAT"
-            data = encode_wav(arr, sr, subtype)
-        audio_path = f"{rel.rsplit('.', 1)[0]}_{start}-{start + n}.wav"
-    out = dict(row)
-    out["audio"] = {"bytes": data, "path": audio_path}
-    return out
+from .export_shards import (  # noqa: E402,F401 - re-exported: part of the export API
+    ShardWriter,
+    _SourceCache,
+    embed_audio,
+    pcm16_data,
+    plain_pcm16,
+    wav_header,
+)
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -382,7 +156,8 @@ def write_export(
     """Write an export of `configs` to `out` and return its manifest.
 
     `rows(config)` yields `(split, row iterator)` pairs; rows are features-encoded rows of the one
-    clip schema with `path` relative to `root` (where the audio is read from). Rows are streamed:
+    clip schema with `path` relative to `root` (where the audio is read from), given as dicts or as
+    Arrow tables of that schema (batches of rows, written column by column). Rows are streamed:
     memory holds at most one row group. Each config's rows must share `sampling_rate` (the
     exported `Audio` feature's rate).
 
@@ -445,16 +220,17 @@ def _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rat
             if split in manifest.configs[config]:
                 raise LayoutError(f"split {split!r} of config {config!r} produced twice")
             writer = ShardWriter(stage, config, split, feats, max_shard_bytes=int(max_shard_mb * 2**20),
-                                 row_group_bytes=int(row_group_mb * 2**20))
+                                 row_group_bytes=int(row_group_mb * 2**20), root=root, sources=source)
             bar = _row_bar(progress, f"{config}/{split}")
             try:
-                for row in split_rows:
-                    if sampling_rate is not None and row["sample_rate"] != sampling_rate:
-                        raise AudioError(
-                            f"sample rate {row['sample_rate']} Hz, the export's Audio feature is "
-                            f"{sampling_rate} Hz", row["path"])
-                    writer.add(embed_audio(row, root, source))
-                    bar.update(1)
+                for item in split_rows:
+                    if isinstance(item, dict):
+                        _check_rate(sampling_rate, [item["sample_rate"]], [item["path"]])
+                        writer.add(item)
+                        bar.update(1)
+                    else:  # an Arrow table of rows: stays columnar (only the audio column is built)
+                        _check_rate(sampling_rate, item.column("sample_rate"), item.column("path"))
+                        writer.add_table(item, bar.update)
                 shards = writer.close()
             except BaseException:
                 writer.abort()
@@ -471,6 +247,21 @@ def _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rat
                 progress(f"{config}/{split}: {n} rows in {len(shards)} shard(s)")
         if not manifest.configs[config]:
             raise LayoutError(f"config {config!r} produced no rows", root)
+
+
+def _check_rate(sampling_rate: int | None, rates, paths) -> None:
+    """`AudioError` naming the first row whose sample rate is not the export's `Audio` rate."""
+    if sampling_rate is None:
+        return
+    if not isinstance(rates, list):
+        import pyarrow.compute as pc
+
+        if pc.all(pc.equal(rates, sampling_rate)).as_py() is not False and rates.null_count == 0:
+            return
+        rates, paths = rates.to_pylist(), paths.to_pylist()
+    for rate, path in zip(rates, paths, strict=True):
+        if rate != sampling_rate:
+            raise AudioError(f"sample rate {rate} Hz, the export's Audio feature is {sampling_rate} Hz", path)
 
 
 def _row_bar(progress: Callable[[str], None] | None, name: str):
@@ -503,8 +294,7 @@ def _builder_rows(corpus: str, data_dir, cache_dir, builder_kwargs: dict, builde
         builders[config] = builder
         if builder_kwargs.get("skip_invalid"):  # the report then lists this build's skips only
             skip_report_path(builder).unlink(missing_ok=True)
-        for split, tables in builder.split_tables():
-            yield split, (row for table in tables for row in table.to_pylist())
+        yield from builder.split_tables()  # Arrow tables of the clip schema: written column by column
 
     return rows
 

@@ -238,26 +238,28 @@ def test_export_files_get_umask_permissions(dinos_export, tmp_path):
 
 
 def test_interrupted_export_leaves_nothing_loadable(dinos_export, tmp_path, monkeypatch):
-    import dinos.export as E
+    """Interrupted while a row's audio is copied in (after shards were closed): nothing is published."""
+    import dinos.export_shards as S
 
     tree, _, cache, _ = dinos_export
     calls = {"n": 0}
-    real_embed = E.embed_audio
+    real_fill = S._fill
 
-    def flaky(row, root, cache_=None):
+    def flaky(*args):
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt
-        return real_embed(row, root, cache_)
+        return real_fill(*args)
 
-    monkeypatch.setattr(E, "embed_audio", flaky)
+    monkeypatch.setattr(S, "_fill", flaky)
     out = tmp_path / "hub"
     with pytest.raises(KeyboardInterrupt):
         export("dinos", ["yornew"], data_dir=tree, out=out, cache_dir=cache, max_shard_mb=0.25)
+    assert calls["n"] == 5
     assert not is_export_dir(out) and not (out / "README.md").exists()
     assert not list(out.rglob(f"{PARTIAL_PREFIX}*"))
     assert validate_export(out)  # no manifest: reported
-    monkeypatch.setattr(E, "embed_audio", real_embed)
+    monkeypatch.setattr(S, "_fill", real_fill)
     export("dinos", ["yornew"], data_dir=tree, out=out, cache_dir=cache, overwrite=True)
     assert validate_export(out) == []
 

@@ -8,6 +8,7 @@ import io
 import struct
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
@@ -104,3 +105,117 @@ def test_cli_export_shows_a_row_bar_unless_quiet(tmp_path, capsys, monkeypatch):
     assert "vf2/train: 3 rows in 1 shard(s)" in err
     assert main([*common, "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _wav_variants(tmp_path):
+    """WAV files the export may meet: plain and odd PCM_16 layouts, other subtypes, broken headers."""
+    x = (np.arange(3000) - 1500).astype(np.int16)
+    out = {}
+    for name, channels, fmt, subtype in (("mono", 1, "WAV", "PCM_16"), ("stereo", 2, "WAV", "PCM_16"),
+                                         ("wavex", 3, "WAVEX", "PCM_16"), ("rf64", 1, "RF64", "PCM_16"),
+                                         ("pcm24", 1, "WAV", "PCM_24"), ("float", 2, "WAV", "FLOAT")):
+        path = tmp_path / f"{name}.wav"
+        sf.write(str(path), np.stack([x] * channels, axis=1), 8_000, format=fmt, subtype=subtype)
+        out[name] = path
+    raw = out["mono"].read_bytes()
+    body = raw[12:36] + b"LIST" + struct.pack("<I", 5) + b"abcde\0" + raw[36:]
+    out["listed"] = tmp_path / "listed.wav"
+    out["listed"].write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    out["truncated"] = tmp_path / "truncated.wav"  # the header promises more data than the file holds
+    out["truncated"].write_bytes(raw[:-100])
+    out["odd"] = tmp_path / "odd.wav"  # a data chunk of 1001 bytes: not whole 16-bit frames
+    out["odd"].write_bytes(raw[:40] + struct.pack("<I", 1001) + raw[44:44 + 1001] + b"\0")
+    out["empty"] = tmp_path / "empty.wav"
+    out["empty"].write_bytes(b"")
+    return out
+
+
+def test_plain_pcm16_header_agrees_with_probe(tmp_path):
+    """The header-only path answers for plain PCM_16 WAVs exactly what `probe` + `pcm16_data` say, and
+    declines everything else (RF64, other subtypes, truncated or odd data, empty files)."""
+    from dinos.audio import probe
+    from dinos.export import plain_pcm16
+
+    answered = set()
+    for name, path in _wav_variants(tmp_path).items():
+        with open(path, "rb") as fh:
+            fast = plain_pcm16(fh.fileno())
+            try:
+                info = probe(path)
+            except AudioError:
+                assert fast is None, name
+                continue
+            if fast is not None:
+                answered.add(name)
+                got, span = fast
+                fields = ("sample_rate", "channels", "frames", "subtype")
+                assert [getattr(got, f) for f in fields] == [getattr(info, f) for f in fields], name
+                assert span == pcm16_data(fh, info), name
+    assert answered == {"mono", "stereo", "wavex", "listed"}
+
+
+def test_source_cache_errors_name_the_file(tmp_path):
+    """A file the header-only path declines still gets `probe`'s error, naming it."""
+    files = _wav_variants(tmp_path)
+    sources = _SourceCache()
+    try:
+        for name in ("truncated", "empty"):
+            with pytest.raises(AudioError, match=f"{name}.wav"):
+                sources(str(files[name]))
+        with pytest.raises(AudioError, match="missing.wav"):
+            sources(str(tmp_path / "missing.wav"))
+        assert sources(str(files["odd"])).info.frames == 500  # declined by the header path: probe (libsndfile)
+    finally:
+        sources.close()
+
+
+def test_background_hash_equals_the_files_sha256(tmp_path):
+    """`_Hasher` hashes a growing file up to the offsets it is told, in any steps; abort stops it."""
+    import hashlib
+
+    from dinos.export_shards import _Hasher
+
+    path = tmp_path / "f.bin"
+    data = np.random.default_rng(0).integers(0, 256, 3 * _Hasher._BLOCK + 12_345, dtype=np.uint8).tobytes()
+    with open(path, "wb") as fh:
+        hasher = _Hasher(path)
+        for end in (0, 7, 7, _Hasher._BLOCK + 1, 2 * _Hasher._BLOCK, len(data) - 5):
+            fh.write(data[fh.tell():end])
+            fh.flush()
+            hasher.advance(end)
+        fh.write(data[fh.tell():])
+    assert hasher.hexdigest(len(data)) == hashlib.sha256(data).hexdigest()
+    hasher = _Hasher(path)
+    hasher.advance(len(data) + 10)  # more than the file holds: an error, not a wrong digest
+    with pytest.raises(OSError, match="shard ended"):
+        hasher.hexdigest(len(data) + 10)
+    hasher = _Hasher(path)
+    hasher.advance(5)
+    hasher.abort()
+
+
+@pytest.mark.parametrize("row_group_mb", [0.2, 64])
+def test_table_rows_and_dict_rows_write_the_same_shards(tmp_path, row_group_mb):
+    """Rows given as Arrow tables (the builder's batches, columnar path) and the same rows as dicts
+    write byte-identical shards, over several row groups and shards; the manifest's sha256 is the file's."""
+    from dinos.api import get_builder
+    from dinos.export import sha256_file, write_export
+
+    from .conftest import make_dinos_tree
+
+    tree = make_dinos_tree(tmp_path / "t", datasets=("Yornew",), per_class=1, pretrain_seconds=2.5)
+    builder = get_builder("dinos", "yornew", data_dir=tree, cache_dir=str(tmp_path / "c"), segment=1)
+    tables = {split: list(ts) for split, ts in builder.split_tables()}
+    as_tables = lambda config: iter(tables.items())  # noqa: E731
+    as_dicts = lambda config: ((s, (r for t in ts for r in t.to_pylist())) for s, ts in tables.items())  # noqa: E731
+    shards = {}
+    for name, rows in (("tables", as_tables), ("dicts", as_dicts)):
+        m = write_export(tmp_path / name, "dinos", rows, ["yornew"], root=tree, sampling_rate=48_000,
+                         max_shard_mb=0.5, row_group_mb=row_group_mb)
+        shards[name] = [s for info in m.configs["yornew"].values() for s in info.shards]
+        for s in shards[name]:
+            assert sha256_file(tmp_path / name / s.path) == s.sha256
+            groups = pq.ParquetFile(tmp_path / name / s.path).metadata.num_row_groups
+            assert groups >= (2 if row_group_mb < 0.5 and s.num_rows > 3 else 1)
+    assert shards["tables"] == shards["dicts"]
+    assert len(shards["tables"]) >= 3

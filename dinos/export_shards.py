@@ -1,0 +1,468 @@
+"""Writing the Parquet shards of an export: the audio of each row embedded (`embed_audio`), rows grouped
+into row groups and shards of bounded size (`ShardWriter`), each shard's sha256 taken while it is written.
+
+A leaf of `dinos.export` (which re-exports these names). Speed matters here (`benchmarks/bench_export.py`):
+
+- rows arrive as Arrow tables of the clip schema (the builder's batches) and stay columnar: only the
+  audio column is built, into one reused buffer per row group (no Python `bytes` per row);
+- a window of a plain PCM_16 WAV is its sample bytes read (`os.preadv`) from the kept-open source file
+  straight into that buffer behind a 44-byte WAV header; other subtypes go through soundfile;
+- each shard's sha256 is computed by a background thread from the shard file itself, up to the bytes
+  the writer has finished, while the next row group is built and written (no second pass at the end).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path, PurePosixPath
+
+from . import io as dio
+from .errors import AudioError, LayoutError, UnsafePathError
+from .export_layout import shard_name
+from .export_manifest import Shard
+
+_ROW_OVERHEAD = 512  # rough bytes of metadata per row, for the shard-size estimate
+_KEEP_SUBTYPES = {"PCM_16", "PCM_24", "FLOAT"}  # exact through float32; anything else becomes FLOAT
+_MAX_GROUP_BYTES = 2**31 - 1  # the audio column is `binary` (32-bit offsets)
+_HEADER = 44  # bytes of the WAV header `wav_header` writes
+
+
+class _SourceCache:
+    """The source file of the rows being exported, kept open (windows of one recording arrive
+    together): its header info and, for a plain PCM_16 WAV, where its sample bytes lie."""
+
+    def __init__(self):
+        self._key = None
+        self._fh = None
+        self.checked: str | None = None  # the last row path found relative and inside the data directory
+        self.info = None
+        self.pcm16: tuple[int, int] | None = None  # (data offset, data bytes) of a plain PCM_16 WAV
+
+    def __call__(self, path: str) -> _SourceCache:
+        from .audio import probe
+
+        if self._key != path:
+            self.close()
+            try:
+                self._fh = open(path, "rb")  # noqa: SIM115 - kept open for the file's windows, closed by close()
+            except OSError:  # probe names the file and the reason
+                self._fh = None
+            fast = plain_pcm16(self._fh.fileno()) if self._fh is not None else None
+            if fast is not None:  # a plain PCM_16 WAV: its header says all (no libsndfile call)
+                self.info, self.pcm16 = fast
+            else:  # anything else, or a fault: the full check, with its error naming the file
+                if self._fh is not None:
+                    self._fh.close()
+                    self._fh = None
+                self.info = probe(path)
+                self._fh = open(path, "rb")  # noqa: SIM115
+                self.pcm16 = pcm16_data(self._fh, self.info) if self.info.subtype == "PCM_16" else None
+            self._key = path
+        return self
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fh.fileno(), size, offset)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        self._key = self._fh = self.info = self.pcm16 = None
+
+
+def pcm16_data(fh, info) -> tuple[int, int] | None:
+    """`(offset, size)` of the sample bytes of a little-endian RIFF/WAVE PCM_16 file (`fmt ` tag 1,
+    or WAVE_FORMAT_EXTENSIBLE), when its `data` chunk agrees with libsndfile's frame count `info.frames`;
+    None for anything else (RF64, RIFX, unusual sizes): those windows go through soundfile."""
+    import struct
+
+    head = os.pread(fh.fileno(), 1 << 16, 0)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, fmt_ok = 12, False
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if cid == b"fmt " and pos + 24 <= len(head):
+            tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
+            fmt_ok = (tag in (1, 0xFFFE) and bits == 16 and channels == info.channels
+                      and rate == info.sample_rate and align == 2 * channels)
+        elif cid == b"data":
+            if fmt_ok and size // (2 * info.channels) == info.frames:
+                return pos + 8, size
+            return None
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def plain_pcm16(fd: int):
+    """`(AudioInfo, (data offset, data bytes))` of a plain little-endian PCM_16 WAV read from its header
+    alone (`dinos.wav.read_file_header`: the one layout where that parser and libsndfile agree), or
+    None for anything else (those files go through `dinos.audio.probe` and libsndfile). The info's
+    `format` is "WAV" (WAVE_FORMAT_EXTENSIBLE is not told apart: the export does not use it)."""
+    from .audio import AudioInfo
+    from .wav import read_file_header
+
+    layout = read_file_header(fd, os.fstat(fd).st_size)
+    if layout is None:
+        return None
+    info = AudioInfo(layout.samplerate, layout.channels, layout.frames, "WAV", "PCM_16")
+    return info, (layout.data_offset, layout.frames * layout.block_align)
+
+
+def wav_header(sample_rate: int, channels: int, frames: int) -> bytes:
+    """The 44-byte header `soundfile.write(format="WAV", subtype="PCM_16")` writes (tested byte for byte)."""
+    import struct
+
+    data = frames * channels * 2
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, channels, sample_rate,
+                       sample_rate * channels * 2, channels * 2, 16, b"data", data)
+
+
+def _read_into(fd: int, view: memoryview, offset: int) -> int:
+    """Fill `view` from `fd` at `offset` (several reads if the kernel returns less); the bytes read."""
+    done = 0
+    while done < len(view):
+        n = os.preadv(fd, [view[done:]], offset + done)
+        if n <= 0:
+            break
+        done += n
+    return done
+
+
+def _plan(rel: str, start: int, n: int, root: str, sources: _SourceCache):
+    """How row `(rel, start, n)`'s audio is embedded: `(size, audio_path, kind, arg)` where kind is
+    "file" (the whole file's bytes), "pcm" (sample bytes behind a header; arg = (file offset, bytes
+    available)) or "bytes" (arg = the WAV bytes soundfile encoded). Checks the path and the window."""
+    if rel != sources.checked:  # the windows of one file share the check
+        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+            raise UnsafePathError("row path must be relative to the data directory", rel)
+        sources.checked = rel
+    full = os.path.join(root, rel)
+    source = sources(full)
+    info = source.info
+    if start == 0 and n == info.frames:
+        return os.fstat(source.fileno()).st_size, rel, "file", full
+    audio_path = f"{rel.rsplit('.', 1)[0]}_{start}-{start + n}.wav"
+    if source.pcm16 is not None:
+        if start >= info.frames:
+            raise AudioError(f"window starts at frame {start}, file has {info.frames} frames", full)
+        offset, size = source.pcm16
+        align = 2 * info.channels
+        return _HEADER + n * align, audio_path, "pcm", (offset + start * align, min(n * align, size - start * align))
+    from .audio import encode_wav, read_window
+
+    arr, sr = read_window(full, start, n)
+    if arr.shape[-1] != n:
+        raise AudioError(f"window of {n} frames at {start} read back {arr.shape[-1]} frames", full)
+    subtype = info.subtype if info.subtype in _KEEP_SUBTYPES else "FLOAT"
+    data = encode_wav(arr, sr, subtype)
+    return len(data), audio_path, "bytes", data
+
+
+def _fill(view: memoryview, plan, n: int, sources: _SourceCache) -> None:
+    """Write the audio bytes `plan` (from `_plan`, same source still open) into `view` (its exact size)."""
+    _, _, kind, arg = plan
+    if kind == "bytes":
+        view[:] = arg
+    elif kind == "file":
+        if _read_into(sources.fileno(), view, 0) != len(view):
+            raise AudioError("file shrank while it was exported", arg)
+    else:
+        info = sources.info
+        offset, avail = arg
+        view[:_HEADER] = wav_header(info.sample_rate, info.channels, n)
+        got = _read_into(sources.fileno(), view[_HEADER:_HEADER + avail], offset)
+        if got < avail:
+            raise AudioError(f"window of {n} frames read back {got // (2 * info.channels)} frames",
+                             sources._key)
+        if _HEADER + avail < len(view):  # past the end of the file: zero samples
+            view[_HEADER + avail:] = bytes(len(view) - _HEADER - avail)
+
+
+def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None = None) -> dict:
+    """`row` with its audio bytes embedded and a relative audio path.
+
+    `root` is the data directory that `row["path"]` is relative to. A whole-file row carries the file's
+    bytes unchanged. A window of a plain PCM_16 WAV is its sample bytes copied behind a WAV header (the
+    samples `read_window` decodes, bit for bit, zero-padded past the end); other subtypes are decoded and
+    re-encoded with soundfile (PCM_16/PCM_24/FLOAT kept, others as FLOAT). `sources` keeps the current
+    source file open between calls (closed by its owner); without it, the file is opened for this row
+    only. The bytes are those `ShardWriter.add_table` writes (same `_plan`/`_fill`).
+    """
+    if sources is None:
+        sources = _SourceCache()
+        try:
+            return embed_audio(row, root, sources)
+        finally:
+            sources.close()
+    start, n = int(row["start_frame"]), int(row["num_frames"])
+    plan = _plan(row["path"], start, n, str(root), sources)
+    buf = bytearray(plan[0])
+    _fill(memoryview(buf), plan, n, sources)
+    out = dict(row)
+    out["audio"] = {"bytes": bytes(buf), "path": plan[1]}
+    return out
+
+
+class _Hasher:
+    """sha256 of a file being appended to, computed by a background thread from the file itself (page
+    cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
+    overlaps building and writing the next one. `hexdigest(size)` waits for the rest."""
+
+    _BLOCK = 1 << 22
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY)
+        self._sha = hashlib.sha256()
+        self._done = 0  # bytes hashed (written by the thread only)
+        self._target = 0
+        self._closing = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="dinos-export-sha256", daemon=True)
+        self._thread.start()
+
+    def advance(self, offset: int) -> None:
+        with self._cond:
+            self._target = max(self._target, offset)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        view = memoryview(bytearray(self._BLOCK))
+        try:
+            while True:
+                with self._cond:
+                    while self._target <= self._done and not self._closing:
+                        self._cond.wait()
+                    end = self._target
+                    if end <= self._done:
+                        return
+                while self._done < end:
+                    n = os.preadv(self._fd, [view[:min(self._BLOCK, end - self._done)]], self._done)
+                    if n <= 0:
+                        raise OSError(f"shard ended at byte {self._done} while hashing, expected {end}")
+                    self._sha.update(view[:n])
+                    self._done += n
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer thread by hexdigest
+            self._error = exc
+
+    def _stop(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        os.close(self._fd)
+
+    def hexdigest(self, size: int) -> str:
+        """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
+        self.advance(size)
+        self._stop()
+        if self._error is not None:
+            raise self._error
+        if self._done != size:
+            raise OSError(f"hashed {self._done} bytes of a {size}-byte shard")
+        return self._sha.hexdigest()
+
+    def abort(self) -> None:
+        with self._cond:
+            self._target = self._done  # stop at the next block
+        self._stop()
+
+
+def _arena(size: int):
+    """A writable buffer of `size` bytes, not zeroed (every byte of it is written before it is used)."""
+    import numpy as np
+
+    return np.empty(size, np.uint8)
+
+
+class ShardWriter:
+    """Writes the rows of one config/split as Parquet shards of at most ~`max_shard_bytes` each.
+
+    Each shard is written atomically (`dinos.io.atomic_path`) under `out_dir`. A row larger than
+    the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`. Rows come as
+    Arrow tables of the clip schema (`add_table`, the audio embedded here from `root`) or as
+    features-encoded dicts (`add`).
+    """
+
+    def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
+                 row_group_bytes: int, root: str | os.PathLike = "", sources: _SourceCache | None = None):
+        self.out_dir = Path(out_dir)
+        self.config, self.split = config, split
+        self.features = features
+        self.schema = features.arrow_schema
+        self.max_shard_bytes = max(1, int(max_shard_bytes))
+        self.row_group_bytes = max(1, min(int(row_group_bytes), self.max_shard_bytes))
+        self.root = str(root)
+        self._own_sources = sources is None
+        self.sources = _SourceCache() if sources is None else sources
+        self.shards: list[Shard] = []
+        self._writer = None
+        self._sink = None
+        self._hasher: _Hasher | None = None
+        self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
+        self._pending: list = []  # (table, first row, row count) slices of the row group in progress
+        self._dicts: list[dict] = []  # rows given to `add`, not yet turned into a table
+        self._paths: list[str] = []  # audio paths of the row group in progress
+        self._offsets: list[int] = [0]  # audio byte offsets in the arena
+        self._arena = _arena(min(self.row_group_bytes, 1 << 26))  # the audio bytes of a row group (reused)
+        self._buffer_bytes = 0
+        self._shard_bytes = 0
+        self._shard_rows = 0
+        self._audio = self.schema.get_field_index("audio")
+
+    # -- input --------------------------------------------------------------------------------
+    def add(self, row: dict) -> None:
+        """Append one row (features-encoded: ClassLabels as ints; its audio is embedded from `root`)."""
+        self._dicts.append(row)
+        if len(self._dicts) >= 256:
+            self._add_dicts()
+
+    def _add_dicts(self) -> None:
+        import pyarrow as pa
+
+        rows, self._dicts = self._dicts, []
+        if rows:
+            self.add_table(pa.Table.from_pylist([{**r, "audio": None} for r in rows], schema=self.schema))
+
+    def add_table(self, table, progress=None) -> None:
+        """Append the rows of an Arrow table of the clip schema (its audio column is replaced by the
+        embedded audio); `progress(n)` is called as rows are done."""
+        if not table.schema.equals(self.schema, check_metadata=False):
+            try:
+                table = table.select(self.schema.names).cast(self.schema)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise LayoutError(f"rows do not match the clip schema ({exc})") from None
+        paths = table.column("path").to_pylist()
+        starts = table.column("start_frame").to_pylist()
+        counts = table.column("num_frames").to_pylist()
+        first = 0  # first row of `table` not yet in `self._pending`
+        for i, (rel, start, n) in enumerate(zip(paths, starts, counts, strict=True)):
+            plan = _plan(rel, int(start), int(n), self.root, self.sources)
+            size = plan[0] + _ROW_OVERHEAD
+            pos = self._offsets[-1]
+            if (self._shard_rows and self._shard_bytes + size > self.max_shard_bytes) \
+                    or (len(self._paths) and pos + plan[0] > _MAX_GROUP_BYTES):
+                self._pend(table, first, i)
+                first = i
+                if self._shard_rows and self._shard_bytes + size > self.max_shard_bytes:
+                    self._close_shard()
+                else:
+                    self._flush_group()
+                pos = 0
+            if plan[0] > _MAX_GROUP_BYTES:
+                raise AudioError(f"{plan[0]} bytes of audio in one row: more than Parquet's 2 GiB per value",
+                                 os.path.join(self.root, rel))
+            if len(self._arena) < pos + plan[0]:
+                grown = _arena(max(pos + plan[0], 2 * len(self._arena)))
+                grown[:pos] = self._arena[:pos]
+                self._arena = grown
+            _fill(memoryview(self._arena)[pos:pos + plan[0]], plan, int(n), self.sources)
+            self._paths.append(plan[1])
+            self._offsets.append(pos + plan[0])
+            self._buffer_bytes += size
+            self._shard_bytes += size
+            self._shard_rows += 1
+            if progress is not None:
+                progress(1)
+            if self._buffer_bytes >= self.row_group_bytes:
+                self._pend(table, first, i + 1)
+                first = i + 1
+                self._flush_group()
+        self._pend(table, first, table.num_rows)
+
+    def _pend(self, table, lo: int, hi: int) -> None:
+        if hi > lo:
+            self._pending.append((table, lo, hi - lo))
+
+    # -- output -------------------------------------------------------------------------------
+    def _open(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
+        tmp = self._ctx.__enter__()
+        self._sink = pa.OSFile(str(tmp), "wb")
+        self._hasher = _Hasher(tmp)
+        self._writer = pq.ParquetWriter(self._sink, self.schema)
+
+    def _flush_group(self) -> None:
+        import pyarrow as pa
+
+        if not self._pending:
+            return
+        if self._writer is None:
+            self._open()
+        parts = [t.slice(lo, n) for t, lo, n in self._pending]
+        table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+        table = table.set_column(self._audio, self.schema.field(self._audio), self._audio_column())
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        del table, parts  # the arena is reused by the next row group
+        self._hasher.advance(self._sink.tell())
+        self._pending, self._paths, self._offsets, self._buffer_bytes = [], [], [0], 0
+
+    def _audio_column(self):
+        """The `{bytes, path}` struct column over `self._arena` (kept between row groups:
+        `ParquetWriter.write_table` has serialised it when it returns)."""
+        import numpy as np
+        import pyarrow as pa
+
+        offsets = np.asarray(self._offsets, np.int32)
+        total = self._offsets[-1]
+        data = pa.Array.from_buffers(pa.binary(), len(self._paths),
+                                     [None, pa.py_buffer(offsets), pa.py_buffer(memoryview(self._arena)[:total])])
+        audio_type = self.schema.field(self._audio).type
+        return pa.StructArray.from_arrays([data, pa.array(self._paths, pa.string())], fields=list(audio_type))
+
+    def _close_shard(self) -> None:
+        self._flush_group()
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        size = self._sink.tell()
+        self._sink.close()
+        self._sink = None
+        hasher, self._hasher = self._hasher, None
+        digest = hasher.hexdigest(size)
+        ctx, self._ctx = self._ctx, None
+        ctx.__exit__(None, None, None)  # renames the finished shard into place
+        rel = shard_name(self.config, self.split, len(self.shards))
+        self.shards.append(Shard(rel, self._shard_rows, (self.out_dir / rel).stat().st_size, digest))
+        self._shard_rows = self._shard_bytes = 0
+
+    def close(self) -> list[Shard]:
+        """Write what is left, close the last shard; the shards written."""
+        self._add_dicts()
+        self._close_shard()
+        if self._own_sources:
+            self.sources.close()
+        return self.shards
+
+    def abort(self) -> None:
+        """Remove the shard in progress (closed shards stay in the staging folder)."""
+        self._pending, self._dicts = [], []
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the file is discarded anyway
+                pass
+            self._writer = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+        if self._hasher is not None:
+            hasher, self._hasher = self._hasher, None
+            hasher.abort()
+        if self._ctx is not None:
+            ctx, self._ctx = self._ctx, None
+            try:
+                ctx.__exit__(RuntimeError, RuntimeError("export aborted"), None)  # removes the temp file
+            except RuntimeError:
+                pass
+        if self._own_sources:
+            self.sources.close()
