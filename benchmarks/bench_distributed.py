@@ -15,7 +15,7 @@ import numpy as np
 from .common import Figure
 from .corpus import write_pretrain_corpus
 
-SECTION = "5. beyond one machine"
+SECTION = "6. beyond one machine"
 
 
 def _ray_decode_all(shard_dir: Path, num_cpus: int) -> tuple[int, float, float]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .common import Figure
 
-SECTION = "4. split generation"
+SECTION = "5. split generation"
 CLIPS_PER_SECTION = 1_400
 
 

@@ -7,13 +7,15 @@ Runs the cheap, ratio-valued figures of the benchmarks on small corpora (about a
 clip loading against the plain soundfile baselines, shuffled access at 4 k vs 1.2 M rows, a
 DataLoader with 2 workers against the in-process loop, and the build against a bare header scan.
 Every figure with a goal is compared with its value in `regression_reference.json` (recorded by
-`--update --rounds 3` on the development machine: the worst of three runs per ratio): a ratio that must be high fails when it falls below
+`--update --rounds 3` on the development machine: the worst of three runs per ratio; the committed
+file keeps, per ratio, the worse of two such recordings, 2026-11-30 and 2026-12-01): a ratio that must be high fails when it falls below
 `MARGIN` x its reference, one that must be low (build time / scan time, RSS growth) when it rises
 above reference / `MARGIN`. The margin is generous (0.5) on purpose: ratios measured side by side
 move by 10-30 % on a shared machine, a real regression (a per-batch permutation, a second file
 open per window, a per-row pydantic object) moves them by 2x or more. Absolute rates are printed
 but never compared. The export ratio is left out: on a corpus small enough for a minute its fixed
-costs dominate (see `benchmarks/bench_export.py`); so is any ratio whose baseline took under
+costs dominate (see `benchmarks/bench_export.py`); so is the DataLoader ratio (`NOT_COMPARED`: it
+depends on free cores, not on the code), and any ratio whose baseline took under
 `MIN_BASELINE_S` (the 1,000-clip build: a 0.05-s scan), and times are never compared.
 
 `.ci/run` calls this after the test suite; `make test` does not (its result must not depend on
@@ -62,9 +64,14 @@ def measure(work: Path) -> list[Figure]:
 MIN_BASELINE_S = 0.25
 
 
+#: Printed, never compared: the DataLoader ratio depends on how many cores are free (2 workers and the
+#: main process on a 2-core runner): it moved from 0.52 to 2.28 x between runs of the same code.
+NOT_COMPARED = frozenset({"ratio DataLoader 2 workers / in-process loop"})
+
+
 def comparable(f: Figure) -> bool:
-    """A ratio (unit "x") with a numeric goal whose baseline is long enough to time."""
-    if f.unit != "x" or goal_of(f.target) is None:
+    """A ratio (unit "x") with a numeric goal whose baseline is long enough to time (not in `NOT_COMPARED`)."""
+    if f.unit != "x" or goal_of(f.target) is None or f.name in NOT_COMPARED:
         return False
     return not (f.basis == "s" and f.baseline is not None and f.baseline < MIN_BASELINE_S)
 
