@@ -22,6 +22,9 @@ Hybrid (union under the one schema): repeat --source CORPUS:CONFIG:DATA_DIR[:SPL
 Defaults are the paper's (AdamW 5e-5, wd 1e-5, batch 128, 10 epochs, clip 0.5, AMP on CUDA).
 Several processes or machines (DDP; rank 0 writes the run folder):
   torchrun --nproc_per_node=2 -m dinos pretrain --corpus dinos --data-dir D --out runs/impact
+On one machine whose host name does not resolve (containers, sandboxes), keep everything on loopback:
+  GLOO_SOCKET_IFNAME=lo torchrun --standalone --local-addr 127.0.0.1 --nproc_per_node=2 -m dinos pretrain ...
+(otherwise the workers wait for the rendezvous until torch's 30-minute timeout).
 An existing run folder is resumed from its last checkpoint. Every log step records the collapse metrics
 (teacher reconstruction std, embedding std, student/teacher cosine); a warning is printed when a std
 falls below COLLAPSE_FRACTION of its initial value (docs/model.md)."""
