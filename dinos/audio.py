@@ -10,6 +10,7 @@ frames `[start_frame, start_frame + num_frames)` of the file at `path` (zero-pad
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
@@ -140,6 +141,10 @@ def _channel_index(channel: ChannelSpec, n: int, path) -> int | list[int] | None
 _INTEGER_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ULAW", "ALAW"})
 
 
+class TooManyOpenFiles(OSError):
+    """`os.open` of a recording failed with EMFILE/ENFILE: the caller may close kept-open files and retry."""
+
+
 class _Source:
     """One recording opened for windowed reads: a plain PCM_16 WAV (`layout` + raw file descriptor,
     read with `os.preadv`, see `dinos.wav`) or anything else through a `soundfile.SoundFile`.
@@ -159,6 +164,8 @@ class _Source:
         except PermissionError:
             raise AudioError("file is not readable (permission denied)", path) from None
         except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise TooManyOpenFiles(exc.errno, exc.strerror, path) from None
             raise AudioError(f"cannot open audio ({exc.strerror})", path) from None
         try:
             if self.key is None:
@@ -201,6 +208,16 @@ class _Source:
             os.close(fd)
         if self.snd is not None:
             self.snd.close()
+
+    def __del__(self) -> None:
+        # a thread's file cache is dropped with the thread (`threading.local`): its raw descriptors
+        # must close with it, or every thread that read batches leaks its kept-open recordings
+        try:
+            if self.fd is not None:
+                fd, self.fd = self.fd, None
+                os.close(fd)
+        except (AttributeError, OSError):  # half-built, or closed already
+            pass
 
     def window(self, start: int, num_frames: int | None, channel: ChannelSpec, where,
                scratch: list, target: np.ndarray | None = None) -> np.ndarray:
@@ -261,7 +278,10 @@ def read_window(
     if isinstance(source, bytes | bytearray | memoryview):
         arr, sr = _read_bytes(source, start_frame, num_frames, channel, where, expect)
     else:
-        src = _Source(str(source))
+        try:
+            src = _Source(str(source))
+        except TooManyOpenFiles as exc:
+            raise AudioError(f"cannot open audio ({exc.strerror})", where) from None
         try:
             if expect:
                 check_row_audio(src, where, start_frame=start_frame, **expect)

@@ -17,7 +17,16 @@ import numpy as np
 import soundfile as sf
 
 from . import wav
-from .audio import _EMPTY, ChannelSpec, _channel_index, _resample, _Source, check_row_audio, read_window
+from .audio import (
+    _EMPTY,
+    ChannelSpec,
+    TooManyOpenFiles,
+    _channel_index,
+    _resample,
+    _Source,
+    check_row_audio,
+    read_window,
+)
 from .errors import AudioError
 
 #: Every open-file cache of every decoder in this process, closed at interpreter exit before
@@ -163,7 +172,21 @@ class AudioDecoder:
                 return src
             del files[path]
             src.close()
-        src = _Source(path, None, local.headers)  # opens, then `fstat`s the open file for its key
+        try:
+            src = _Source(path, None, local.headers)  # opens, then `fstat`s the open file for its key
+        except TooManyOpenFiles as exc:
+            # the process is out of descriptors (a low `ulimit -n`, other threads' or datasets' kept
+            # files): give back half of this thread's kept-open recordings and try once more
+            for _ in range((len(files) + 1) // 2):
+                files.popitem(last=False)[1].close()
+            try:
+                src = _Source(path, None, local.headers)
+            except TooManyOpenFiles:
+                raise AudioError(
+                    f"cannot open audio ({exc.strerror}; {len(files)} recording(s) still kept open by this "
+                    "thread): raise the limit (`ulimit -n`) or keep fewer open (`open_files=`)", path
+                ) from None
+            self.open_files = max(1, min(self.open_files, len(files) + 1))  # stay under what fitted
         if self.open_files > 0:
             files[path] = src
             while len(files) > self.open_files:

@@ -218,8 +218,10 @@ class ClipBatches:
 def open_files_budget(recordings: int) -> int:
     """How many recordings a decoder may keep open in this process: `recordings`, capped by the soft
     `RLIMIT_NOFILE` less a margin (1/8 of it, at least 1,024) for everything else that needs a
-    descriptor (DataLoader pipes, shared-memory batches received, the user's own files); never below
-    256, the decoder's default. Reads the limit only: it is the user's to raise (`ulimit -n`)."""
+    descriptor (DataLoader pipes, shared-memory batches received, the user's own files): 1/8 of the
+    limit, and at least half of a small limit (up to 1,024 descriptors). Reads the limit only: it is
+    the user's to raise (`ulimit -n`). A decoder that still runs out closes half of its kept files
+    and retries once (`AudioError` naming the file if that is not enough)."""
     try:
         import resource
 
@@ -228,7 +230,10 @@ def open_files_budget(recordings: int) -> int:
         return 256
     if soft == getattr(resource, "RLIM_INFINITY", -1) or soft < 0:
         soft = 1 << 20
-    return max(256, min(int(recordings), soft - max(1024, soft // 8)))
+    # a margin of 1/8 of the limit, and at least half of a small one (up to 1,024); never more than
+    # the limit allows, so a low `ulimit -n` (300) is not overrun by a fixed floor
+    keep = soft - max(soft // 8, min(1024, soft // 2))
+    return max(1, min(int(recordings), max(keep, min(256, soft // 4))))
 
 
 #: The decoders `ClipBatches` made to keep files open in this process, by their settings: batches
@@ -255,7 +260,7 @@ def _keeping_open(dec, recordings: int, open_files: int | None):
     key = repr(sorted(dec.__getstate__().items()))
     shared = _KEEPERS.get(key)
     others = sum(d.open_files for k, d in _KEEPERS.items() if k != key)
-    keep = max(dec.open_files, min(open_files_budget(recordings), open_files_budget(1 << 62) - others))
+    keep = max(1, min(open_files_budget(recordings), open_files_budget(1 << 62) - others))
     keep = max(keep, shared.open_files) if shared is not None else keep
     if shared is None:
         if keep == dec.open_files:
