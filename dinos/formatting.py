@@ -309,8 +309,13 @@ class DinosDataset(datasets.Dataset):
     def map(self, function: Callable | None = None, *args, **kwargs):
         """`datasets.Dataset.map` with decoded inputs. An `audio` value returned unchanged keeps the
         stored (undecoded) column; a changed one is a `DinosError` (return it under another name)."""
-        if function is None or self._format_type != FORMAT_TYPE:
+        if self._format_type != FORMAT_TYPE:
             return _adopt(super().map(function, *args, **kwargs), self._dinos_decode)
+        if function is None:  # a copy of the stored rows (`flatten_indices` is one): never decoded
+            out = _adopt(_plain(self).map(None, *args, **kwargs), self._dinos_decode)
+            for d in out.values() if isinstance(out, datasets.DatasetDict) else [out]:
+                d.set_format(**_user_format(self))
+            return out
         # positional order of `Dataset.map`: function, with_indices, with_rank, input_columns, batched, ...
         input_columns = kwargs.get("input_columns", args[2] if len(args) > 2 else None)
         if isinstance(input_columns, str):
@@ -335,7 +340,8 @@ class DinosDataset(datasets.Dataset):
         """`cast_column("audio", Audio(sampling_rate=16000))` resamples on decoding (soundfile + soxr, no
         torchcodec); `Audio(decode=False)` returns a plain `Dataset` with the stored struct."""
         if column != AUDIO_COLUMN or not isinstance(feature, datasets.Audio):
-            return _adopt(super().cast_column(column, feature, new_fingerprint), self._dinos_decode)
+            kwargs = {} if new_fingerprint is None else {"new_fingerprint": new_fingerprint}
+            return _adopt(super().cast_column(column, feature, **kwargs), self._dinos_decode)
         if not feature.decode:
             return _plain(self)
         if getattr(feature, "num_channels", None) is not None:
@@ -447,8 +453,11 @@ def _user_format(ds: datasets.Dataset) -> dict:
 
 def stored(ds):
     """`ds` with the stored `audio` struct `{bytes, path}` instead of decoded audio: a plain
-    `datasets.Dataset` (python format) for a `DinosDataset`, `ds` itself for anything else.
+    `datasets.Dataset` (python format) for a `DinosDataset`, each split so for a `DatasetDict`, `ds`
+    itself for anything else (a streaming load decodes in its iterator: `decode=False` there).
     Same as `ds.cast_column("audio", datasets.Audio(decode=False))` on a `DinosDataset`."""
+    if isinstance(ds, datasets.DatasetDict):
+        return datasets.DatasetDict({k: stored(v) for k, v in ds.items()})
     return _plain(ds) if isinstance(ds, DinosDataset) else ds
 
 

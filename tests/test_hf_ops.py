@@ -398,3 +398,21 @@ def test_renaming_the_decoded_audio_column_is_an_error_not_the_stored_struct(tmp
     assert "y" in other.column_names
     raw = dinos.stored(ds).rename_column("audio", "wave")  # the stored struct, on purpose
     assert set(raw[0]["wave"]) == {"bytes", "path"}
+
+
+def test_cast_of_another_column_flatten_indices_and_stored_of_a_dataset_dict(tmp_path):
+    import datasets
+
+    root = make_dinos_tree(tmp_path / "d", datasets=("VF2",), per_class=1)
+    ds = dinos.load_dataset("dinos", "vf2", data_dir=root, cache_dir=str(tmp_path / "c"), split="train")
+    cast = ds.cast_column("snr_db", datasets.Value("float64"))  # new_fingerprint passed by keyword
+    assert cast.features["snr_db"] == datasets.Value("float64") and cast[0]["audio"]["array"].dtype == np.float32
+    shuffled = ds.shuffle(seed=0)
+    flat = shuffled.flatten_indices()  # a map without a function: copies the stored rows, never decoded
+    assert isinstance(flat, dinos.DinosDataset) and flat._indices is None
+    np.testing.assert_array_equal(flat[1]["audio"]["array"], shuffled[1]["audio"]["array"])
+    dd = dinos.load_dataset("dinos", "vf2", data_dir=root, cache_dir=str(tmp_path / "c"))
+    with pytest.raises(DinosError, match="dinos.stored"):
+        dd.rename_column("audio", "x")
+    raw = dinos.stored(dd).rename_column("audio", "x")  # the advice of that error works on a DatasetDict
+    assert all(set(split[0]["x"]) == {"bytes", "path"} for split in raw.values())

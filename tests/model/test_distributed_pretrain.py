@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # default the host's FQDN) and gloo's sockets (GLOO_SOCKET_IFNAME; by default the address the host name
 # resolves to). A sandbox or CI runner whose host name does not resolve otherwise hangs in the rendezvous.
 LOOPBACK = ["--local-addr=127.0.0.1"]  # --standalone already puts the rendezvous on localhost
-TIMEOUT_S = 300
+TIMEOUT_S = 180  # three calls stay under pytest-timeout's 600 s
 
 
 def _pretrain(args: list[str], nproc: int) -> subprocess.CompletedProcess:
@@ -41,6 +41,10 @@ def _pretrain(args: list[str], nproc: int) -> subprocess.CompletedProcess:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         pytest.fail(f"{' '.join(cmd[:8])} ... did not finish in {TIMEOUT_S} s:\n{err[-3000:]}")
+    except BaseException:  # pytest-timeout, Ctrl-C: never leave the launcher and its workers behind
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
