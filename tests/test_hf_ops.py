@@ -337,7 +337,7 @@ def test_a_corpus_with_several_configs_needs_one(corpus, tmp_path):
 
 
 
-@pytest.mark.parametrize("year", [2020, 2023, 2026])
+@pytest.mark.parametrize("year", [2020, 2021, 2022, 2023, 2026])
 def test_a_missing_dcase_config_is_suggested_from_the_tree(year, tmp_path):
     from dinos.synth import dcase
 
@@ -347,6 +347,9 @@ def test_a_missing_dcase_config_is_suggested_from_the_tree(year, tmp_path):
     msg = str(exc.value)
     fit = re.search(r"the folders in data_dir fit ([^(]+) \(", msg)
     assert fit and f"{year}-all" in fit.group(1).split(", "), msg
+    for config in fit.group(1).split(", "):  # every suggestion builds (2020/2021 trees fit no later year)
+        dinos.load_dataset("dcase_task2", config, data_dir=tmp_path / "d", cache_dir=str(tmp_path / "c"),
+                           decode=False)
     assert f"dinos.load_dataset('dcase_task2', '{fit.group(1).split(', ')[-1]}', data_dir=...)" in msg
     assert all(int(c[:4]) in dinos.loaders.dcase_task2.years.YEAR_TABLE for c in fit.group(1).split(", "))
 

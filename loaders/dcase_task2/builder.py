@@ -114,7 +114,8 @@ class DcaseTask2(ClipBuilder):
     @classmethod
     def configs_for_tree(cls, data_dir: Path) -> list[str]:
         """The `<year>-all` configs whose machine types cover every machine folder of the tree at
-        `data_dir` (dev and eval parts checked separately); [] when none or no machine folder matches."""
+        `data_dir` (dev and eval parts checked separately) and whose file-name grammar reads one file
+        of each machine folder; [] when none fits (or the tree has no machine folder)."""
         found = {}
         for part in PART_DIRS:
             try:
@@ -123,8 +124,21 @@ class DcaseTask2(ClipBuilder):
                 return []
         if not any(found.values()):
             return []
+        samples = []  # one file name per machine folder: the years' name grammars tell them apart
+        for part in PART_DIRS:
+            for mdir in machine_dirs(data_dir, part).values():
+                wav = next((w for w in sorted(mdir.glob("*/*.wav"))), None)
+                if wav is not None:
+                    samples.append((wav.name, wav.parent.name))
+
+        def names_parse(year: int) -> bool:
+            try:
+                return all(parse_dcase_name(year, name, folder) for name, folder in samples)
+            except DinosError:
+                return False
+
         return [f"{y}-all" for y, info in YEAR_TABLE.items()
-                if all(ms <= set(info.part_machines(part)) for part, ms in found.items())]
+                if all(ms <= set(info.part_machines(part)) for part, ms in found.items()) and names_parse(y)]
 
     def scan(self, data_dir: Path) -> dict[str, list[SourceFile]]:
         year, machine = parse_config_name(self.config.name)
