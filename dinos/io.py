@@ -319,12 +319,17 @@ class OutputDir:
                 previous = list(marker["files"])
                 fingerprints = {k: v for k, v in marker["fingerprints"].items() if k in previous}
         else:
+            top = root  # the outermost folder this run creates: a failed run removes up to it
+            while not top.parent.exists() and top.parent != top:
+                top = top.parent
             try:
                 root.mkdir(parents=True)
             except OSError as exc:
                 raise OutputError(f"cannot create output directory ({exc.strerror})", root) from None
             created = True
         out = cls(root.resolve(), tool, previous, created, fingerprints)
+        if created:
+            out._created_top = top.resolve()
         out._write_marker()
         return out
 
@@ -465,8 +470,16 @@ class OutputDir:
         for folder in sorted((p for p in self.root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only the empty sub-folders `path_for` made
-        with contextlib.suppress(OSError):
-            self.root.rmdir()
+        folder = self.root
+        top = getattr(self, "_created_top", self.root)
+        while True:  # the folder, then each empty parent this run created (`mkdir(parents=True)`)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            if folder == top or top not in folder.parents:
+                break
+            folder = folder.parent
         self.files = []
         return True
 

@@ -190,7 +190,12 @@ def test_output_dir_failed_run_into_a_new_folder_leaves_nothing(tmp_path):
         out.write_text("a/b.txt", "partial")
         out.write_bytes("c.bin", b"1")
         raise RuntimeError("killed midway")
-    assert not (tmp_path / "new" / "out").exists() and (tmp_path / "new").is_dir()
+    assert not (tmp_path / "new").exists()  # the parents it made go too
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "mine" / "x" / "y", tool="t") as out:
+        out.write_text("f.txt", "partial")
+        raise RuntimeError
+    assert list((tmp_path / "mine").iterdir()) == []  # down to the folder that existed before, kept
 
 
 def test_output_dir_failed_run_keeps_a_previous_output_and_a_users_empty_folder(tmp_path):
