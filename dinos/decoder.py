@@ -98,8 +98,13 @@ class AudioDecoder:
     per-recording normalisation; `normalize=False` returns the raw samples.
 
     Before decoding, the file is checked against what the row recorded at build time (its
-    `sample_rate` and `channels`, and that the window starts inside the file): a file rewritten
-    since the build is an `AudioError` asking for a rebuild, never a silently different array.
+    `sample_rate` and `channels`, that the window starts inside the file, and -- unless the build
+    padded tails (`tail="pad"`) -- that it ends inside it): a file rewritten with another rate, channel
+    count or a length that no longer fits the row is an `AudioError` asking for a rebuild. What these
+    checks cannot see: a file rewritten with other samples but a header that still fits, and, in a
+    `tail="pad"` build, a file shortened so that its last window now pads more zeros (rows do not
+    record the file's length). Rebuild after changing files: the next `dinos.load_dataset` does so by
+    itself, since its cache key includes each file's size and modification time.
 
     A batch of same-length one-channel windows of plain PCM_16 files (not normalised, not resampled)
     is checked once per file and decoded in one pass into a `(rows, frames)` block whose rows are
