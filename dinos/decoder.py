@@ -161,9 +161,20 @@ class AudioDecoder:
             _OPEN_CACHES.add(local.files)
         return local
 
-    def _source(self, path: str, local) -> _Source:
-        """The open source of `path` from this thread's LRU, (re)opened when the file changed."""
+    def _source(self, path: str, local, batch: dict | None = None) -> _Source:
+        """The open source of `path` from this thread's LRU, (re)opened when the file changed.
+
+        `batch` holds the sources the current batch uses (path -> source): the LRU may drop them, but
+        only `decode_rows` closes them, once the batch is read (a batch may need more files than the
+        LRU keeps)."""
+        batch = {} if batch is None else batch
         files = local.files
+
+        def drop_oldest() -> None:
+            old_path, old = files.popitem(last=False)
+            if batch.get(old_path) is not old:
+                old.close()
+
         src = files.get(path)
         if src is not None:  # open already: is it still the same file?
             try:
@@ -183,19 +194,20 @@ class AudioDecoder:
             # the process is out of descriptors (a low `ulimit -n`, other threads' or datasets' kept
             # files): give back half of this thread's kept-open recordings and try once more
             for _ in range((len(files) + 1) // 2):
-                files.popitem(last=False)[1].close()
+                drop_oldest()
             try:
                 src = _Source(path, None, local.headers)
             except TooManyOpenFiles:
                 raise AudioError(
-                    f"cannot open audio ({exc.strerror}; {len(files)} recording(s) still kept open by this "
-                    "thread): raise the limit (`ulimit -n`) or keep fewer open (`open_files=`)", path
+                    f"cannot open audio ({exc.strerror}; {len(files)} recording(s) kept open by this thread, "
+                    f"{len(batch)} read by this batch): raise the limit (`ulimit -n`), keep fewer open "
+                    "(`open_files=`) or use smaller batches", path
                 ) from None
             self.open_files = max(1, min(self.open_files, len(files) + 1))  # stay under what fitted
         if self.open_files > 0:
             files[path] = src
             while len(files) > self.open_files:
-                files.popitem(last=False)[1].close()
+                drop_oldest()
         return src
 
     def _resolve(self, path: str | None) -> str | None:
@@ -261,7 +273,7 @@ class AudioDecoder:
                 else:
                     src = sources.get(path)
                     if src is None:
-                        src = sources[path] = self._source(path, local)
+                        src = sources[path] = self._source(path, local, sources)
                     try:
                         check_row_audio(src, path, start_frame=start, num_frames=counts[i],
                                         pad_tail=self.pad_tail, **expect)
@@ -286,9 +298,9 @@ class AudioDecoder:
                     target[...] = arr
                     arr = target
                 results[i] = {"array": arr, "sampling_rate": sr, "path": path}
-        finally:
-            if self.open_files <= 0:
-                for src in sources.values():
+        finally:  # the batch's sources the LRU does not keep (dropped, or open_files=0) close now
+            for path, src in sources.items():
+                if local.files.get(path) is not src:
                     src.close()
         return results
 
@@ -317,7 +329,7 @@ class AudioDecoder:
         for path, members in groups.items():
             src = sources.get(path)
             if src is None:
-                src = sources[path] = self._source(path, local)
+                src = sources[path] = self._source(path, local, sources)
             if src.layout is None or self.sampling_rate not in (None, src.samplerate):
                 return None
             if channel is None and src.channels != 1:
@@ -355,7 +367,7 @@ class AudioDecoder:
             path = paths[i]
             src = sources.get(path)
             if src is None:
-                src = sources[path] = self._source(path, local)
+                src = sources[path] = self._source(path, local, sources)
             if src.layout is None or self.sampling_rate not in (None, src.samplerate):
                 return None
             if src.channels != 1 and not isinstance(self.channel, int):

@@ -348,3 +348,17 @@ def test_batches_share_kept_open_files_and_split_the_budget(monkeypatch):
     assert fast._keeping_open(AudioDecoder(channel=0, open_files=0), 15_000, None).open_files == 0  # keep none
     mine = fast._keeping_open(AudioDecoder(channel=0), 15_000, 7)
     assert mine.open_files == 7 and mine is not first and first.open_files == 15_000
+
+
+@pytest.mark.parametrize("open_files", [0, 1, 4])
+def test_a_batch_reading_more_files_than_are_kept_open(tmp_path, open_files):
+    """The LRU may drop a source the current batch still reads; it is closed only after the batch."""
+    ds = _index_over_files(tmp_path, 40)
+    batches = ClipBatches(ds, 32, shuffle=True, seed=2, open_files=open_files)
+    for b in range(len(batches)):
+        want = np.stack([a["array"] for a in ds[batches.indices(b).tolist()]["audio"]])
+        np.testing.assert_array_equal(batches[b]["waves"], want)
+    before = _open_fds() if os.path.isdir("/proc/self/fd") else None
+    batches[0]  # noqa: B018
+    if before is not None:  # nothing beyond what the LRU keeps stays open after a batch
+        assert _open_fds() <= before + max(open_files, 0) + 1
