@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,17 +36,32 @@ def _pretrain(args: list[str], nproc: int) -> subprocess.CompletedProcess:
     # only the launcher, and the workers holding the pipes open would keep it waiting for ever)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
+    marker = args[args.index("--out") + 1]  # a folder of this call alone: names its processes
     try:
         out, err = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        err = _kill_all(proc, marker)
         pytest.fail(f"{' '.join(cmd[:8])} ... did not finish in {TIMEOUT_S} s:\n{err[-3000:]}")
     except BaseException:  # pytest-timeout, Ctrl-C: never leave the launcher and its workers behind
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _kill_all(proc, marker)
         raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _kill_all(proc: subprocess.Popen, marker: str) -> str:
+    """Kill the launcher's process group and every process whose command line names `marker`
+    (torchrun starts each worker in a session of its own, so the group alone misses them); then
+    collect what the launcher printed, without waiting for ever on a pipe a survivor holds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                os.kill(int(entry.name), signal.SIGKILL)
+    try:
+        return proc.communicate(timeout=30)[1] or ""
+    except subprocess.TimeoutExpired:
+        return "(no output: a pipe stayed open)"
 
 
 def _log(run: Path) -> list[dict]:
