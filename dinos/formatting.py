@@ -374,6 +374,19 @@ class DinosDataset(datasets.Dataset):
         kwargs = {} if new_fingerprint is None else {"new_fingerprint": new_fingerprint}
         return _adopt(super().rename_columns(column_mapping, **kwargs), self._dinos_decode)
 
+    def flatten(self, new_fingerprint: str | None = None, max_depth: int = 16):
+        """`datasets.Dataset.flatten`; with the decoded `audio` column present a `DinosError`: flattening
+        would turn it into its stored `audio.bytes` / `audio.path` fields."""
+        if AUDIO_COLUMN in self.column_names:
+            raise DinosError(
+                f"flatten() would split the decoded `{AUDIO_COLUMN}` column into its stored `{AUDIO_COLUMN}.bytes`/"
+                f"`{AUDIO_COLUMN}.path` fields; flatten the metadata with "
+                f"`ds.remove_columns('{AUDIO_COLUMN}').flatten()`, or the stored struct on purpose with "
+                "`dinos.stored(ds).flatten()`"
+            )
+        kwargs = {} if new_fingerprint is None else {"new_fingerprint": new_fingerprint}
+        return _adopt(super().flatten(max_depth=max_depth, **kwargs), self._dinos_decode)
+
     def to_iterable_dataset(self, num_shards: int = 1) -> datasets.IterableDataset:
         """`datasets.Dataset.to_iterable_dataset` whose rows decode like this dataset's."""
         user = _user_format(self)

@@ -319,6 +319,7 @@ class OutputDir:
                 previous = list(marker["files"])
                 fingerprints = {k: v for k, v in marker["fingerprints"].items() if k in previous}
         else:
+            root = root.resolve()  # `a/../b`: only the folders of the resolved path are made
             top = root  # the outermost folder this run creates: a failed run removes up to it
             while not top.parent.exists() and top.parent != top:
                 top = top.parent

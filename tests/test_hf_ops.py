@@ -419,3 +419,24 @@ def test_cast_of_another_column_flatten_indices_and_stored_of_a_dataset_dict(tmp
         dd.rename_column("audio", "x")
     raw = dinos.stored(dd).rename_column("audio", "x")  # the advice of that error works on a DatasetDict
     assert all(set(split[0]["x"]) == {"bytes", "path"} for split in raw.values())
+    with pytest.raises(DinosError, match="remove_columns"):
+        ds.flatten()  # would give audio.bytes / audio.path silently
+    flat_meta = ds.remove_columns("audio").flatten()
+    assert "provenance.year" in flat_meta.column_names
+
+
+def test_a_mixed_years_dcase_tree_gets_no_suggestion_that_fails(tmp_path):
+    import shutil
+
+    from dinos.synth import dcase
+
+    dcase.write(tmp_path / "a", year=2023, scale=0.1)
+    dcase.write(tmp_path / "b", year=2024, scale=0.1)
+    shutil.rmtree(tmp_path / "a" / "eval_data")
+    shutil.copytree(tmp_path / "b" / "eval_data", tmp_path / "a" / "eval_data")  # the 2023 ground truth stays
+    with pytest.raises(DinosError) as exc:
+        dinos.load_dataset("dcase_task2", data_dir=tmp_path / "a")
+    fit = re.search(r"the folders in data_dir fit ([^(]+) \(", str(exc.value))
+    for config in fit.group(1).split(", ") if fit else []:
+        dinos.load_dataset("dcase_task2", config, data_dir=tmp_path / "a", cache_dir=str(tmp_path / "c"),
+                           decode=False)

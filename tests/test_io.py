@@ -196,6 +196,9 @@ def test_output_dir_failed_run_into_a_new_folder_leaves_nothing(tmp_path):
         out.write_text("f.txt", "partial")
         raise RuntimeError
     assert list((tmp_path / "mine").iterdir()) == []  # down to the folder that existed before, kept
+    with pytest.raises(RuntimeError), OutputDir.open(tmp_path / "mine" / "n1" / ".." / "n2" / "a", tool="t"):
+        raise RuntimeError  # a path with `..`: the folders made are those of the resolved path
+    assert list((tmp_path / "mine").iterdir()) == []
 
 
 def test_output_dir_failed_run_keeps_a_previous_output_and_a_users_empty_folder(tmp_path):

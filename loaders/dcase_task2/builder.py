@@ -132,8 +132,9 @@ class DcaseTask2(ClipBuilder):
                     samples.append((wav.name, wav.parent.name))
 
         def names_parse(year: int) -> bool:
-            try:
-                return all(parse_dcase_name(year, name, folder) for name, folder in samples)
+            try:  # the names, then the ground-truth files a build of that year would read
+                return all(parse_dcase_name(year, name, folder) for name, folder in samples) and (
+                    load_ground_truth(data_dir, year) is not None)
             except DinosError:
                 return False
 
