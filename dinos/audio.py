@@ -46,29 +46,41 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+def riff_problem(read_at, size: int) -> str | None:
+    """Why a RIFF/WAVE file of `size` bytes has truncated `data` (libsndfile would silently shorten it),
+    or None. `read_at(offset, n)` returns the file's bytes, fewer than `n` only at its end; it may raise
+    `LookupError` for bytes it does not hold (a caller that has only the head of the file)."""
+    head = read_at(0, 12)
+    if len(head) < 12:
+        return f"truncated header ({size} bytes): not a complete WAV file"
+    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None  # not RIFF/WAVE: left to libsndfile and the format check
+    fmt = "<I" if head[:4] == b"RIFF" else ">I"
+    pos = 12
+    while True:
+        chunk = read_at(pos, 8)
+        if len(chunk) < 8:
+            return "truncated WAV: no `data` chunk before end of file"
+        cid, csize = chunk[:4], struct.unpack(fmt, chunk[4:])[0]
+        if cid == b"data":
+            available = size - (pos + 8)
+            if csize not in (0, 0xFFFFFFFF) and csize > available:
+                return f"truncated WAV data: header promises {csize} bytes, file holds {available}"
+            return None
+        pos += 8 + csize + (csize & 1)
+
+
 def _check_riff(path: Path, size: int) -> None:
     """Detect truncated WAV data that libsndfile would silently shorten."""
     with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12:
-            raise AudioError(f"truncated header ({size} bytes): not a complete WAV file", path)
-        if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-            return  # not RIFF/WAVE: left to libsndfile and the format check
-        pos = 12
-        while True:
-            fh.seek(pos)
-            chunk = fh.read(8)
-            if len(chunk) < 8:
-                raise AudioError("truncated WAV: no `data` chunk before end of file", path)
-            cid, csize = chunk[:4], struct.unpack("<I" if head[:4] == b"RIFF" else ">I", chunk[4:])[0]
-            if cid == b"data":
-                available = size - (pos + 8)
-                if csize not in (0, 0xFFFFFFFF) and csize > available:
-                    raise AudioError(
-                        f"truncated WAV data: header promises {csize} bytes, file holds {available}", path
-                    )
-                return
-            pos += 8 + csize + (csize & 1)
+
+        def read_at(offset: int, n: int) -> bytes:
+            fh.seek(offset)
+            return fh.read(n)
+
+        problem = riff_problem(read_at, size)
+    if problem is not None:
+        raise AudioError(problem, path)
 
 
 def probe(path: str | os.PathLike, *, expect_format: str | None = "WAV") -> AudioInfo:

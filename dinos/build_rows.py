@@ -21,7 +21,7 @@ import datasets
 import numpy as np
 import soundfile as sf
 
-from .audio import WAV_FORMATS, AudioInfo, probe
+from .audio import WAV_FORMATS, AudioInfo, probe, riff_problem
 from .paths import check_source
 from .segment import parse_seconds, window_arrays
 from .wav import parse_header
@@ -89,19 +89,16 @@ HEAD_BYTES = 4096
 def riff_verdict(head: bytes, size: int) -> bool | None:
     """The verdict of `audio._check_riff` (the reference) from the first bytes of a file of `size`
     bytes: True (it passes), False (it raises) or None (the `data` chunk lies beyond `head`)."""
-    if len(head) < 12:
-        return False
-    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-        return True
-    fmt = "<I" if head[:4] == b"RIFF" else ">I"
-    pos = 12
-    while True:
-        if pos + 8 > len(head):
-            return False if len(head) >= size else None
-        cid, csize = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
-        if cid == b"data":
-            return not (csize not in (0, 0xFFFFFFFF) and csize > size - (pos + 8))
-        pos += 8 + csize + (csize & 1)
+
+    def read_at(offset: int, n: int) -> bytes:
+        if offset + n > len(head) and len(head) < size:
+            raise LookupError(offset)  # bytes of the file this head does not hold
+        return head[offset:offset + n]
+
+    try:
+        return riff_problem(read_at, size) is None
+    except LookupError:
+        return None
 
 
 def _fmt_tag(head: bytes) -> int | None:
