@@ -113,10 +113,12 @@ def machine() -> str:
     import numpy
     import soundfile
 
+    from dinos import wav
+
     return (
         f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}, "
         f"datasets {datasets.__version__}, numpy {numpy.__version__}, soundfile {soundfile.__version__}, "
-        f"libsndfile {soundfile.__libsndfile_version__}"
+        f"libsndfile {soundfile.__libsndfile_version__}; PCM_16 scaling: {'native' if wav.NATIVE else 'numpy'}"
     )
 
 

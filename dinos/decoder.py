@@ -84,6 +84,29 @@ def _block(local, rows: int, frames: int) -> np.ndarray:
     return blk
 
 
+#: Longest run of consecutive windows read with one `preadv` (`_runs`): 16 one-second 48 kHz
+#: windows are 1.5 MB of int16, still in a core's L2 cache for the scaling pass.
+RUN_WINDOWS = 16
+
+
+def _runs(members: list, starts: list, frames: int, file_frames: int):
+    """`(first row, count)` runs of `members` (batch rows of one file, in start order) whose rows are
+    consecutive in the batch and whose windows follow each other in the file, all inside it."""
+    i0, count, nxt = None, 0, None
+    for i in members:
+        s = starts[i] or 0
+        if (i0 is not None and i == i0 + count and s == nxt and count < RUN_WINDOWS
+                and s + frames <= file_frames):
+            count += 1
+        else:
+            if i0 is not None:
+                yield i0, count
+            i0, count = i, 1
+        nxt = s + frames
+    if i0 is not None:
+        yield i0, count
+
+
 _COUNTS_REFERENCES = hasattr(sys, "getrefcount") and sys.implementation.name == "cpython"
 
 
@@ -347,13 +370,19 @@ class AudioDecoder:
         for path, members in groups.items():
             src = sources[path]
             idx = 0 if channel is None else _channel_index(channel, src.channels, path)
-            for i in members:
-                row = block[i]
+            rate = src.samplerate
+            for i0, count in _runs(members, starts, frames, src.frames):
                 try:
-                    scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i] or 0, row, scratch[0], idx)
+                    if count == 1:
+                        scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i0] or 0, block[i0],
+                                                            scratch[0], idx)
+                    else:
+                        scratch[0] = wav.decode_run_into(src.fd, src.layout, starts[i0] or 0,
+                                                         block[i0 : i0 + count], scratch[0], idx)
                 except OSError as exc:
                     raise AudioError(f"file changed while being read ({exc}); rebuild the dataset", path) from None
-                results[i] = {"array": row, "sampling_rate": src.samplerate, "path": path}
+                for i in range(i0, i0 + count):
+                    results[i] = {"array": block[i], "sampling_rate": rate, "path": path}
         return results
 
     def _batch_block(self, sources: dict, paths: list, rows: list, counts: list, local) -> np.ndarray | None:

@@ -1,4 +1,5 @@
-"""Plain PCM_16 WAV windows without libsndfile: the header parsed once, then `os.preadv` + one scale.
+"""Plain PCM_16 WAV windows without libsndfile: the header parsed once, then `os.preadv` + one scale
+(a native loop, `dinos._pcm16`, when it was built at install; numpy otherwise: the same bits).
 
 Written from the RIFF/WAVE layout (Microsoft "Multimedia Programming Interface and Data
 Specifications 1.0" and the WAVE_FORMAT_EXTENSIBLE note), not from another implementation:
@@ -31,6 +32,16 @@ import numpy as np
 
 #: int16 -> float32 scale libsndfile applies to PCM_16 (a power of two: the product is exact).
 PCM16_SCALE = np.float32(1.0 / 32768.0)
+
+try:  # the optional C loop (dinos/_pcm16.c, built at install when a compiler is there): one pass
+    if os.environ.get("DINOS_NO_NATIVE"):  # numpy only: the fallback, for comparison and debugging
+        raise ImportError("DINOS_NO_NATIVE is set")
+    from dinos._pcm16 import scale_into as _native_scale
+except ImportError:
+    _native_scale = None
+#: Whether int16 -> float32 runs in the native loop (`dinos._pcm16`) rather than numpy; both give the
+#: same bits. `dinos info` and the benchmarks print it.
+NATIVE = _native_scale is not None
 
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -165,10 +176,40 @@ def bytes_int16(data, layout: WavLayout, start: int, frames: int) -> np.ndarray:
 def scale_into(raw: np.ndarray, out: np.ndarray) -> None:
     """`out[...] = raw * 2**-15` as float32 (exact), `raw` int16 of `out`'s shape.
 
-    Two passes (cast, then scale in place); one mixed-type multiply (`decode_window_into`) measured
-    the same speed on numpy 2.4. Both are exact, so the result is the same."""
+    The native loop when both are contiguous, else numpy's two passes (cast, then scale in place).
+    All are exact, so the result is the same."""
+    if raw.shape == out.shape and _native(raw, out, 1, 0):
+        return
     out[...] = raw
     np.multiply(out, PCM16_SCALE, out=out)
+
+
+def scaled(raw: np.ndarray) -> np.ndarray:
+    """`raw * 2**-15` as a new float32 array of `raw`'s shape (see `scale_into`)."""
+    out = np.empty(raw.shape, dtype=np.float32)
+    scale_into(raw, out)
+    return out
+
+
+def _native(buf: np.ndarray, out: np.ndarray, stride: int, offset: int) -> bool:
+    """`out.flat[k] = buf.flat[offset + k * stride] * 2**-15` in the native loop; False (nothing
+    written) when it is not built or the arrays are not both C-contiguous native int16 / writable
+    float32 (the buffer protocol refuses them: BufferError, TypeError, ValueError); a `buf` too short
+    for `out` is an IndexError (a caller's bug, never silently served by the fallback)."""
+    if _native_scale is None:
+        return False
+    try:
+        _native_scale(buf, out, stride, offset)
+    except (BufferError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _scale_channel(buf: np.ndarray, out: np.ndarray, channels: int, channel: int) -> None:
+    """`out` (`n` items) = channel `channel` of the interleaved contiguous int16 `buf` * 2**-15."""
+    if not _native(buf, out, channels, channel):
+        src = buf if channels == 1 else buf[channel::channels]
+        np.multiply(src.reshape(out.shape), PCM16_SCALE, out=out, dtype=np.float32)
 
 
 def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
@@ -193,7 +234,29 @@ def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, 
         raise OSError(f"read {got} of {nbytes} bytes: the file is shorter than its header says")
     if not _LITTLE:
         buf.byteswap(inplace=True)
-    np.multiply(buf if ch == 1 else buf[channel % ch :: ch], PCM16_SCALE, out=out[:have], dtype=np.float32)
+    _scale_channel(buf, out[:have], ch, channel % ch)
     if have < want:
         out[have:] = 0.0
+    return scratch
+
+
+def decode_run_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
+                    channel: int = 0) -> np.ndarray:
+    """`out.shape[0]` consecutive windows of `out.shape[1]` frames from `start` (one channel) into the
+    rows of the 2-D float32 `out`, with one `os.preadv` and one scaling ufunc; every window must lie
+    inside the file (tails go through `decode_window_into`). Returns `scratch` as `decode_window_into`."""
+    rows, frames = out.shape
+    ch = layout.channels
+    need = rows * frames * ch
+    if start + rows * frames > layout.frames:
+        raise ValueError("a run of windows must lie inside the file")
+    if scratch.size < need:
+        scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
+    buf = scratch[:need]
+    got = os.preadv(fd, [buf], layout.data_offset + start * 2 * ch)
+    if got != 2 * need:
+        raise OSError(f"read {got} of {2 * need} bytes: the file is shorter than its header says")
+    if not _LITTLE:
+        buf.byteswap(inplace=True)
+    _scale_channel(buf, out, ch, channel % ch)
     return scratch

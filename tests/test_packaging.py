@@ -43,6 +43,11 @@ def test_wheel_contains_loaders_and_split_files(built_wheel):
     source = {f"dinos/{p.relative_to(ROOT / 'dinos').as_posix()}" for p in (ROOT / "dinos").rglob("*.py")}
     source |= {f"dinos/loaders/{p.relative_to(ROOT / 'loaders').as_posix()}" for p in (ROOT / "loaders").rglob("*.py")}
     assert source - names == set()
+    # the optional native loop ships compiled wherever this checkout's own install could build it
+    from dinos import wav
+
+    native = [n for n in names if n.startswith("dinos/_pcm16") and n.endswith((".so", ".pyd"))]
+    assert len(native) == 1 or not wav.NATIVE, native
 
 
 def _doc_dir() -> str:

@@ -203,13 +203,18 @@ def _count_fast_reads(monkeypatch) -> list:
     """Every window read through `wav.decode_window_into` from the decoder appends one entry."""
     import dinos.decoder
 
-    calls, real = [], wav.decode_window_into
+    calls, real, real_run = [], wav.decode_window_into, wav.decode_run_into
 
     def spy(*args, **kwargs):
         calls.append(args[2])
         return real(*args, **kwargs)
 
+    def spy_run(fd, layout, start, out, *args, **kwargs):  # a run of consecutive windows: one entry each
+        calls.extend(start + k * out.shape[1] for k in range(out.shape[0]))
+        return real_run(fd, layout, start, out, *args, **kwargs)
+
     monkeypatch.setattr(dinos.decoder.wav, "decode_window_into", spy)
+    monkeypatch.setattr(dinos.decoder.wav, "decode_run_into", spy_run)
     return calls
 
 
@@ -344,3 +349,149 @@ def test_large_batch_blocks_are_not_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(dinos.decoder, "_KEPT_BLOCK_BYTES", 2 * 1000 * 4)
     got = dec(_rows([(p, 0), (p, 100)], 1000))["audio"]
     assert [b.shape for b in dec._local.blocks] == [(2, 1000)] and got[0]["array"].base is dec._local.blocks[0]
+
+
+# -- consecutive windows read as runs (`decoder._runs`, `wav.decode_run_into`) --------------------
+@pytest.mark.parametrize("channel", [None, 1])
+def test_consecutive_windows_are_read_as_runs_and_match_soundfile(tmp_path, monkeypatch, channel):
+    import dinos.decoder
+    from dinos.decoder import RUN_WINDOWS
+
+    channels = 1 if channel is None else 3
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=2.55, sr=8000, channels=channels, seed=i) for i in range(2)]
+    n = 500  # 40 full windows per file, then a padded tail (20,400 frames)
+    starts = list(range(0, 20400, n))
+    rows = [(p, s) for p in paths for s in starts]
+    runs = []
+    real_run = wav.decode_run_into
+
+    def spy_run(fd, layout, start, out, *args, **kwargs):
+        runs.append((start, out.shape[0]))
+        return real_run(fd, layout, start, out, *args, **kwargs)
+
+    monkeypatch.setattr(dinos.decoder.wav, "decode_run_into", spy_run)
+    dec = AudioDecoder(channel=channel, normalize=False)
+    for order in (rows, rows[::-1], rows[1::2] + rows[::2]):  # dataset order, reversed, interleaved
+        runs.clear()
+        got = dec(_rows(order, n))["audio"]
+        for (p, s), g in zip(order, got, strict=True):
+            np.testing.assert_array_equal(g["array"], _reference(p, s, n, channel))
+        if order is rows:  # 40 full windows per file: runs of at most RUN_WINDOWS, never the padded tail
+            per_file = [(k * n, min(RUN_WINDOWS, 40 - k)) for k in range(0, 40, RUN_WINDOWS)]
+            assert runs == per_file * 2 and RUN_WINDOWS < 40
+        else:  # batch rows not consecutive (reversed) or windows not adjacent (every other one): no runs
+            assert runs == []
+
+
+def test_runs_are_split_where_rows_or_windows_stop_following_each_other():
+    from dinos.decoder import RUN_WINDOWS, _runs
+
+    n = 100
+    starts = [0, 100, 200, 400, 500, 600, 0, 100]
+    # rows 0-2 follow each other; row 3 jumps (a gap); rows 6-7 restart the file (not after row 5)
+    assert list(_runs([0, 1, 2, 3, 4, 5, 6, 7], starts, n, 10_000)) == [(0, 3), (3, 3), (6, 2)]
+    assert list(_runs([0, 2, 1], starts, n, 10_000)) == [(0, 1), (2, 1), (1, 1)]  # rows not consecutive
+    assert list(_runs([0, 1, 2], starts, n, 250)) == [(0, 2), (2, 1)]  # the last window passes the end
+    long = list(range(RUN_WINDOWS * 2 + 1))
+    assert list(_runs(long, [k * n for k in long], n, 10**9)) == [(0, RUN_WINDOWS), (RUN_WINDOWS, RUN_WINDOWS),
+                                                                  (2 * RUN_WINDOWS, 1)]
+    assert list(_runs([], starts, n, 10)) == []
+
+
+def test_decode_run_into_checks_its_bounds_and_reports_a_short_read(tmp_path):
+    ints = _ints(4000, 2, seed=7)
+    p = tmp_path / "r.wav"
+    p.write_bytes(_wav_bytes(ints, 8000))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        layout = wav.read_file_header(fd, p.stat().st_size)
+        out = np.full((3, 1000), np.nan, dtype=np.float32)
+        scratch = wav.decode_run_into(fd, layout, 1000, out, np.empty(4, dtype=np.int16), channel=-1)
+        assert scratch.size >= 3 * 1000 * 2
+        np.testing.assert_array_equal(out, ints[1000:4000, 1].reshape(3, 1000).astype(np.float32) / 32768)
+        with pytest.raises(ValueError, match="inside the file"):
+            wav.decode_run_into(fd, layout, 1001, out, scratch)
+        os.truncate(p, layout.data_offset + 4 * 2500)
+        with pytest.raises(OSError, match="shorter than its header"):
+            wav.decode_run_into(fd, layout, 1000, out, scratch)
+    finally:
+        os.close(fd)
+
+
+def test_a_file_shortened_under_a_run_is_an_audio_error_naming_it(tmp_path):
+    p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
+    dec = AudioDecoder(normalize=False)
+    rows = [(p, s) for s in range(0, 8000, 1000)]
+    dec(_rows(rows, 1000))  # the header is parsed and the file kept open
+    with open(p, "r+b") as fh:  # then its data shrinks (same inode, the decoder's stat sees the size)
+        os.ftruncate(fh.fileno(), p.stat().st_size - 2 * 3000)
+    with pytest.raises(AudioError, match="file changed|window ends|window starts") as err:
+        dec(_rows(rows, 1000))
+    assert "a.wav" in str(err.value)
+
+
+# -- the native int16 -> float32 loop (`dinos._pcm16`) and its numpy fallback ---------------------
+def _numpy_scaled(x: np.ndarray) -> np.ndarray:
+    return np.multiply(x, np.float32(2**-15), dtype=np.float32)
+
+
+@pytest.mark.skipif(not wav.NATIVE, reason="dinos._pcm16 not built (no C compiler at install): numpy is used")
+def test_native_loop_gives_numpy_bits_for_every_int16_and_stride():
+    from dinos._pcm16 import scale_into
+
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    out = np.full(every.size, np.nan, dtype=np.float32)
+    scale_into(every, out)
+    assert out.view(np.uint32).tolist() == _numpy_scaled(every).view(np.uint32).tolist()
+    inter = _ints(999, 4, seed=3).reshape(-1)
+    for stride in (1, 2, 3, 4):
+        for offset in range(stride):
+            want = _numpy_scaled(inter[offset::stride])
+            got = np.full(want.size, np.nan, dtype=np.float32)
+            scale_into(inter, got, stride, offset)
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    block = np.empty((2, 3), dtype=np.float32)  # any C-contiguous shape, taken flat
+    scale_into(np.arange(6, dtype=np.int16), block)
+    np.testing.assert_array_equal(block, np.arange(6, dtype=np.float32).reshape(2, 3) / 32768)
+    with pytest.raises(IndexError, match="src holds 6 items; 7 needed"):
+        scale_into(np.arange(6, dtype=np.int16), np.empty(4, dtype=np.float32), 2, 0)
+    with pytest.raises(TypeError, match="int16"):
+        scale_into(np.arange(6, dtype=np.int32), np.empty(6, dtype=np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        scale_into(np.arange(6, dtype=np.int16), np.empty(6, dtype=np.float64))
+    with pytest.raises(ValueError):
+        scale_into(np.arange(6, dtype=np.int16), np.empty(6, dtype=np.float32), 0)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native-if-built", "numpy-fallback"])
+def test_scale_into_gives_the_same_bits_for_any_layout(monkeypatch, native):
+    if not native:
+        monkeypatch.setattr(wav, "_native_scale", None)
+    x = _ints(1001, 2, seed=11)
+    cases = [(x, np.empty((1001, 2), np.float32)),  # contiguous
+             (x[:, 1], np.empty(1001, np.float32)),  # a strided column
+             (x.T, np.empty((2, 1001), np.float32)),  # transposed
+             (x.astype(">i2"), np.empty((1001, 2), np.float32)),  # big-endian samples
+             (x, np.empty((2, 1001), np.float32).T)]  # a non-contiguous output
+    for raw, out in cases:
+        wav.scale_into(raw, out)
+        np.testing.assert_array_equal(out, _numpy_scaled(raw.astype(np.int16)))
+    ro = np.empty((1001, 2), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        wav.scale_into(x, ro)
+
+
+def test_decoding_without_the_native_loop_gives_the_same_arrays(tmp_path, monkeypatch):
+    paths = [write_tone(tmp_path / f"r{i}.wav", seconds=1.3, sr=8000, channels=2, seed=i) for i in range(2)]
+    rows = [(p, s) for p in paths for s in range(0, 10400, 1000)]
+    for channel in (0, 1):
+        native = AudioDecoder(channel=channel, normalize=False)(_rows(rows, 1000))["audio"]
+        with monkeypatch.context() as m:
+            m.setattr(wav, "_native_scale", None)
+            fallback = AudioDecoder(channel=channel, normalize=False)(_rows(rows, 1000))["audio"]
+            one = read_window(str(paths[1]), 2000, 1000, channel=channel)[0]
+        for a, b, (p, s) in zip(native, fallback, rows, strict=True):
+            np.testing.assert_array_equal(a["array"], b["array"])
+            np.testing.assert_array_equal(a["array"], _reference(p, s, 1000, channel))
+        np.testing.assert_array_equal(one, _reference(paths[1], 2000, 1000, channel))
