@@ -78,8 +78,95 @@ scale_into(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+#ifndef _WIN32
+#include <errno.h>
+#include <unistd.h>
+
+PyDoc_STRVAR(read_scaled_doc,
+"read_scaled(fd, offset, scratch, dst, channels=1, channel=0) -> int\n--\n\n"
+"Read len(dst) * channels int16 samples at byte `offset` of `fd` into `scratch` (pread, retried on\n"
+"EINTR and partial reads), then dst[k] = scratch[channel + k * channels] * 2**-15 (as scale_into).\n"
+"Returns the bytes read; fewer than wanted (end of file) leaves dst unwritten: the caller raises.\n"
+"scratch must hold len(dst) * channels items (else IndexError). The GIL is released during the read\n"
+"and the loop; a read error raises OSError.");
+
+static PyObject *
+read_scaled(PyObject *self, PyObject *args)
+{
+    int fd;
+    long long offset;
+    PyObject *scr_obj, *dst_obj;
+    Py_ssize_t channels = 1, channel = 0;
+    if (!PyArg_ParseTuple(args, "iLOO|nn:read_scaled", &fd, &offset, &scr_obj, &dst_obj, &channels, &channel))
+        return NULL;
+    if (channels < 1 || channel < 0 || channel >= channels || offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "need channels >= 1, 0 <= channel < channels and offset >= 0");
+        return NULL;
+    }
+    Py_buffer scr, dst;
+    if (get_buffer(scr_obj, &scr, 1, 'h', "scratch") < 0)
+        return NULL;
+    if (get_buffer(dst_obj, &dst, 1, 'f', "dst") < 0) {
+        PyBuffer_Release(&scr);
+        return NULL;
+    }
+    Py_ssize_t n = dst.len / 4, items = n * channels;
+    if (items > scr.len / 2) {
+        PyErr_Format(PyExc_IndexError, "scratch holds %zd items; %zd needed", scr.len / 2, items);
+        PyBuffer_Release(&scr);
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
+    char *buf = (char *)scr.buf;
+    size_t want = (size_t)items * 2, got = 0;
+    int err = 0;
+    for (;;) {
+        ssize_t r;
+        Py_BEGIN_ALLOW_THREADS
+        r = 0;
+        while (got < want) {
+            r = pread(fd, buf + got, want - got, (off_t)(offset + (long long)got));
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        if (r >= 0 && got == want) {
+            const int16_t *in = (const int16_t *)scr.buf + channel;
+            float *out = (float *)dst.buf;
+            const float scale = 1.0f / 32768.0f;
+            if (channels == 1) {
+                for (Py_ssize_t k = 0; k < n; k++)
+                    out[k] = (float)in[k] * scale;
+            } else {
+                for (Py_ssize_t k = 0; k < n; k++)
+                    out[k] = (float)in[k * channels] * scale;
+            }
+        }
+        err = r < 0 ? errno : 0;
+        Py_END_ALLOW_THREADS
+        if (err != EINTR)
+            break;
+        if (PyErr_CheckSignals() < 0) {  /* PEP 475: a handler that raises stops the read */
+            PyBuffer_Release(&scr);
+            PyBuffer_Release(&dst);
+            return NULL;
+        }
+    }
+    PyBuffer_Release(&scr);
+    PyBuffer_Release(&dst);
+    if (err) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromSize_t(got);
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"scale_into", scale_into, METH_VARARGS, scale_into_doc},
+#ifndef _WIN32
+    {"read_scaled", read_scaled, METH_VARARGS, read_scaled_doc},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ try:  # the optional C loop (dinos/_pcm16.c, built at install when a compiler is
     from dinos._pcm16 import scale_into as _native_scale
 except ImportError:
     _native_scale = None
+#: The native read + scale of one window (POSIX builds of `dinos._pcm16`), else None.
+_native_read = getattr(sys.modules.get("dinos._pcm16"), "read_scaled", None) if _native_scale else None
 #: Whether int16 -> float32 runs in the native loop (`dinos._pcm16`) rather than numpy; both give the
 #: same bits. `dinos info` and the benchmarks print it.
 NATIVE = _native_scale is not None
@@ -212,29 +215,47 @@ def _scale_channel(buf: np.ndarray, out: np.ndarray, channels: int, channel: int
         np.multiply(src.reshape(out.shape), PCM16_SCALE, out=out, dtype=np.float32)
 
 
+def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch: int, channel: int) -> np.ndarray:
+    """`len(out) * ch` int16 samples at byte `offset` into `scratch` (grown when too small; returned),
+    channel `channel` of them scaled into `out`: one native call (read + scale, the GIL released once)
+    when it is built and the arrays fit it, else `os.preadv` + `_scale_channel`. A short read (the
+    file shrank after its header was parsed) raises `OSError` and leaves `out` unwritten."""
+    need = out.size * ch
+    if scratch.size < need:
+        scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
+    if not need:
+        return scratch
+    got = None
+    if _native_read is not None and _LITTLE:
+        try:
+            got = _native_read(fd, offset, scratch, out, ch, channel)
+        except (BufferError, TypeError, ValueError):  # `out` not a contiguous writable float32 array
+            got = None
+    if got is None:
+        buf = scratch[:need]
+        got = os.preadv(fd, [buf], offset)
+        if got == 2 * need:
+            if not _LITTLE:
+                buf.byteswap(inplace=True)
+            _scale_channel(buf, out, ch, channel)
+    if got != 2 * need:
+        raise OSError(f"read {got} of {2 * need} bytes: the file is shorter than its header says")
+    return scratch
+
+
 def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
                        channel: int = 0) -> np.ndarray:
     """Frames `[start, start + len(out))` of one channel, as float32 into the 1-D `out`, zero past the end.
 
     The int16 frames go first into `scratch`, a small buffer the caller reuses (returned, grown when
     too small: keep the returned one): a 1-s window is 96 KB, so it stays in the CPU cache, and one
-    ufunc then reads it from there and writes `out` once (reading a whole batch of int16 first and
+    pass then reads it from there and writes `out` once (reading a whole batch of int16 first and
     converting afterwards would send the int16 bytes through main memory twice). A short read (the
     file shrank after its header was parsed) raises `OSError`."""
     want = out.shape[0]
     have = max(0, min(want, layout.frames - start))
     ch = layout.channels
-    need = have * ch
-    if scratch.size < need:
-        scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
-    buf = scratch[:need]
-    nbytes = 2 * need
-    got = os.preadv(fd, [buf], layout.data_offset + start * 2 * ch) if need else 0
-    if got != nbytes:
-        raise OSError(f"read {got} of {nbytes} bytes: the file is shorter than its header says")
-    if not _LITTLE:
-        buf.byteswap(inplace=True)
-    _scale_channel(buf, out[:have], ch, channel % ch)
+    scratch = _read_scaled(fd, layout.data_offset + start * 2 * ch, out[:have], scratch, ch, channel % ch)
     if have < want:
         out[have:] = 0.0
     return scratch
@@ -243,20 +264,10 @@ def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, 
 def decode_run_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
                     channel: int = 0) -> np.ndarray:
     """`out.shape[0]` consecutive windows of `out.shape[1]` frames from `start` (one channel) into the
-    rows of the 2-D float32 `out`, with one `os.preadv` and one scaling ufunc; every window must lie
-    inside the file (tails go through `decode_window_into`). Returns `scratch` as `decode_window_into`."""
+    rows of the 2-D float32 `out`, with one read and one scaling pass; every window must lie inside
+    the file (tails go through `decode_window_into`). Returns `scratch` as `decode_window_into`."""
     rows, frames = out.shape
-    ch = layout.channels
-    need = rows * frames * ch
     if start + rows * frames > layout.frames:
         raise ValueError("a run of windows must lie inside the file")
-    if scratch.size < need:
-        scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
-    buf = scratch[:need]
-    got = os.preadv(fd, [buf], layout.data_offset + start * 2 * ch)
-    if got != 2 * need:
-        raise OSError(f"read {got} of {2 * need} bytes: the file is shorter than its header says")
-    if not _LITTLE:
-        buf.byteswap(inplace=True)
-    _scale_channel(buf, out, ch, channel % ch)
-    return scratch
+    ch = layout.channels
+    return _read_scaled(fd, layout.data_offset + start * 2 * ch, out, scratch, ch, channel % ch)

@@ -435,7 +435,15 @@ def _numpy_scaled(x: np.ndarray) -> np.ndarray:
     return np.multiply(x, np.float32(2**-15), dtype=np.float32)
 
 
-@pytest.mark.skipif(not wav.NATIVE, reason="dinos._pcm16 not built (no C compiler at install): numpy is used")
+NOT_NATIVE = "dinos._pcm16 not in use (not built: no C compiler at install; or DINOS_NO_NATIVE set)"
+
+
+def _without_native(m) -> None:
+    m.setattr(wav, "_native_scale", None)
+    m.setattr(wav, "_native_read", None)
+
+
+@pytest.mark.skipif(not wav.NATIVE, reason=NOT_NATIVE)
 def test_native_loop_gives_numpy_bits_for_every_int16_and_stride():
     from dinos._pcm16 import scale_into
 
@@ -466,7 +474,7 @@ def test_native_loop_gives_numpy_bits_for_every_int16_and_stride():
 @pytest.mark.parametrize("native", [True, False], ids=["native-if-built", "numpy-fallback"])
 def test_scale_into_gives_the_same_bits_for_any_layout(monkeypatch, native):
     if not native:
-        monkeypatch.setattr(wav, "_native_scale", None)
+        _without_native(monkeypatch)
     x = _ints(1001, 2, seed=11)
     cases = [(x, np.empty((1001, 2), np.float32)),  # contiguous
              (x[:, 1], np.empty(1001, np.float32)),  # a strided column
@@ -488,10 +496,57 @@ def test_decoding_without_the_native_loop_gives_the_same_arrays(tmp_path, monkey
     for channel in (0, 1):
         native = AudioDecoder(channel=channel, normalize=False)(_rows(rows, 1000))["audio"]
         with monkeypatch.context() as m:
-            m.setattr(wav, "_native_scale", None)
+            _without_native(m)
             fallback = AudioDecoder(channel=channel, normalize=False)(_rows(rows, 1000))["audio"]
             one = read_window(str(paths[1]), 2000, 1000, channel=channel)[0]
         for a, b, (p, s) in zip(native, fallback, rows, strict=True):
             np.testing.assert_array_equal(a["array"], b["array"])
             np.testing.assert_array_equal(a["array"], _reference(p, s, 1000, channel))
         np.testing.assert_array_equal(one, _reference(paths[1], 2000, 1000, channel))
+
+
+@pytest.mark.skipif(not wav.NATIVE, reason=NOT_NATIVE)
+def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
+    from dinos._pcm16 import read_scaled
+
+    ints = _ints(3000, 3, seed=13)
+    p = tmp_path / "r.wav"
+    p.write_bytes(_wav_bytes(ints, 8000))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        layout = wav.read_file_header(fd, p.stat().st_size)
+        scratch = np.empty(3000 * 3, dtype=np.int16)
+        for channel in range(3):
+            out = np.full(1000, np.nan, dtype=np.float32)
+            off = layout.data_offset + 500 * 6
+            assert read_scaled(fd, off, scratch, out, 3, channel) == 6000
+            np.testing.assert_array_equal(out.view(np.uint32), _numpy_scaled(ints[500:1500, channel]).view(np.uint32))
+        out = np.full(1000, np.nan, dtype=np.float32)
+        assert read_scaled(fd, layout.data_offset + 2500 * 6, scratch, out, 3, 0) == 3000  # past the end: short
+        assert np.isnan(out).all()  # left unwritten; the caller raises
+        with pytest.raises(IndexError, match="scratch holds 10 items"):
+            read_scaled(fd, 0, scratch[:10], out, 1, 0)
+        with pytest.raises(ValueError):
+            read_scaled(fd, 0, scratch, out, 3, 3)
+        with pytest.raises(ValueError):
+            read_scaled(fd, -2, scratch, out, 1, 0)
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as err:  # a closed descriptor: the read's own error
+        read_scaled(fd, 0, scratch, out, 1, 0)
+    assert err.value.errno == 9
+
+
+def test_window_into_a_non_contiguous_row_gives_the_same_bits(tmp_path):
+    ints = _ints(2000, 2, seed=17)
+    p = tmp_path / "r.wav"
+    p.write_bytes(_wav_bytes(ints, 8000))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        layout = wav.read_file_header(fd, p.stat().st_size)
+        grid = np.full((1500, 2), np.nan, dtype=np.float32)
+        wav.decode_window_into(fd, layout, 1000, grid[:, 1], np.empty(0, dtype=np.int16), channel=1)  # strided
+        np.testing.assert_array_equal(grid[:1000, 1], _numpy_scaled(ints[1000:, 1]))
+        assert not grid[1000:, 1].any() and np.isnan(grid[:, 0]).all()
+    finally:
+        os.close(fd)
