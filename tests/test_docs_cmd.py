@@ -17,7 +17,7 @@ def test_listing_names_every_shipped_page_with_its_first_heading(capsys):
     table, hint = capsys.readouterr().out.split("\n\n")
     assert hint == "`dinos docs NAME` prints a page.\n"
     listed = dict(re.findall(r"^(\S+) +(.+)$", table, re.M))
-    for page in [*(ROOT / "docs").glob("*.md"), ROOT / "BENCHMARKS.md"]:
+    for page in [*(ROOT / "docs").glob("*.md"), ROOT / "BENCHMARKS.md", ROOT / "README.md"]:
         heading = next(line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("#"))
         assert listed.pop(page.stem.lower()) == heading.lstrip("#").strip(), page
     assert listed == {}
@@ -53,6 +53,6 @@ def test_checkout_pages_are_those_pyproject_ships():
     import tomllib
 
     files = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["data-files"]
-    (patterns,) = [v for k, v in files.items() if k.startswith("share/doc/")]
+    patterns = [g for k, v in files.items() if k.startswith("share/doc/") for g in v]
     expected = {p for pattern in patterns for p in ROOT.glob(pattern)}
     assert set(docs.pages().values()) == expected and len(expected) > 10

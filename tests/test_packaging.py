@@ -2,6 +2,7 @@
 README links to, installs a working CLI, and installs offline into a fresh virtual environment that holds only
 its core dependencies, where the README's blocks run as written and `dinos docs` prints the shipped pages."""
 
+import os
 import re
 import subprocess
 import sys
@@ -55,8 +56,9 @@ def _doc_dir() -> str:
     import tomllib
 
     files = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["data-files"]
-    (folder,) = [k for k in files if k.startswith("share/doc/")]
-    return folder
+    folders = sorted(k for k in files if k.startswith("share/doc/"))
+    assert all(f.startswith(folders[0] + "/") for f in folders[1:]), folders  # one tree, the repository's layout
+    return folders[0]
 
 
 @pytest.mark.slow
@@ -73,12 +75,21 @@ def test_wheel_ships_every_doc_the_readme_links(built_wheel):
               if "://" not in target and not target.startswith("#")}
     pages = {t for t in linked if t.endswith(".md")}
     assert {t for t in pages if t.startswith("docs/")} >= {"docs/quickstart.md", "docs/model.md"}
-    assert {Path(t).name for t in pages} <= shipped, sorted({Path(t).name for t in pages} - shipped)
-    for t in pages:  # shipped as written, not a stale copy
-        assert zipfile.ZipFile(wheel).read(data + Path(t).name) == (ROOT / t).read_bytes(), t
+    assert pages | {"README.md"} <= shipped, sorted(pages - shipped)
+    for t in pages | {"README.md"}:  # shipped as written, not a stale copy
+        assert zipfile.ZipFile(wheel).read(data + t) == (ROOT / t).read_bytes(), t
     for t in linked - pages:  # a linked source file ships as code (`loaders/dinos.py` as `dinos/loaders/dinos.py`)
         assert f"dinos/{t}" in names, t
-    assert shipped == {p.name for p in docs.pages().values()}
+    # in the installed tree, every page's links to other pages resolve (the README's, BENCHMARKS.md's, ../ links)
+    for page in sorted(p for p in shipped if p.endswith(".md")):
+        text = zipfile.ZipFile(wheel).read(data + page).decode()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            target = target.split("#")[0]
+            if "://" in target or not target.endswith(".md"):
+                continue
+            resolved = os.path.normpath(os.path.join(os.path.dirname(page), target))
+            assert resolved in shipped, f"{page} links to {target}: {resolved} is not installed"
+    assert shipped == {p.relative_to(ROOT).as_posix() for p in docs.pages().values()}  # what `dinos docs` lists
 
 
 def _core_closure(wheel: Path) -> dict[str, metadata.Distribution]:

@@ -1,8 +1,9 @@
 """`dinos docs [NAME]`: the documentation the README links to, shipped with the package.
 
 PyPI shows the README, whose relative links (`docs/model.md`) do not resolve there. The wheel therefore
-installs those pages (pyproject.toml, `[tool.setuptools.data-files]`, their one home) under
-`<prefix>/share/doc/<distribution>/`, and this command lists or prints them.
+installs the README and those pages (pyproject.toml, `[tool.setuptools.data-files]`, their one home) under
+`<prefix>/share/doc/<distribution>/`, in the repository's layout (links between pages resolve there),
+and this command lists or prints them.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _checkout_root() -> Path | None:
 
 
 def _checkout_pages(root: Path) -> list[Path]:
-    """The pages pyproject.toml ships (the globs of its share/doc data-files entry), read from the checkout."""
+    """The pages pyproject.toml ships (the globs of its share/doc data-files entries), read from the checkout."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -57,7 +58,7 @@ def _checkout_pages(root: Path) -> list[Path]:
     if tomllib is not None:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
         files = data.get("tool", {}).get("setuptools", {}).get("data-files", {})
-        patterns = next((v for k, v in files.items() if k.startswith(DOC_PREFIX)), patterns)
+        patterns = [g for k, v in files.items() if k.startswith(DOC_PREFIX) for g in v] or patterns
     return sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
 
 
