@@ -18,6 +18,7 @@ $(STAMP): $(BUILD_INPUTS)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[model,dev]"
+	@$(PY) -c "from dinos import wav; print('dinos: PCM_16 scaling:', 'native (dinos._pcm16 built)' if wav.NATIVE else 'numpy (the optional C loop dinos/_pcm16.c was not built: no C compiler?)')"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -37,4 +38,4 @@ lint: install
 	$(VENV)/bin/ruff check dinos loaders recipes tests benchmarks
 
 clean:
-	rm -rf $(VENV) .demo build dist *.egg-info
+	rm -rf $(VENV) .demo build dist *.egg-info dinos/_pcm16*.so dinos/_pcm16*.pyd

@@ -7,8 +7,16 @@
    module is not built (no C compiler at install time), dinos.wav falls back to numpy. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
+
+static int
+host_is_little(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
 
 static int
 get_buffer(PyObject *obj, Py_buffer *view, int writable, char code, const char *what)
@@ -17,7 +25,9 @@ get_buffer(PyObject *obj, Py_buffer *view, int writable, char code, const char *
     if (PyObject_GetBuffer(obj, view, flags) < 0)
         return -1;
     const char *fmt = view->format ? view->format : "B";
-    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
+    /* native byte order only: '<' on a little-endian host, '>' ('!') on a big-endian one */
+    if (fmt[0] == '=' || fmt[0] == '@' || (fmt[0] == '<' && host_is_little())
+        || ((fmt[0] == '>' || fmt[0] == '!') && !host_is_little()))
         fmt++;
     if (fmt[0] != code || fmt[1] != '\0' || view->itemsize != (code == 'h' ? 2 : 4)) {
         PyErr_Format(PyExc_TypeError, "%s must be a contiguous %s buffer (format '%s')", what,
@@ -55,8 +65,10 @@ scale_into(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = dst.len / 4, have = src.len / 2;
-    if (n > 0 && (offset + (n - 1) * stride + 1 > have)) {
-        PyErr_Format(PyExc_IndexError, "src holds %zd items; %zd needed", have, offset + (n - 1) * stride + 1);
+    /* offset + (n - 1) * stride < have, checked without overflowing Py_ssize_t */
+    if (n > 0 && (offset >= have || (n > 1 && stride > (have - 1 - offset) / (n - 1)))) {
+        PyErr_Format(PyExc_IndexError, "src holds %zd items; item %zd + %zd x %zd needed", have, offset,
+                     n - 1, stride);
         PyBuffer_Release(&src);
         PyBuffer_Release(&dst);
         return NULL;
@@ -110,15 +122,23 @@ read_scaled(PyObject *self, PyObject *args)
         PyBuffer_Release(&scr);
         return NULL;
     }
-    Py_ssize_t n = dst.len / 4, items = n * channels;
-    if (items > scr.len / 2) {
-        PyErr_Format(PyExc_IndexError, "scratch holds %zd items; %zd needed", scr.len / 2, items);
+    Py_ssize_t n = dst.len / 4, room = scr.len / 2;
+    /* n * channels <= room, checked without overflowing Py_ssize_t (channel < channels was checked) */
+    Py_ssize_t items = (n == 0 || channels <= room / n) ? n * channels : -1;
+    if (items < 0 || items > room) {
+        PyErr_Format(PyExc_IndexError, "scratch holds %zd items; %zd x %zd needed", room, n, channels);
         PyBuffer_Release(&scr);
         PyBuffer_Release(&dst);
         return NULL;
     }
     char *buf = (char *)scr.buf;
     size_t want = (size_t)items * 2, got = 0;
+    if ((unsigned long long)offset > (unsigned long long)LLONG_MAX - want) {
+        PyErr_SetString(PyExc_ValueError, "offset + bytes to read overflow a file offset");
+        PyBuffer_Release(&scr);
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
     int err = 0;
     for (;;) {
         ssize_t r;

@@ -84,18 +84,20 @@ def _block(local, rows: int, frames: int) -> np.ndarray:
     return blk
 
 
-#: Longest run of consecutive windows read with one `preadv` (`_runs`): 16 one-second 48 kHz
-#: windows are 1.5 MB of int16, still in a core's L2 cache for the scaling pass.
-RUN_WINDOWS = 16
+#: Most bytes read at once for a run of consecutive windows (`_runs`, all channels of the file): 2 MiB
+#: is 21 one-second 48 kHz mono windows, still in a core's L2 cache for the scaling pass, and bounds the
+#: int16 scratch a thread keeps (a window larger than this is read alone, as without runs).
+RUN_BYTES = 2 << 20
 
 
-def _runs(members: list, starts: list, frames: int, file_frames: int):
-    """`(first row, count)` runs of `members` (batch rows of one file, in start order) whose rows are
-    consecutive in the batch and whose windows follow each other in the file, all inside it."""
+def _runs(members: list, starts: list, frames: int, file_frames: int, limit: int):
+    """`(first row, count)` runs of at most `limit` rows of `members` (batch rows of one file, in start
+    order) whose rows are consecutive in the batch and whose windows follow each other in the file,
+    all inside it."""
     i0, count, nxt = None, 0, None
     for i in members:
         s = starts[i] or 0
-        if (i0 is not None and i == i0 + count and s == nxt and count < RUN_WINDOWS
+        if (i0 is not None and i == i0 + count and s == nxt and count < limit
                 and s + frames <= file_frames):
             count += 1
         else:
@@ -371,7 +373,8 @@ class AudioDecoder:
             src = sources[path]
             idx = 0 if channel is None else _channel_index(channel, src.channels, path)
             rate = src.samplerate
-            for i0, count in _runs(members, starts, frames, src.frames):
+            limit = RUN_BYTES // (2 * frames * src.channels)
+            for i0, count in _runs(members, starts, frames, src.frames, limit):
                 try:
                     if count == 1:
                         scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i0] or 0, block[i0],

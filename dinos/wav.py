@@ -35,7 +35,7 @@ import numpy as np
 PCM16_SCALE = np.float32(1.0 / 32768.0)
 
 try:  # the optional C loop (dinos/_pcm16.c, built at install when a compiler is there): one pass
-    if os.environ.get("DINOS_NO_NATIVE"):  # numpy only: the fallback, for comparison and debugging
+    if os.environ.get("DINOS_NO_NATIVE", "").strip().lower() not in ("", "0", "false", "no"):  # numpy only
         raise ImportError("DINOS_NO_NATIVE is set")
     from dinos._pcm16 import scale_into as _native_scale
 except ImportError:

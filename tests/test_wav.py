@@ -355,11 +355,11 @@ def test_large_batch_blocks_are_not_kept(tmp_path, monkeypatch):
 @pytest.mark.parametrize("channel", [None, 1])
 def test_consecutive_windows_are_read_as_runs_and_match_soundfile(tmp_path, monkeypatch, channel):
     import dinos.decoder
-    from dinos.decoder import RUN_WINDOWS
 
     channels = 1 if channel is None else 3
     paths = [write_tone(tmp_path / f"r{i}.wav", seconds=2.55, sr=8000, channels=channels, seed=i) for i in range(2)]
     n = 500  # 40 full windows per file, then a padded tail (20,400 frames)
+    monkeypatch.setattr(dinos.decoder, "RUN_BYTES", 16 * n * 2 * channels + 1)  # runs of 16 windows at most
     starts = list(range(0, 20400, n))
     rows = [(p, s) for p in paths for s in starts]
     runs = []
@@ -376,26 +376,47 @@ def test_consecutive_windows_are_read_as_runs_and_match_soundfile(tmp_path, monk
         got = dec(_rows(order, n))["audio"]
         for (p, s), g in zip(order, got, strict=True):
             np.testing.assert_array_equal(g["array"], _reference(p, s, n, channel))
-        if order is rows:  # 40 full windows per file: runs of at most RUN_WINDOWS, never the padded tail
-            per_file = [(k * n, min(RUN_WINDOWS, 40 - k)) for k in range(0, 40, RUN_WINDOWS)]
-            assert runs == per_file * 2 and RUN_WINDOWS < 40
+        if order is rows:  # 40 full windows per file: runs of at most 16, never the padded tail
+            assert runs == [(0, 16), (16 * n, 16), (32 * n, 8)] * 2
         else:  # batch rows not consecutive (reversed) or windows not adjacent (every other one): no runs
             assert runs == []
 
 
 def test_runs_are_split_where_rows_or_windows_stop_following_each_other():
-    from dinos.decoder import RUN_WINDOWS, _runs
+    from dinos.decoder import _runs
 
     n = 100
     starts = [0, 100, 200, 400, 500, 600, 0, 100]
     # rows 0-2 follow each other; row 3 jumps (a gap); rows 6-7 restart the file (not after row 5)
-    assert list(_runs([0, 1, 2, 3, 4, 5, 6, 7], starts, n, 10_000)) == [(0, 3), (3, 3), (6, 2)]
-    assert list(_runs([0, 2, 1], starts, n, 10_000)) == [(0, 1), (2, 1), (1, 1)]  # rows not consecutive
-    assert list(_runs([0, 1, 2], starts, n, 250)) == [(0, 2), (2, 1)]  # the last window passes the end
-    long = list(range(RUN_WINDOWS * 2 + 1))
-    assert list(_runs(long, [k * n for k in long], n, 10**9)) == [(0, RUN_WINDOWS), (RUN_WINDOWS, RUN_WINDOWS),
-                                                                  (2 * RUN_WINDOWS, 1)]
-    assert list(_runs([], starts, n, 10)) == []
+    assert list(_runs([0, 1, 2, 3, 4, 5, 6, 7], starts, n, 10_000, 99)) == [(0, 3), (3, 3), (6, 2)]
+    assert list(_runs([0, 2, 1], starts, n, 10_000, 99)) == [(0, 1), (2, 1), (1, 1)]  # rows not consecutive
+    assert list(_runs([0, 1, 2], starts, n, 250, 99)) == [(0, 2), (2, 1)]  # the last window passes the end
+    long = list(range(9))
+    assert list(_runs(long, [k * n for k in long], n, 10**9, 4)) == [(0, 4), (4, 4), (8, 1)]  # at most `limit`
+    assert list(_runs(long[:3], [k * n for k in long], n, 10**9, 0)) == [(0, 1), (1, 1), (2, 1)]
+    assert list(_runs([], starts, n, 10, 99)) == []
+
+
+def test_a_run_never_reads_more_than_run_bytes(tmp_path, monkeypatch):
+    """Windows larger than `RUN_BYTES` (all channels) are read one by one: the thread's int16 scratch
+    stays one window, not a run of them (8 channels x 1 s at 48 kHz = 768 kB per window)."""
+    import dinos.decoder
+
+    p = write_tone(tmp_path / "m.wav", seconds=4.0, sr=48000, channels=8)
+    monkeypatch.setattr(dinos.decoder, "RUN_BYTES", 1 << 20)
+    reads = []
+    real = wav._read_scaled
+
+    def spy(fd, offset, out, scratch, ch, channel):
+        reads.append(out.size * ch * 2)
+        return real(fd, offset, out, scratch, ch, channel)
+
+    monkeypatch.setattr(wav, "_read_scaled", spy)
+    dec = AudioDecoder(channel=0, normalize=False)
+    got = dec(_rows([(p, s) for s in range(0, 4 * 48000, 48000)], 48000))["audio"]
+    assert reads == [768_000] * 4 and dec._local.scratch[0].nbytes < 2 * 768_000
+    for k, g in enumerate(got):
+        np.testing.assert_array_equal(g["array"], _reference(p, k * 48000, 48000, 0))
 
 
 def test_decode_run_into_checks_its_bounds_and_reports_a_short_read(tmp_path):
@@ -418,14 +439,21 @@ def test_decode_run_into_checks_its_bounds_and_reports_a_short_read(tmp_path):
         os.close(fd)
 
 
-def test_a_file_shortened_under_a_run_is_an_audio_error_naming_it(tmp_path):
+@pytest.mark.parametrize("native", [True, False], ids=["native-if-built", "numpy-fallback"])
+def test_a_file_shortened_under_a_run_is_an_audio_error_naming_it(tmp_path, monkeypatch, native):
+    """The file shrinks between the decoder's check and its read (the check's `stat` still sees the old
+    file): the run's short read is an AudioError naming the file, and no array is returned."""
+    if not native:
+        _without_native(monkeypatch)
     p = write_tone(tmp_path / "a.wav", seconds=1.0, sr=8000)
     dec = AudioDecoder(normalize=False)
     rows = [(p, s) for s in range(0, 8000, 1000)]
     dec(_rows(rows, 1000))  # the header is parsed and the file kept open
-    with open(p, "r+b") as fh:  # then its data shrinks (same inode, the decoder's stat sees the size)
-        os.ftruncate(fh.fileno(), p.stat().st_size - 2 * 3000)
-    with pytest.raises(AudioError, match="file changed|window ends|window starts") as err:
+    before, real_stat = os.stat(p), os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: before if str(path) == str(p) else real_stat(path, *a, **k))
+    with open(p, "r+b") as fh:
+        os.ftruncate(fh.fileno(), before.st_size - 2 * 3000)
+    with pytest.raises(AudioError, match="file changed while being read .read 10000 of 16000 bytes") as err:
         dec(_rows(rows, 1000))
     assert "a.wav" in str(err.value)
 
@@ -461,8 +489,11 @@ def test_native_loop_gives_numpy_bits_for_every_int16_and_stride():
     block = np.empty((2, 3), dtype=np.float32)  # any C-contiguous shape, taken flat
     scale_into(np.arange(6, dtype=np.int16), block)
     np.testing.assert_array_equal(block, np.arange(6, dtype=np.float32).reshape(2, 3) / 32768)
-    with pytest.raises(IndexError, match="src holds 6 items; 7 needed"):
+    with pytest.raises(IndexError, match="src holds 6 items"):
         scale_into(np.arange(6, dtype=np.int16), np.empty(4, dtype=np.float32), 2, 0)
+    for stride, offset in ((2**62, 0), (1, 2**63 - 1), (2**31, 2**40)):  # bounds that overflow a naive check
+        with pytest.raises(IndexError, match="src holds 8 items"):
+            scale_into(np.arange(8, dtype=np.int16), np.empty(3, dtype=np.float32), stride, offset)
     with pytest.raises(TypeError, match="int16"):
         scale_into(np.arange(6, dtype=np.int32), np.empty(6, dtype=np.float32))
     with pytest.raises(TypeError, match="float32"):
@@ -530,6 +561,10 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
             read_scaled(fd, 0, scratch, out, 3, 3)
         with pytest.raises(ValueError):
             read_scaled(fd, -2, scratch, out, 1, 0)
+        with pytest.raises(IndexError, match="scratch holds"):  # n * channels overflows: refused, never read
+            read_scaled(fd, 0, scratch, out, 2**62, 0)
+        with pytest.raises(ValueError, match="overflow"):
+            read_scaled(fd, 2**63 - 10, scratch, out, 1, 0)
     finally:
         os.close(fd)
     with pytest.raises(OSError) as err:  # a closed descriptor: the read's own error
