@@ -273,12 +273,19 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
 class _Hasher:
     """sha256 of a file being appended to, computed by a background thread from the file itself (page
     cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
-    overlaps building and writing the next one. `hexdigest(size)` waits for the rest."""
+    overlaps building and writing the next one. `hexdigest(size)` waits for the rest.
+
+    With `writer_fd` (the descriptor the file is written through, strictly sequentially: Parquet
+    never seeks back) the thread also follows the writer's file position while a row group is being
+    written (every `_POLL` s): every byte before that position was written by a `write` call that
+    has returned, so the hash trails the writer by a few MiB and little is left for `hexdigest`."""
 
     _BLOCK = 1 << 22
+    _POLL = 0.002
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, writer_fd: int | None = None):
         self._fd = os.open(path, os.O_RDONLY)
+        self._pos_fd = None if writer_fd is None else os.dup(writer_fd)  # shares the writer's file position
         self._sha = hashlib.sha256()
         self._done = 0  # bytes hashed (written by the thread only)
         self._target = 0
@@ -299,7 +306,9 @@ class _Hasher:
             while True:
                 with self._cond:
                     while self._target <= self._done and not self._closing:
-                        self._cond.wait()
+                        self._cond.wait(None if self._pos_fd is None else self._POLL)
+                        if self._pos_fd is not None and not self._closing:
+                            self._target = max(self._target, os.lseek(self._pos_fd, 0, os.SEEK_CUR))
                     end = self._target
                     if end <= self._done:
                         return
@@ -318,6 +327,8 @@ class _Hasher:
             self._cond.notify()
         self._thread.join()
         os.close(self._fd)
+        if self._pos_fd is not None:
+            os.close(self._pos_fd)
 
     def hexdigest(self, size: int) -> str:
         """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
@@ -331,8 +342,29 @@ class _Hasher:
 
     def abort(self) -> None:
         with self._cond:
-            self._target = self._done  # stop at the next block
+            self._target = self._done  # stop once the stretch in progress is hashed
+            self._closing = True
         self._stop()
+
+
+class _Job:
+    """One call run by a background thread; `wait()` returns once it ended and raises its error."""
+
+    def __init__(self, fn, *args):
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="dinos-export-write", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _arena(size: int):
@@ -349,6 +381,9 @@ class ShardWriter:
     the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`. Rows come as
     Arrow tables of the clip schema (`add_table`, the audio embedded here from `root`) or as
     features-encoded dicts (`add`).
+
+    A row group is written by a background thread (pyarrow releases the GIL) while the next one is
+    read into a second buffer, so memory holds up to two row groups of audio.
     """
 
     def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
@@ -372,6 +407,8 @@ class ShardWriter:
         self._paths: list[str] = []  # audio paths of the row group in progress
         self._offsets: list[int] = [0]  # audio byte offsets in the arena
         self._arena = _arena(min(self.row_group_bytes, 1 << 26))  # the audio bytes of a row group (reused)
+        self._spare = None  # the other buffer: the row group being written by `self._job` lies in it
+        self._job: _Job | None = None  # the write of the previous row group, in progress
         self._view = memoryview(self._arena)
         self._reads: list = []  # slots of the row group still to read from the current source (`_stage`)
         self._first = 0  # in `add_table`: the first row of its table not yet pending
@@ -468,7 +505,7 @@ class ShardWriter:
         self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
         tmp = self._ctx.__enter__()
         self._sink = pa.OSFile(str(tmp), "wb")
-        self._hasher = _Hasher(tmp)
+        self._hasher = _Hasher(tmp, self._sink.fileno())
         self._writer = pq.ParquetWriter(self._sink, self.schema)
 
     def _flush_group(self) -> None:
@@ -482,14 +519,27 @@ class ShardWriter:
         parts = [t.slice(lo, n) for t, lo, n in self._pending]
         table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
         table = table.set_column(self._audio, self.schema.field(self._audio), self._audio_column())
-        self._writer.write_table(table, row_group_size=table.num_rows)
-        del table, parts  # the arena is reused by the next row group
-        self._hasher.advance(self._sink.tell())
+        del parts
+        self._wait_write()  # one write at a time; the spare buffer is free once the previous one is done
+        self._job = _Job(self._write_group, table)
+        spare = self._spare if self._spare is not None else _arena(len(self._arena))
+        self._spare, self._arena, self._view = self._arena, spare, memoryview(spare)
         self._pending, self._paths, self._offsets, self._buffer_bytes = [], [], [0], 0
 
+    def _write_group(self, table) -> None:
+        """Write one row group (in the background thread); the hasher may then read up to its end."""
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._hasher.advance(self._sink.tell())
+
+    def _wait_write(self) -> None:
+        """Wait for the row group being written; its error (e.g. a full disk) is raised here."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.wait()
+
     def _audio_column(self):
-        """The `{bytes, path}` struct column over `self._arena` (kept between row groups:
-        `ParquetWriter.write_table` has serialised it when it returns)."""
+        """The `{bytes, path}` struct column over `self._arena` (not touched again until the write of
+        this row group has returned: `_flush_group` swaps the buffers)."""
         import numpy as np
         import pyarrow as pa
 
@@ -502,6 +552,7 @@ class ShardWriter:
 
     def _close_shard(self) -> None:
         self._flush_group()
+        self._wait_write()
         if self._writer is None:
             return
         self._writer.close()
@@ -528,6 +579,12 @@ class ShardWriter:
     def abort(self) -> None:
         """Remove the shard in progress (closed shards stay in the staging folder)."""
         self._pending, self._dicts, self._reads = [], [], []
+        job, self._job = self._job, None
+        if job is not None:
+            try:
+                job.wait()
+            except Exception:  # noqa: BLE001 - the shard is discarded anyway
+                pass
         if self._writer is not None:
             try:
                 self._writer.close()
