@@ -273,19 +273,14 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
 class _Hasher:
     """sha256 of a file being appended to, computed by a background thread from the file itself (page
     cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
-    overlaps building and writing the next one. `hexdigest(size)` waits for the rest.
+    overlaps building and writing the next one. `hexdigest(size)` waits for the rest (the last row
+    group: pyarrow's writer keeps a row group in memory and writes it out only when it is complete, so
+    following the file's size while it is written would gain nothing)."""
 
-    With `writer_fd` (the descriptor the file is written through, strictly sequentially: Parquet
-    never seeks back) the thread also follows the writer's file position while a row group is being
-    written (every `_POLL` s): every byte before that position was written by a `write` call that
-    has returned, so the hash trails the writer by a few MiB and little is left for `hexdigest`."""
+    _BLOCK = 1 << 20
 
-    _BLOCK = 1 << 22
-    _POLL = 0.002
-
-    def __init__(self, path: Path, writer_fd: int | None = None):
+    def __init__(self, path: Path):
         self._fd = os.open(path, os.O_RDONLY)
-        self._pos_fd = None if writer_fd is None else os.dup(writer_fd)  # shares the writer's file position
         self._sha = hashlib.sha256()
         self._done = 0  # bytes hashed (written by the thread only)
         self._target = 0
@@ -306,9 +301,7 @@ class _Hasher:
             while True:
                 with self._cond:
                     while self._target <= self._done and not self._closing:
-                        self._cond.wait(None if self._pos_fd is None else self._POLL)
-                        if self._pos_fd is not None and not self._closing:
-                            self._target = max(self._target, os.lseek(self._pos_fd, 0, os.SEEK_CUR))
+                        self._cond.wait()
                     end = self._target
                     if end <= self._done:
                         return
@@ -327,8 +320,6 @@ class _Hasher:
             self._cond.notify()
         self._thread.join()
         os.close(self._fd)
-        if self._pos_fd is not None:
-            os.close(self._pos_fd)
 
     def hexdigest(self, size: int) -> str:
         """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
@@ -342,8 +333,7 @@ class _Hasher:
 
     def abort(self) -> None:
         with self._cond:
-            self._target = self._done  # stop once the stretch in progress is hashed
-            self._closing = True
+            self._target = self._done  # stop at the next block
         self._stop()
 
 
@@ -505,7 +495,7 @@ class ShardWriter:
         self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
         tmp = self._ctx.__enter__()
         self._sink = pa.OSFile(str(tmp), "wb")
-        self._hasher = _Hasher(tmp, self._sink.fileno())
+        self._hasher = _Hasher(tmp)
         self._writer = pq.ParquetWriter(self._sink, self.schema)
 
     def _flush_group(self) -> None:

@@ -1,15 +1,11 @@
 """The export's I/O machinery (`dinos.export_shards`): the windows of a recording read by scatter reads
 (split at IOV_MAX, short reads resumed), a source file that shrinks while it is exported, the row group
-written by a background thread (its error raised, nothing left behind), the sha256 thread following the
-writer's file position."""
+written by a background thread (its error raised, nothing left behind)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
 
-import numpy as np
 import pytest
 
 import dinos.export_shards as S
@@ -132,21 +128,3 @@ def test_an_error_of_the_background_write_is_raised_and_leaves_nothing(tables, t
         _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
     assert count["n"] == 3
     assert _nothing_written(out)
-
-
-def test_background_hash_follows_the_writer_position(tmp_path):
-    """Told nothing by `advance`, the sha256 thread hashes what the writer's descriptor has written."""
-    path = tmp_path / "f.bin"
-    data = np.random.default_rng(1).integers(0, 256, 2 * S._Hasher._BLOCK + 999, dtype=np.uint8).tobytes()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        hasher = S._Hasher(path, fd)
-        for lo in range(0, len(data), 1_000_000):
-            os.write(fd, data[lo:lo + 1_000_000])
-        deadline = time.monotonic() + 60  # a bound for a stalled machine, not a timing: normally ~ms
-        while hasher._done < len(data) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert hasher._done == len(data)  # reached without advance()
-        assert hasher.hexdigest(len(data)) == hashlib.sha256(data).hexdigest()
-    finally:
-        os.close(fd)
