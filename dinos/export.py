@@ -158,7 +158,7 @@ def write_export(
     `rows(config)` yields `(split, row iterator)` pairs; rows are features-encoded rows of the one
     clip schema with `path` relative to `root` (where the audio is read from), given as dicts or as
     Arrow tables of that schema (batches of rows, written column by column). Rows are streamed:
-    memory holds at most one row group. Each config's rows must share `sampling_rate` (the
+    memory holds at most two row groups of audio (one read while the other is written). Each config's rows must share `sampling_rate` (the
     exported `Audio` feature's rate).
 
     `out` is guarded by `dinos.io.OutputDir`: a folder holding anything the tool did not write is

@@ -4,11 +4,15 @@ into row groups and shards of bounded size (`ShardWriter`), each shard's sha256 
 A leaf of `dinos.export` (which re-exports these names). Speed matters here (`benchmarks/bench_export.py`):
 
 - rows arrive as Arrow tables of the clip schema (the builder's batches) and stay columnar: only the
-  audio column is built, into one reused buffer per row group (no Python `bytes` per row);
-- a window of a plain PCM_16 WAV is its sample bytes read (`os.preadv`) from the kept-open source file
-  straight into that buffer behind a 44-byte WAV header; other subtypes go through soundfile;
-- each shard's sha256 is computed by a background thread from the shard file itself, up to the bytes
-  the writer has finished, while the next row group is built and written (no second pass at the end).
+  audio column is built, into a reused row-group buffer (no Python `bytes` per row); rows are planned
+  per run of one source file (`_plan_rows`: one path check and open, one header per window length);
+- a window of a plain PCM_16 WAV is its sample bytes read from the kept-open source file straight into
+  that buffer behind a 44-byte WAV header; the windows that lie back to back in the file are read by
+  one scatter `os.preadv` (`_read_pending`, at most `_IOV_MAX` slots a call); other subtypes go
+  through soundfile;
+- a finished row group is written by a background thread while the next one is read into a second
+  buffer; each shard's sha256 is computed by another thread from the shard file itself, up to the
+  bytes the writer has finished (no second pass at the end).
 """
 
 from __future__ import annotations
