@@ -17,7 +17,6 @@ A leaf of `dinos.export` (which re-exports these names). Speed matters here (`be
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path, PurePosixPath
@@ -25,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from . import io as dio
 from .errors import AudioError, LayoutError, UnsafePathError
 from .export_layout import shard_name
+from .export_manifest import GrowingFileHasher as _Hasher
 from .export_manifest import Shard
 
 _ROW_OVERHEAD = 512  # rough bytes of metadata per row, for the shard-size estimate
@@ -72,9 +72,6 @@ class _SourceCache:
 
     def fileno(self) -> int:
         return self._fh.fileno()
-
-    def read(self, offset: int, size: int) -> bytes:
-        return os.pread(self._fh.fileno(), size, offset)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -131,11 +128,14 @@ def wav_header(sample_rate: int, channels: int, frames: int) -> bytes:
 
 
 def _iov_max() -> int:
+    """The most buffers one `os.preadv` takes here (`SC_IOV_MAX`, capped at Linux's 1024)."""
     try:
         return max(1, min(os.sysconf("SC_IOV_MAX"), 1024))
     except (AttributeError, ValueError, OSError):
         return 16  # POSIX's minimum
-_IOV_MAX = _iov_max()  # iovecs per `os.preadv` (a longer run of windows takes several calls)
+
+
+_IOV_MAX = _iov_max()  # a longer stretch of windows takes several calls
 
 
 def _read_vectors(fd: int, views: list, offset: int) -> int:
@@ -159,8 +159,9 @@ def _plan_rows(rel: str, starts, counts, root: str, sources: _SourceCache):
     """How the rows `(rel, start, n)` of ONE source file are embedded (a generator, one plan per row,
     in order): `(size, audio_path, kind, arg)` where kind is "file" (arg: the file's path; its bytes
     unchanged), "pcm" (arg: (file offset, bytes available, 44-byte header, frames): sample bytes
-    behind the header, zeros past the end of the file) or "bytes" (arg: the WAV bytes soundfile encoded). Checks
-    the path once and each window; the file stays open in `sources` while the plans are used."""
+    behind the header, zeros past the end of the file) or "bytes" (arg: the WAV bytes soundfile
+    encoded). Checks the path once and each window; the file stays open in `sources` while the plans
+    are used (read by `_read_pending` before the next file is planned)."""
     if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
         raise UnsafePathError("row path must be relative to the data directory", rel)
     full = os.path.join(root, rel)
@@ -223,6 +224,8 @@ def _read_pending(view: memoryview, reads: list, sources: _SourceCache) -> None:
     each stretch of slots that lie back to back in the file (consecutive windows of one recording) in
     one scatter read (`os.preadv`, at most `_IOV_MAX` slots a call). A file shorter than its header
     said raises `AudioError` naming it. Empties `reads`."""
+    if not reads:
+        return
     fd, i = sources.fileno(), 0
     while i < len(reads):
         j, end = i + 1, reads[i][2] + reads[i][1]
@@ -272,73 +275,6 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
     out = dict(row)
     out["audio"] = {"bytes": bytes(buf), "path": plan[1]}
     return out
-
-
-class _Hasher:
-    """sha256 of a file being appended to, computed by a background thread from the file itself (page
-    cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
-    overlaps building and writing the next one. `hexdigest(size)` waits for the rest (the last row
-    group: pyarrow's writer keeps a row group in memory and writes it out only when it is complete, so
-    following the file's size while it is written would gain nothing)."""
-
-    _BLOCK = 1 << 20
-
-    def __init__(self, path: Path):
-        self._fd = os.open(path, os.O_RDONLY)
-        self._sha = hashlib.sha256()
-        self._done = 0  # bytes hashed (written by the thread only)
-        self._target = 0
-        self._closing = False
-        self._error: BaseException | None = None
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="dinos-export-sha256", daemon=True)
-        self._thread.start()
-
-    def advance(self, offset: int) -> None:
-        with self._cond:
-            self._target = max(self._target, offset)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        view = memoryview(bytearray(self._BLOCK))
-        try:
-            while True:
-                with self._cond:
-                    while self._target <= self._done and not self._closing:
-                        self._cond.wait()
-                    end = self._target
-                    if end <= self._done:
-                        return
-                while self._done < end:
-                    n = os.preadv(self._fd, [view[:min(self._BLOCK, end - self._done)]], self._done)
-                    if n <= 0:
-                        raise OSError(f"shard ended at byte {self._done} while hashing, expected {end}")
-                    self._sha.update(view[:n])
-                    self._done += n
-        except BaseException as exc:  # noqa: BLE001 - handed to the writer thread by hexdigest
-            self._error = exc
-
-    def _stop(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._thread.join()
-        os.close(self._fd)
-
-    def hexdigest(self, size: int) -> str:
-        """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
-        self.advance(size)
-        self._stop()
-        if self._error is not None:
-            raise self._error
-        if self._done != size:
-            raise OSError(f"hashed {self._done} bytes of a {size}-byte shard")
-        return self._sha.hexdigest()
-
-    def abort(self) -> None:
-        with self._cond:
-            self._target = self._done  # stop at the next block
-        self._stop()
 
 
 class _Job:
