@@ -17,6 +17,7 @@ A leaf of `dinos.export` (which re-exports these names). Speed matters here (`be
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from pathlib import Path, PurePosixPath
@@ -332,6 +333,7 @@ class ShardWriter:
         self._sink = None
         self._hasher: _Hasher | None = None
         self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
+        self._unfinished = None  # (hasher, atomic_path, index in shards) of the last closed shard, until `finish`
         self._pending: list = []  # (table, first row, row count) slices of the row group in progress
         self._dicts: list[dict] = []  # rows given to `add`, not yet turned into a table
         self._paths: list[str] = []  # audio paths of the row group in progress
@@ -481,6 +483,9 @@ class ShardWriter:
         return pa.StructArray.from_arrays([data, pa.array(self._paths, pa.string())], fields=list(audio_type))
 
     def _close_shard(self) -> None:
+        """Close the shard in progress. Its sha256 is still being computed: it is finished (hash
+        awaited, file moved into place) by `finish`, called when the next shard closes or by the
+        owner (so the hash of its last row group overlaps other work)."""
         self._flush_group()
         self._wait_write()
         if self._writer is None:
@@ -490,24 +495,39 @@ class ShardWriter:
         size = self._sink.tell()
         self._sink.close()
         self._sink = None
-        hasher, self._hasher = self._hasher, None
-        digest = hasher.hexdigest(size)
-        ctx, self._ctx = self._ctx, None
-        ctx.__exit__(None, None, None)  # renames the finished shard into place
-        rel = shard_name(self.config, self.split, len(self.shards))
-        self.shards.append(Shard(rel, self._shard_rows, (self.out_dir / rel).stat().st_size, digest))
+        self.finish()  # the shard before this one
+        self.shards.append(Shard(shard_name(self.config, self.split, len(self.shards)), self._shard_rows, size, ""))
+        self._unfinished = (self._hasher, self._ctx, len(self.shards) - 1)
+        self._hasher = self._ctx = None
         self._shard_rows = self._shard_bytes = 0
 
-    def close(self) -> list[Shard]:
-        """Write what is left, close the last shard; the shards written."""
+    def finish(self) -> None:
+        """Wait for the sha256 of the last closed shard, record it (in place in `self.shards`, the list
+        `close` returned) and move the shard into place."""
+        if self._unfinished is None:
+            return
+        (hasher, ctx, i), self._unfinished = self._unfinished, None
+        try:
+            self.shards[i] = dataclasses.replace(self.shards[i], sha256=hasher.hexdigest(self.shards[i].num_bytes))
+        except BaseException as exc:
+            _discard(ctx, exc)
+            raise
+        ctx.__exit__(None, None, None)  # renames the finished shard into place
+
+    def close(self, finish: bool = True) -> list[Shard]:
+        """Write what is left, close the last shard; the shards written. With `finish=False` the last
+        shard's `sha256` is "" and the shard keeps its temporary name until `finish()` (or `abort()`)."""
         self._add_dicts()
         self._close_shard()
+        if finish:
+            self.finish()
         if self._own_sources:
             self.sources.close()
         return self.shards
 
     def abort(self) -> None:
-        """Remove the shard in progress (closed shards stay in the staging folder)."""
+        """Remove the shard in progress and a closed one not yet finished (finished shards stay in the
+        staging folder)."""
         self._pending, self._dicts, self._reads = [], [], []
         job, self._job = self._job, None
         if job is not None:
@@ -529,9 +549,19 @@ class ShardWriter:
             hasher.abort()
         if self._ctx is not None:
             ctx, self._ctx = self._ctx, None
-            try:
-                ctx.__exit__(RuntimeError, RuntimeError("export aborted"), None)  # removes the temp file
-            except RuntimeError:
-                pass
+            _discard(ctx, RuntimeError("export aborted"))
+        if self._unfinished is not None:
+            (hasher, ctx, _), self._unfinished = self._unfinished, None
+            hasher.abort()
+            _discard(ctx, RuntimeError("export aborted"))
         if self._own_sources:
             self.sources.close()
+
+
+def _discard(ctx, exc: BaseException) -> None:
+    """Leave an open `dinos.io.atomic_path` as if its block raised `exc`: its temporary file is removed."""
+    try:
+        ctx.__exit__(type(exc), exc, None)
+    except BaseException as again:  # noqa: BLE001 - the generator re-raises `exc` (or its own error)
+        if again is not exc:
+            raise

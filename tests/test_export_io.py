@@ -128,3 +128,31 @@ def test_an_error_of_the_background_write_is_raised_and_leaves_nothing(tables, t
         _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
     assert count["n"] == 3
     assert _nothing_written(out)
+
+
+def test_the_last_shards_hash_is_finished_after_the_card_and_an_error_there_leaves_nothing(tables, tmp_path,
+                                                                                           monkeypatch):
+    """The card is rendered while the last shard of each split is still hashed; the manifest then holds
+    every shard's sha256. A failure in between (the card) removes everything and stops the hash threads."""
+    import threading
+
+    from dinos import cards
+    from dinos.export import read_manifest, validate_export
+
+    tree, build = tables
+    rows = build(1)
+    got = _export(tmp_path / "ok", tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert len(got) >= 3 and all(len(digest) == 64 for _, _, digest in got)
+    assert [s.sha256 for s in read_manifest(tmp_path / "ok").configs["pretraining"]["train"].shards] == \
+        [digest for _, _, digest in got]
+    assert validate_export(tmp_path / "ok") == []
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("card failed")
+
+    monkeypatch.setattr(cards, "render_export_card", broken)
+    out = tmp_path / "hub"
+    with pytest.raises(RuntimeError, match="card failed"):
+        _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert _nothing_written(out)
+    assert not [t for t in threading.enumerate() if t.name.startswith("dinos-export") and t.is_alive()]
