@@ -158,7 +158,7 @@ def write_export(
     `rows(config)` yields `(split, row iterator)` pairs; rows are features-encoded rows of the one
     clip schema with `path` relative to `root` (where the audio is read from), given as dicts or as
     Arrow tables of that schema (batches of rows, written column by column). Rows are streamed:
-    memory holds at most one row group. Each config's rows must share `sampling_rate` (the
+    memory holds at most two row groups of audio (one read while the other is written). Each config's rows must share `sampling_rate` (the
     exported `Audio` feature's rate).
 
     `out` is guarded by `dinos.io.OutputDir`: a folder holding anything the tool did not write is
@@ -192,9 +192,17 @@ def write_export(
     feats = schema.features(sampling_rate=sampling_rate)
     manifest = Manifest(corpus, sampling_rate, {}, dict(options or {}), __version__)
     try:
-        _write_configs(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb, row_group_mb,
-                       progress)
-        _publish(out, outdir, stage, manifest, cards.render_export_card(manifest, source_dir=root))
+        writers = _write_configs(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb,
+                                 row_group_mb, progress)
+        try:  # the card is rendered while the last shards' sha256 are still being computed
+            card = cards.render_export_card(manifest, source_dir=root)
+            for writer in writers:
+                writer.finish()
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+        _publish(out, outdir, stage, manifest, card)
     finally:
         if stage.exists():
             shutil.rmtree(stage)
@@ -202,17 +210,25 @@ def write_export(
 
 
 def _write_configs(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb, row_group_mb,
-                   progress) -> None:
+                   progress) -> list[ShardWriter]:
+    """Write every split's shards into `stage`; the writers, whose last shard each still needs
+    `ShardWriter.finish()` (its sha256 awaited, the file moved into place)."""
     source = _SourceCache()
+    writers: list[ShardWriter] = []
     try:
         _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb, row_group_mb,
-                           progress, source)
+                           progress, source, writers)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
     finally:
         source.close()
+    return writers
 
 
 def _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rate, max_shard_mb, row_group_mb,
-                       progress, source) -> None:
+                       progress, source, writers) -> None:
     for config in configs:
         manifest.configs[config] = {}
         for split, split_rows in rows(config):
@@ -231,7 +247,8 @@ def _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rat
                     else:  # an Arrow table of rows: stays columnar (only the audio column is built)
                         _check_rate(sampling_rate, item.column("sample_rate"), item.column("path"))
                         writer.add_table(item, bar.update)
-                shards = writer.close()
+                shards = writer.close(finish=False)
+                writers.append(writer)
             except BaseException:
                 writer.abort()
                 raise
@@ -239,9 +256,9 @@ def _write_each_config(manifest, stage, rows, configs, root, feats, sampling_rat
                 bar.close()
             if not shards:
                 continue
-            manifest.configs[config][split] = SplitInfo(
-                sum(s.num_rows for s in shards), sum(s.num_bytes for s in shards), shards
-            )
+            manifest.configs[config][split] = SplitInfo(  # `shards` is the writer's own list: its
+                sum(s.num_rows for s in shards), sum(s.num_bytes for s in shards), shards  # finish() fills
+            )  # in the last shard's sha256
             if progress:
                 n = manifest.configs[config][split].num_rows
                 progress(f"{config}/{split}: {n} rows in {len(shards)} shard(s)")

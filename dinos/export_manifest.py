@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -111,3 +112,70 @@ def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
         while chunk := fh.read(block):
             h.update(chunk)
     return h.hexdigest()
+
+
+class GrowingFileHasher:
+    """sha256 of a file being appended to, computed by a background thread from the file itself (page
+    cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
+    overlaps building and writing the next one. `hexdigest(size)` waits for the rest (the last row
+    group: pyarrow's writer keeps a row group in memory and writes it out only when it is complete, so
+    following the file's size while it is written would gain nothing)."""
+
+    _BLOCK = 1 << 20
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY)
+        self._sha = hashlib.sha256()
+        self._done = 0  # bytes hashed (written by the thread only)
+        self._target = 0
+        self._closing = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="dinos-export-sha256", daemon=True)
+        self._thread.start()
+
+    def advance(self, offset: int) -> None:
+        with self._cond:
+            self._target = max(self._target, offset)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        view = memoryview(bytearray(self._BLOCK))
+        try:
+            while True:
+                with self._cond:
+                    while self._target <= self._done and not self._closing:
+                        self._cond.wait()
+                    end = self._target
+                    if end <= self._done:
+                        return
+                while self._done < end:
+                    n = os.preadv(self._fd, [view[:min(self._BLOCK, end - self._done)]], self._done)
+                    if n <= 0:
+                        raise OSError(f"shard ended at byte {self._done} while hashing, expected {end}")
+                    self._sha.update(view[:n])
+                    self._done += n
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer thread by hexdigest
+            self._error = exc
+
+    def _stop(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        os.close(self._fd)
+
+    def hexdigest(self, size: int) -> str:
+        """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
+        self.advance(size)
+        self._stop()
+        if self._error is not None:
+            raise self._error
+        if self._done != size:
+            raise OSError(f"hashed {self._done} bytes of a {size}-byte shard")
+        return self._sha.hexdigest()
+
+    def abort(self) -> None:
+        with self._cond:
+            self._target = self._done  # stop at the next block
+        self._stop()

@@ -4,16 +4,20 @@ into row groups and shards of bounded size (`ShardWriter`), each shard's sha256 
 A leaf of `dinos.export` (which re-exports these names). Speed matters here (`benchmarks/bench_export.py`):
 
 - rows arrive as Arrow tables of the clip schema (the builder's batches) and stay columnar: only the
-  audio column is built, into one reused buffer per row group (no Python `bytes` per row);
-- a window of a plain PCM_16 WAV is its sample bytes read (`os.preadv`) from the kept-open source file
-  straight into that buffer behind a 44-byte WAV header; other subtypes go through soundfile;
-- each shard's sha256 is computed by a background thread from the shard file itself, up to the bytes
-  the writer has finished, while the next row group is built and written (no second pass at the end).
+  audio column is built, into a reused row-group buffer (no Python `bytes` per row); rows are planned
+  per run of one source file (`_plan_rows`: one path check and open, one header per window length);
+- a window of a plain PCM_16 WAV is its sample bytes read from the kept-open source file straight into
+  that buffer behind a 44-byte WAV header; the windows that lie back to back in the file are read by
+  one scatter `os.preadv` (`_read_pending`, at most `_IOV_MAX` slots a call); other subtypes go
+  through soundfile;
+- a finished row group is written by a background thread while the next one is read into a second
+  buffer; each shard's sha256 is computed by another thread from the shard file itself, up to the
+  bytes the writer has finished (no second pass at the end).
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
 import threading
 from pathlib import Path, PurePosixPath
@@ -21,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from . import io as dio
 from .errors import AudioError, LayoutError, UnsafePathError
 from .export_layout import shard_name
+from .export_manifest import GrowingFileHasher as _Hasher
 from .export_manifest import Shard
 
 _ROW_OVERHEAD = 512  # rough bytes of metadata per row, for the shard-size estimate
@@ -36,7 +41,6 @@ class _SourceCache:
     def __init__(self):
         self._key = None
         self._fh = None
-        self.checked: str | None = None  # the last row path found relative and inside the data directory
         self.info = None
         self.pcm16: tuple[int, int] | None = None  # (data offset, data bytes) of a plain PCM_16 WAV
 
@@ -62,11 +66,13 @@ class _SourceCache:
             self._key = path
         return self
 
+    @property
+    def path(self) -> str | None:
+        """The path of the open source file."""
+        return self._key
+
     def fileno(self) -> int:
         return self._fh.fileno()
-
-    def read(self, offset: int, size: int) -> bytes:
-        return os.pread(self._fh.fileno(), size, offset)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -122,65 +128,129 @@ def wav_header(sample_rate: int, channels: int, frames: int) -> bytes:
                        sample_rate * channels * 2, channels * 2, 16, b"data", data)
 
 
-def _read_into(fd: int, view: memoryview, offset: int) -> int:
-    """Fill `view` from `fd` at `offset` (several reads if the kernel returns less); the bytes read."""
+def _iov_max() -> int:
+    """The most buffers one `os.preadv` takes here (`SC_IOV_MAX`, capped at Linux's 1024)."""
+    try:
+        return max(1, min(os.sysconf("SC_IOV_MAX"), 1024))
+    except (AttributeError, ValueError, OSError):
+        return 16  # POSIX's minimum
+
+
+_IOV_MAX = _iov_max()  # a longer stretch of windows takes several calls
+
+
+def _read_vectors(fd: int, views: list, offset: int) -> int:
+    """Fill `views` (in order) from `fd` starting at `offset`, one `os.preadv` call for all of them
+    (more if the kernel returns less); the bytes read (less than asked only at the end of the file)."""
     done = 0
-    while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
+    while views:
+        n = os.preadv(fd, views, offset + done)
         if n <= 0:
             break
         done += n
+        while views and n >= len(views[0]):  # drop the views filled, cut the one filled in part
+            n -= len(views[0])
+            views = views[1:]
+        if n:
+            views = [views[0][n:], *views[1:]]
     return done
 
 
-def _plan(rel: str, start: int, n: int, root: str, sources: _SourceCache):
-    """How row `(rel, start, n)`'s audio is embedded: `(size, audio_path, kind, arg)` where kind is
-    "file" (the whole file's bytes), "pcm" (sample bytes behind a header; arg = (file offset, bytes
-    available)) or "bytes" (arg = the WAV bytes soundfile encoded). Checks the path and the window."""
-    if rel != sources.checked:  # the windows of one file share the check
-        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
-            raise UnsafePathError("row path must be relative to the data directory", rel)
-        sources.checked = rel
+def _plan_rows(rel: str, starts, counts, root: str, sources: _SourceCache):
+    """How the rows `(rel, start, n)` of ONE source file are embedded (a generator, one plan per row,
+    in order): `(size, audio_path, kind, arg)` where kind is "file" (arg: the file's path; its bytes
+    unchanged), "pcm" (arg: (file offset, bytes available, 44-byte header, frames): sample bytes
+    behind the header, zeros past the end of the file) or "bytes" (arg: the WAV bytes soundfile
+    encoded). Checks the path once and each window; the file stays open in `sources` while the plans
+    are used (read by `_read_pending` before the next file is planned)."""
+    if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+        raise UnsafePathError("row path must be relative to the data directory", rel)
     full = os.path.join(root, rel)
     source = sources(full)
     info = source.info
-    if start == 0 and n == info.frames:
-        return os.fstat(source.fileno()).st_size, rel, "file", full
-    audio_path = f"{rel.rsplit('.', 1)[0]}_{start}-{start + n}.wav"
+    frames = info.frames
+    stem = rel.rsplit(".", 1)[0]
+    whole = None
     if source.pcm16 is not None:
-        if start >= info.frames:
-            raise AudioError(f"window starts at frame {start}, file has {info.frames} frames", full)
         offset, size = source.pcm16
         align = 2 * info.channels
-        return _HEADER + n * align, audio_path, "pcm", (offset + start * align, min(n * align, size - start * align))
+        headers: dict[int, bytes] = {}
+    for start, n in zip(starts, counts, strict=True):
+        start, n = int(start), int(n)
+        if start == 0 and n == frames:
+            if whole is None:
+                whole = os.fstat(source.fileno()).st_size
+            yield whole, rel, "file", full
+        elif source.pcm16 is not None:
+            if start >= frames:
+                raise AudioError(f"window starts at frame {start}, file has {frames} frames", full)
+            header = headers.get(n)
+            if header is None:
+                header = headers[n] = wav_header(info.sample_rate, info.channels, n)
+            yield (_HEADER + n * align, f"{stem}_{start}-{start + n}.wav", "pcm",
+                   (offset + start * align, min(n * align, size - start * align), header, n))
+        else:
+            yield _encoded_window(full, start, n, info, f"{stem}_{start}-{start + n}.wav")
+
+
+def _encoded_window(full: str, start: int, n: int, info, audio_path: str):
+    """The plan of a window that is not a plain PCM_16 WAV's: decoded and encoded again by soundfile."""
     from .audio import encode_wav, read_window
 
     arr, sr = read_window(full, start, n)
     if arr.shape[-1] != n:
         raise AudioError(f"window of {n} frames at {start} read back {arr.shape[-1]} frames", full)
-    subtype = info.subtype if info.subtype in _KEEP_SUBTYPES else "FLOAT"
-    data = encode_wav(arr, sr, subtype)
+    data = encode_wav(arr, sr, info.subtype if info.subtype in _KEEP_SUBTYPES else "FLOAT")
     return len(data), audio_path, "bytes", data
 
 
-def _fill(view: memoryview, plan, n: int, sources: _SourceCache) -> None:
-    """Write the audio bytes `plan` (from `_plan`, same source still open) into `view` (its exact size)."""
-    _, _, kind, arg = plan
-    if kind == "bytes":
-        view[:] = arg
+def _stage(view: memoryview, pos: int, plan, reads: list) -> None:
+    """Put row `plan`'s bytes at `view[pos:pos + size]`: the header, zero padding and encoded bytes now;
+    the bytes read from the source file are listed in `reads` for `_read_pending` (one call per run)."""
+    size, _, kind, arg = plan
+    if kind == "pcm":
+        offset, avail, header, n = arg
+        view[pos:pos + _HEADER] = header
+        reads.append((pos + _HEADER, avail, offset, n))
+        if _HEADER + avail < size:  # past the end of the file: zero samples
+            view[pos + _HEADER + avail:pos + size] = bytes(size - _HEADER - avail)
     elif kind == "file":
-        if _read_into(sources.fileno(), view, 0) != len(view):
-            raise AudioError("file shrank while it was exported", arg)
+        reads.append((pos, size, 0, None))
     else:
-        info = sources.info
-        offset, avail = arg
-        view[:_HEADER] = wav_header(info.sample_rate, info.channels, n)
-        got = _read_into(sources.fileno(), view[_HEADER:_HEADER + avail], offset)
-        if got < avail:
-            raise AudioError(f"window of {n} frames read back {got // (2 * info.channels)} frames",
-                             sources._key)
-        if _HEADER + avail < len(view):  # past the end of the file: zero samples
-            view[_HEADER + avail:] = bytes(len(view) - _HEADER - avail)
+        view[pos:pos + size] = arg
+
+
+def _read_pending(view: memoryview, reads: list, sources: _SourceCache) -> None:
+    """Read the `(position in view, bytes, file offset)` slots of `reads` from the current source file:
+    each stretch of slots that lie back to back in the file (consecutive windows of one recording) in
+    one scatter read (`os.preadv`, at most `_IOV_MAX` slots a call). A file shorter than its header
+    said raises `AudioError` naming it. Empties `reads`."""
+    if not reads:
+        return
+    fd, i = sources.fileno(), 0
+    while i < len(reads):
+        j, end = i + 1, reads[i][2] + reads[i][1]
+        while j < len(reads) and j - i < _IOV_MAX and reads[j][2] == end:
+            end += reads[j][1]
+            j += 1
+        got = _read_vectors(fd, [view[p:p + size] for p, size, _, _ in reads[i:j]], reads[i][2])
+        if got < end - reads[i][2]:
+            _short_read(reads[i:j], got, sources)
+        i = j
+    reads.clear()
+
+
+def _short_read(reads: list, got: int, sources: _SourceCache) -> None:
+    """Raise the error for the first slot of `reads` that a read of `got` bytes (from the first slot's
+    offset on) did not fill."""
+    for _, size, _, n in reads:
+        if got < size:
+            if n is None:
+                raise AudioError("file shrank while it was exported", sources.path)
+            raise AudioError(f"window of {n} frames read back {got // (2 * sources.info.channels)} frames",
+                             sources.path)
+        got -= size
+    raise AssertionError("no slot was short")  # pragma: no cover - called only after a short read
 
 
 def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None = None) -> dict:
@@ -191,7 +261,7 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
     samples `read_window` decodes, bit for bit, zero-padded past the end); other subtypes are decoded and
     re-encoded with soundfile (PCM_16/PCM_24/FLOAT kept, others as FLOAT). `sources` keeps the current
     source file open between calls (closed by its owner); without it, the file is opened for this row
-    only. The bytes are those `ShardWriter.add_table` writes (same `_plan`/`_fill`).
+    only. The bytes are those `ShardWriter.add_table` writes (same `_plan_rows`/`_stage`/`_read_pending`).
     """
     if sources is None:
         sources = _SourceCache()
@@ -199,78 +269,33 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
             return embed_audio(row, root, sources)
         finally:
             sources.close()
-    start, n = int(row["start_frame"]), int(row["num_frames"])
-    plan = _plan(row["path"], start, n, str(root), sources)
-    buf = bytearray(plan[0])
-    _fill(memoryview(buf), plan, n, sources)
+    (plan,) = _plan_rows(row["path"], [row["start_frame"]], [row["num_frames"]], str(root), sources)
+    buf, reads = bytearray(plan[0]), []
+    _stage(memoryview(buf), 0, plan, reads)
+    _read_pending(memoryview(buf), reads, sources)
     out = dict(row)
     out["audio"] = {"bytes": bytes(buf), "path": plan[1]}
     return out
 
 
-class _Hasher:
-    """sha256 of a file being appended to, computed by a background thread from the file itself (page
-    cache) up to the offsets the writer reports as finished (`advance`), so hashing a row group
-    overlaps building and writing the next one. `hexdigest(size)` waits for the rest."""
+class _Job:
+    """One call run by a background thread; `wait()` returns once it ended and raises its error."""
 
-    _BLOCK = 1 << 22
-
-    def __init__(self, path: Path):
-        self._fd = os.open(path, os.O_RDONLY)
-        self._sha = hashlib.sha256()
-        self._done = 0  # bytes hashed (written by the thread only)
-        self._target = 0
-        self._closing = False
+    def __init__(self, fn, *args):
         self._error: BaseException | None = None
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="dinos-export-sha256", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="dinos-export-write", daemon=True)
         self._thread.start()
 
-    def advance(self, offset: int) -> None:
-        with self._cond:
-            self._target = max(self._target, offset)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        view = memoryview(bytearray(self._BLOCK))
+    def _run(self, fn, args) -> None:
         try:
-            while True:
-                with self._cond:
-                    while self._target <= self._done and not self._closing:
-                        self._cond.wait()
-                    end = self._target
-                    if end <= self._done:
-                        return
-                while self._done < end:
-                    n = os.preadv(self._fd, [view[:min(self._BLOCK, end - self._done)]], self._done)
-                    if n <= 0:
-                        raise OSError(f"shard ended at byte {self._done} while hashing, expected {end}")
-                    self._sha.update(view[:n])
-                    self._done += n
-        except BaseException as exc:  # noqa: BLE001 - handed to the writer thread by hexdigest
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread by wait()
             self._error = exc
 
-    def _stop(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
+    def wait(self) -> None:
         self._thread.join()
-        os.close(self._fd)
-
-    def hexdigest(self, size: int) -> str:
-        """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""
-        self.advance(size)
-        self._stop()
         if self._error is not None:
             raise self._error
-        if self._done != size:
-            raise OSError(f"hashed {self._done} bytes of a {size}-byte shard")
-        return self._sha.hexdigest()
-
-    def abort(self) -> None:
-        with self._cond:
-            self._target = self._done  # stop at the next block
-        self._stop()
 
 
 def _arena(size: int):
@@ -287,6 +312,9 @@ class ShardWriter:
     the bound gets a shard of its own. Row groups hold at most ~`row_group_bytes`. Rows come as
     Arrow tables of the clip schema (`add_table`, the audio embedded here from `root`) or as
     features-encoded dicts (`add`).
+
+    A row group is written by a background thread (pyarrow releases the GIL) while the next one is
+    read into a second buffer, so memory holds up to two row groups of audio.
     """
 
     def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
@@ -305,11 +333,17 @@ class ShardWriter:
         self._sink = None
         self._hasher: _Hasher | None = None
         self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
+        self._unfinished = None  # (hasher, atomic_path, index in shards) of the last closed shard, until `finish`
         self._pending: list = []  # (table, first row, row count) slices of the row group in progress
         self._dicts: list[dict] = []  # rows given to `add`, not yet turned into a table
         self._paths: list[str] = []  # audio paths of the row group in progress
         self._offsets: list[int] = [0]  # audio byte offsets in the arena
         self._arena = _arena(min(self.row_group_bytes, 1 << 26))  # the audio bytes of a row group (reused)
+        self._spare = None  # the other buffer: the row group being written by `self._job` lies in it
+        self._job: _Job | None = None  # the write of the previous row group, in progress
+        self._view = memoryview(self._arena)
+        self._reads: list = []  # slots of the row group still to read from the current source (`_stage`)
+        self._first = 0  # in `add_table`: the first row of its table not yet pending
         self._buffer_bytes = 0
         self._shard_bytes = 0
         self._shard_rows = 0
@@ -340,40 +374,56 @@ class ShardWriter:
         paths = table.column("path").to_pylist()
         starts = table.column("start_frame").to_pylist()
         counts = table.column("num_frames").to_pylist()
-        first = 0  # first row of `table` not yet in `self._pending`
-        for i, (rel, start, n) in enumerate(zip(paths, starts, counts, strict=True)):
-            plan = _plan(rel, int(start), int(n), self.root, self.sources)
-            size = plan[0] + _ROW_OVERHEAD
+        self._first = 0  # first row of `table` not yet in `self._pending`
+        lo = 0
+        while lo < len(paths):  # one run of rows of the same source file at a time (its windows)
+            rel, hi = paths[lo], lo + 1
+            while hi < len(paths) and paths[hi] == rel:
+                hi += 1
+            try:
+                self._add_run(table, lo, _plan_rows(rel, starts[lo:hi], counts[lo:hi], self.root, self.sources))
+                _read_pending(self._view, self._reads, self.sources)  # before the next run changes the file
+            finally:
+                self._reads.clear()
+            if progress is not None:
+                progress(hi - lo)
+            lo = hi
+        self._pend(table, self._first, table.num_rows)
+
+    def _add_run(self, table, i: int, plans) -> None:
+        """Place the rows `i, i + 1, ...` of `table` (one source file, `plans` from `_plan_rows`) in the
+        row-group buffer, closing row groups and shards as they fill."""
+        for plan in plans:
+            size = plan[0]
+            row = size + _ROW_OVERHEAD
             pos = self._offsets[-1]
-            if (self._shard_rows and self._shard_bytes + size > self.max_shard_bytes) \
-                    or (len(self._paths) and pos + plan[0] > _MAX_GROUP_BYTES):
-                self._pend(table, first, i)
-                first = i
-                if self._shard_rows and self._shard_bytes + size > self.max_shard_bytes:
+            new_shard = self._shard_rows and self._shard_bytes + row > self.max_shard_bytes
+            if new_shard or (self._paths and pos + size > _MAX_GROUP_BYTES):
+                self._pend(table, self._first, i)
+                self._first = i
+                if new_shard:
                     self._close_shard()
                 else:
                     self._flush_group()
                 pos = 0
-            if plan[0] > _MAX_GROUP_BYTES:
-                raise AudioError(f"{plan[0]} bytes of audio in one row: more than Parquet's 2 GiB per value",
-                                 os.path.join(self.root, rel))
-            if len(self._arena) < pos + plan[0]:
-                grown = _arena(max(pos + plan[0], 2 * len(self._arena)))
-                grown[:pos] = self._arena[:pos]
-                self._arena = grown
-            _fill(memoryview(self._arena)[pos:pos + plan[0]], plan, int(n), self.sources)
+            if size > _MAX_GROUP_BYTES:
+                raise AudioError(f"{size} bytes of audio in one row: more than Parquet's 2 GiB per value",
+                                 self.sources.path)
+            if len(self._arena) < pos + size:
+                grown = _arena(max(pos + size, 2 * len(self._arena)))
+                grown[:pos] = self._arena[:pos]  # slots still to read are read into `grown`
+                self._arena, self._view = grown, memoryview(grown)
+            _stage(self._view, pos, plan, self._reads)
             self._paths.append(plan[1])
-            self._offsets.append(pos + plan[0])
-            self._buffer_bytes += size
-            self._shard_bytes += size
+            self._offsets.append(pos + size)
+            self._buffer_bytes += row
+            self._shard_bytes += row
             self._shard_rows += 1
-            if progress is not None:
-                progress(1)
+            i += 1
             if self._buffer_bytes >= self.row_group_bytes:
-                self._pend(table, first, i + 1)
-                first = i + 1
+                self._pend(table, self._first, i)
+                self._first = i
                 self._flush_group()
-        self._pend(table, first, table.num_rows)
 
     def _pend(self, table, lo: int, hi: int) -> None:
         if hi > lo:
@@ -395,31 +445,49 @@ class ShardWriter:
 
         if not self._pending:
             return
+        _read_pending(self._view, self._reads, self.sources)
         if self._writer is None:
             self._open()
         parts = [t.slice(lo, n) for t, lo, n in self._pending]
         table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
         table = table.set_column(self._audio, self.schema.field(self._audio), self._audio_column())
-        self._writer.write_table(table, row_group_size=table.num_rows)
-        del table, parts  # the arena is reused by the next row group
-        self._hasher.advance(self._sink.tell())
+        del parts
+        self._wait_write()  # one write at a time; the spare buffer is free once the previous one is done
+        self._job = _Job(self._write_group, table)
+        spare = self._spare if self._spare is not None else _arena(len(self._arena))
+        self._spare, self._arena, self._view = self._arena, spare, memoryview(spare)
         self._pending, self._paths, self._offsets, self._buffer_bytes = [], [], [0], 0
 
+    def _write_group(self, table) -> None:
+        """Write one row group (in the background thread); the hasher may then read up to its end."""
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._hasher.advance(self._sink.tell())
+
+    def _wait_write(self) -> None:
+        """Wait for the row group being written; its error (e.g. a full disk) is raised here."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.wait()
+
     def _audio_column(self):
-        """The `{bytes, path}` struct column over `self._arena` (kept between row groups:
-        `ParquetWriter.write_table` has serialised it when it returns)."""
+        """The `{bytes, path}` struct column over `self._arena` (not touched again until the write of
+        this row group has returned: `_flush_group` swaps the buffers)."""
         import numpy as np
         import pyarrow as pa
 
         offsets = np.asarray(self._offsets, np.int32)
         total = self._offsets[-1]
         data = pa.Array.from_buffers(pa.binary(), len(self._paths),
-                                     [None, pa.py_buffer(offsets), pa.py_buffer(memoryview(self._arena)[:total])])
+                                     [None, pa.py_buffer(offsets), pa.py_buffer(self._view[:total])])
         audio_type = self.schema.field(self._audio).type
         return pa.StructArray.from_arrays([data, pa.array(self._paths, pa.string())], fields=list(audio_type))
 
     def _close_shard(self) -> None:
+        """Close the shard in progress. Its sha256 is still being computed: it is finished (hash
+        awaited, file moved into place) by `finish`, called when the next shard closes or by the
+        owner (so the hash of its last row group overlaps other work)."""
         self._flush_group()
+        self._wait_write()
         if self._writer is None:
             return
         self._writer.close()
@@ -427,25 +495,46 @@ class ShardWriter:
         size = self._sink.tell()
         self._sink.close()
         self._sink = None
-        hasher, self._hasher = self._hasher, None
-        digest = hasher.hexdigest(size)
-        ctx, self._ctx = self._ctx, None
-        ctx.__exit__(None, None, None)  # renames the finished shard into place
-        rel = shard_name(self.config, self.split, len(self.shards))
-        self.shards.append(Shard(rel, self._shard_rows, (self.out_dir / rel).stat().st_size, digest))
+        self.finish()  # the shard before this one
+        self.shards.append(Shard(shard_name(self.config, self.split, len(self.shards)), self._shard_rows, size, ""))
+        self._unfinished = (self._hasher, self._ctx, len(self.shards) - 1)
+        self._hasher = self._ctx = None
         self._shard_rows = self._shard_bytes = 0
 
-    def close(self) -> list[Shard]:
-        """Write what is left, close the last shard; the shards written."""
+    def finish(self) -> None:
+        """Wait for the sha256 of the last closed shard, record it (in place in `self.shards`, the list
+        `close` returned) and move the shard into place."""
+        if self._unfinished is None:
+            return
+        (hasher, ctx, i), self._unfinished = self._unfinished, None
+        try:
+            self.shards[i] = dataclasses.replace(self.shards[i], sha256=hasher.hexdigest(self.shards[i].num_bytes))
+        except BaseException as exc:
+            _discard(ctx, exc)
+            raise
+        ctx.__exit__(None, None, None)  # renames the finished shard into place
+
+    def close(self, finish: bool = True) -> list[Shard]:
+        """Write what is left, close the last shard; the shards written. With `finish=False` the last
+        shard's `sha256` is "" and the shard keeps its temporary name until `finish()` (or `abort()`)."""
         self._add_dicts()
         self._close_shard()
+        if finish:
+            self.finish()
         if self._own_sources:
             self.sources.close()
         return self.shards
 
     def abort(self) -> None:
-        """Remove the shard in progress (closed shards stay in the staging folder)."""
-        self._pending, self._dicts = [], []
+        """Remove the shard in progress and a closed one not yet finished (finished shards stay in the
+        staging folder)."""
+        self._pending, self._dicts, self._reads = [], [], []
+        job, self._job = self._job, None
+        if job is not None:
+            try:
+                job.wait()
+            except Exception:  # noqa: BLE001 - the shard is discarded anyway
+                pass
         if self._writer is not None:
             try:
                 self._writer.close()
@@ -460,9 +549,19 @@ class ShardWriter:
             hasher.abort()
         if self._ctx is not None:
             ctx, self._ctx = self._ctx, None
-            try:
-                ctx.__exit__(RuntimeError, RuntimeError("export aborted"), None)  # removes the temp file
-            except RuntimeError:
-                pass
+            _discard(ctx, RuntimeError("export aborted"))
+        if self._unfinished is not None:
+            (hasher, ctx, _), self._unfinished = self._unfinished, None
+            hasher.abort()
+            _discard(ctx, RuntimeError("export aborted"))
         if self._own_sources:
             self.sources.close()
+
+
+def _discard(ctx, exc: BaseException) -> None:
+    """Leave an open `dinos.io.atomic_path` as if its block raised `exc`: its temporary file is removed."""
+    try:
+        ctx.__exit__(type(exc), exc, None)
+    except BaseException as again:  # noqa: BLE001 - the generator re-raises `exc` (or its own error)
+        if again is not exc:
+            raise

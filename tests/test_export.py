@@ -243,7 +243,7 @@ def test_interrupted_export_leaves_nothing_loadable(dinos_export, tmp_path, monk
 
     tree, _, cache, _ = dinos_export
     calls = {"n": 0}
-    real_fill = S._fill
+    real_fill = S._stage
 
     def flaky(*args):
         calls["n"] += 1
@@ -251,7 +251,7 @@ def test_interrupted_export_leaves_nothing_loadable(dinos_export, tmp_path, monk
             raise KeyboardInterrupt
         return real_fill(*args)
 
-    monkeypatch.setattr(S, "_fill", flaky)
+    monkeypatch.setattr(S, "_stage", flaky)
     out = tmp_path / "hub"
     with pytest.raises(KeyboardInterrupt):
         export("dinos", ["yornew"], data_dir=tree, out=out, cache_dir=cache, max_shard_mb=0.25)
@@ -259,7 +259,7 @@ def test_interrupted_export_leaves_nothing_loadable(dinos_export, tmp_path, monk
     assert not is_export_dir(out) and not (out / "README.md").exists()
     assert not list(out.rglob(f"{PARTIAL_PREFIX}*"))
     assert validate_export(out)  # no manifest: reported
-    monkeypatch.setattr(S, "_fill", real_fill)
+    monkeypatch.setattr(S, "_stage", real_fill)
     export("dinos", ["yornew"], data_dir=tree, out=out, cache_dir=cache, overwrite=True)
     assert validate_export(out) == []
 

@@ -173,7 +173,7 @@ def test_background_hash_equals_the_files_sha256(tmp_path):
     """`_Hasher` hashes a growing file up to the offsets it is told, in any steps; abort stops it."""
     import hashlib
 
-    from dinos.export_shards import _Hasher
+    from dinos.export_manifest import GrowingFileHasher as _Hasher
 
     path = tmp_path / "f.bin"
     data = np.random.default_rng(0).integers(0, 256, 3 * _Hasher._BLOCK + 12_345, dtype=np.uint8).tobytes()

@@ -1,0 +1,158 @@
+"""The export's I/O machinery (`dinos.export_shards`): the windows of a recording read by scatter reads
+(split at IOV_MAX, short reads resumed), a source file that shrinks while it is exported, the row group
+written by a background thread (its error raised, nothing left behind)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import dinos.export_shards as S
+from dinos.errors import AudioError
+from dinos.export import sha256_file, write_export
+from dinos.export_layout import PARTIAL_PREFIX
+
+from .conftest import make_dinos_tree
+
+
+@pytest.fixture
+def tables(tmp_path):
+    """Builder tables of the pretraining config of a small DINOS tree: 1-s windows (the last one padded)
+    of 6.5-s recordings, or whole-file rows."""
+    from dinos.api import get_builder
+
+    tree = make_dinos_tree(tmp_path / "t", datasets=("Yornew",), per_class=1, pretrain_seconds=6.5)
+
+    def build(segment):
+        builder = get_builder("dinos", "pretraining", data_dir=tree, cache_dir=str(tmp_path / f"c{segment}"),
+                              segment=segment)
+        return {split: list(ts) for split, ts in builder.split_tables()}
+
+    return tree, build
+
+
+def _export(out, tree, tables, **kwargs):
+    m = write_export(out, "dinos", lambda config: iter(tables.items()), ["pretraining"], root=tree,
+                     sampling_rate=48_000, **kwargs)
+    return [(s.path, s.num_rows, s.sha256) for info in m.configs["pretraining"].values() for s in info.shards]
+
+
+def _nothing_written(out):
+    return not out.exists() or sorted(p.name for p in out.rglob("*") if not p.name.startswith(".dinos")) == []
+
+
+def test_scatter_reads_split_at_iov_max_and_resume_short_reads(tables, tmp_path, monkeypatch):
+    """The windows of one recording are read by few `preadv` calls of several slots each; split at any
+    IOV_MAX and with the kernel returning a few bytes a call, the shards are byte for byte the same."""
+    tree, build = tables
+    rows = build(1)
+    calls = []
+    real = os.preadv
+
+    def counting(fd, buffers, offset):
+        calls.append(len(buffers))
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", counting)
+    want = _export(tmp_path / "a", tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert len(want) >= 3
+    assert max(calls) > 1 and max(calls) <= S._IOV_MAX  # scatter reads (the sha256 thread reads 1 buffer)
+
+    def trickle(fd, buffers, offset):  # at most 1,000 bytes a call, cut inside a slot
+        calls.append(len(buffers))
+        first = buffers[0][:1000]
+        return real(fd, [first], offset)
+
+    for iov_max, read in ((2, counting), (1, counting), (3, trickle)):
+        monkeypatch.setattr(S, "_IOV_MAX", iov_max)
+        monkeypatch.setattr(os, "preadv", read)
+        calls.clear()
+        assert _export(tmp_path / f"b{iov_max}", tree, rows, max_shard_mb=1, row_group_mb=0.5) == want
+        assert max(calls) <= iov_max
+    for path, _, digest in want:
+        assert sha256_file(tmp_path / "a" / path) == digest
+
+
+@pytest.mark.parametrize("segment", [1, None])
+def test_a_source_file_truncated_during_the_export_is_an_error_naming_it(tables, tmp_path, monkeypatch, segment):
+    """A recording cut short after its header was read (windows, and a whole-file row): `AudioError`
+    naming the file, no partial export left (no card, manifest, shard or temporary file)."""
+    tree, build = tables
+    rows = build(segment)
+    real = S._read_pending
+    victim = {}
+
+    def truncate_then_read(view, reads, sources):
+        if reads and not victim:
+            victim["path"] = sources.path
+            os.truncate(sources.path, os.path.getsize(sources.path) - 50_000)
+        return real(view, reads, sources)
+
+    monkeypatch.setattr(S, "_read_pending", truncate_then_read)
+    out = tmp_path / "hub"
+    reason = "read back" if segment else "shrank"
+    with pytest.raises(AudioError, match=reason) as err:
+        _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert victim and str(victim["path"]) in str(err.value)
+    assert _nothing_written(out), sorted(out.rglob("*"))
+    assert not list(out.rglob(f"{PARTIAL_PREFIX}*"))
+
+
+def test_a_source_file_truncated_before_the_export_is_an_error_naming_it(tables, tmp_path):
+    tree, build = tables
+    rows = build(1)
+    victim = sorted(tree.rglob("*.wav"))[-1]
+    os.truncate(victim, os.path.getsize(victim) - 50_000)  # the header now promises more than the file holds
+    out = tmp_path / "hub"
+    with pytest.raises(AudioError, match=victim.name):
+        _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert _nothing_written(out)
+
+
+def test_an_error_of_the_background_write_is_raised_and_leaves_nothing(tables, tmp_path, monkeypatch):
+    tree, build = tables
+    rows = build(1)
+    real = S.ShardWriter._write_group
+    count = {"n": 0}
+
+    def failing(self, table):
+        count["n"] += 1
+        if count["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, table)
+
+    monkeypatch.setattr(S.ShardWriter, "_write_group", failing)
+    out = tmp_path / "hub"
+    with pytest.raises(OSError, match="No space left"):
+        _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert count["n"] == 3
+    assert _nothing_written(out)
+
+
+def test_the_last_shards_hash_is_finished_after_the_card_and_an_error_there_leaves_nothing(tables, tmp_path,
+                                                                                           monkeypatch):
+    """The card is rendered while the last shard of each split is still hashed; the manifest then holds
+    every shard's sha256. A failure in between (the card) removes everything and stops the hash threads."""
+    import threading
+
+    from dinos import cards
+    from dinos.export import read_manifest, validate_export
+
+    tree, build = tables
+    rows = build(1)
+    got = _export(tmp_path / "ok", tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert len(got) >= 3 and all(len(digest) == 64 for _, _, digest in got)
+    assert [s.sha256 for s in read_manifest(tmp_path / "ok").configs["pretraining"]["train"].shards] == \
+        [digest for _, _, digest in got]
+    assert validate_export(tmp_path / "ok") == []
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("card failed")
+
+    monkeypatch.setattr(cards, "render_export_card", broken)
+    out = tmp_path / "hub"
+    with pytest.raises(RuntimeError, match="card failed"):
+        _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
+    assert _nothing_written(out)
+    assert not [t for t in threading.enumerate() if t.name.startswith("dinos-export") and t.is_alive()]
