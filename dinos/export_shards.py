@@ -464,10 +464,13 @@ class ShardWriter:
         self._hasher.advance(self._sink.tell())
 
     def _wait_write(self) -> None:
-        """Wait for the row group being written; its error (e.g. a full disk) is raised here."""
-        job, self._job = self._job, None
+        """Wait for the row group being written; its error (e.g. a full disk) is raised here. An interrupt
+        (Ctrl-C, SIGTERM turned into an exception) during the wait leaves the job in place, so that
+        `abort` joins the write before it closes the writer and removes the shard under it."""
+        job = self._job
         if job is not None:
             job.wait()
+            self._job = None
 
     def _audio_column(self):
         """The `{bytes, path}` struct column over `self._arena` (not touched again until the write of

@@ -156,3 +156,26 @@ def test_the_last_shards_hash_is_finished_after_the_card_and_an_error_there_leav
         _export(out, tree, rows, max_shard_mb=1, row_group_mb=0.5)
     assert _nothing_written(out)
     assert not [t for t in threading.enumerate() if t.name.startswith("dinos-export") and t.is_alive()]
+
+
+def test_an_interrupted_wait_leaves_the_write_for_abort_to_join():
+    """Ctrl-C lands while the main thread waits for the background row-group write: the job stays, so
+    `abort` joins it before closing the writer (it was dropped before the wait, and abort tore the
+    shard down under a write still running)."""
+    from dinos.export_shards import ShardWriter
+
+    class Job:
+        calls = 0
+
+        def wait(self):
+            Job.calls += 1
+            if Job.calls == 1:
+                raise KeyboardInterrupt
+
+    writer = ShardWriter.__new__(ShardWriter)
+    writer._job = job = Job()
+    with pytest.raises(KeyboardInterrupt):
+        writer._wait_write()
+    assert writer._job is job
+    writer._wait_write()
+    assert writer._job is None and Job.calls == 2
