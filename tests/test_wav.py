@@ -3,6 +3,7 @@ bit-identical arrays for every subtype and layout, and the errors of the decoder
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 
@@ -41,6 +42,17 @@ def _wav_bytes(ints: np.ndarray, rate: int, *, extensible: bool = False, before=
     body = b"WAVE" + _chunk(b"fmt ", fmt) + b"".join(_chunk(c, p) for c, p in before)
     body += b"data" + struct.pack("<I", size) + data + b"".join(_chunk(c, p) for c, p in after)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@contextlib.contextmanager
+def _opened_wav(path, ints: np.ndarray, rate: int = 8000):
+    """`ints` written to `path` as a plain PCM_16 WAV, open read-only: `(fd, parsed layout)`, closed after."""
+    path.write_bytes(_wav_bytes(ints, rate))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield fd, wav.read_file_header(fd, path.stat().st_size)
+    finally:
+        os.close(fd)
 
 
 def _reference(path, start, n, channel):
@@ -300,10 +312,7 @@ def test_one_pass_path_checks_each_row_against_its_file(tmp_path):
 def test_decode_window_into_pads_grows_its_scratch_and_reports_a_short_read(tmp_path):
     ints = _ints(3000, 2, seed=5)
     p = tmp_path / "s.wav"
-    p.write_bytes(_wav_bytes(ints, 8000))
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        layout = wav.read_file_header(fd, p.stat().st_size)
+    with _opened_wav(p, ints) as (fd, layout):
         small = np.empty(10, dtype=np.int16)
         out = np.full(1000, np.nan, dtype=np.float32)
         grown = wav.decode_window_into(fd, layout, 2500, out, small, channel=-1)
@@ -315,8 +324,6 @@ def test_decode_window_into_pads_grows_its_scratch_and_reports_a_short_read(tmp_
         os.truncate(p, layout.data_offset + 100)
         with pytest.raises(OSError, match="shorter than its header"):
             wav.decode_window_into(fd, layout, 0, out, grown)
-    finally:
-        os.close(fd)
 
 
 def test_batch_blocks_are_reused_only_once_no_array_of_theirs_is_alive(tmp_path):
@@ -422,10 +429,7 @@ def test_a_run_never_reads_more_than_run_bytes(tmp_path, monkeypatch):
 def test_decode_run_into_checks_its_bounds_and_reports_a_short_read(tmp_path):
     ints = _ints(4000, 2, seed=7)
     p = tmp_path / "r.wav"
-    p.write_bytes(_wav_bytes(ints, 8000))
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        layout = wav.read_file_header(fd, p.stat().st_size)
+    with _opened_wav(p, ints) as (fd, layout):
         out = np.full((3, 1000), np.nan, dtype=np.float32)
         scratch = wav.decode_run_into(fd, layout, 1000, out, np.empty(4, dtype=np.int16), channel=-1)
         assert scratch.size >= 3 * 1000 * 2
@@ -435,8 +439,6 @@ def test_decode_run_into_checks_its_bounds_and_reports_a_short_read(tmp_path):
         os.truncate(p, layout.data_offset + 4 * 2500)
         with pytest.raises(OSError, match="shorter than its header"):
             wav.decode_run_into(fd, layout, 1000, out, scratch)
-    finally:
-        os.close(fd)
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["native-if-built", "numpy-fallback"])
@@ -542,10 +544,7 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
 
     ints = _ints(3000, 3, seed=13)
     p = tmp_path / "r.wav"
-    p.write_bytes(_wav_bytes(ints, 8000))
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        layout = wav.read_file_header(fd, p.stat().st_size)
+    with _opened_wav(p, ints) as (fd, layout):
         scratch = np.empty(3000 * 3, dtype=np.int16)
         for channel in range(3):
             out = np.full(1000, np.nan, dtype=np.float32)
@@ -565,8 +564,6 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
             read_scaled(fd, 0, scratch, out, 2**62, 0)
         with pytest.raises(ValueError, match="overflow"):
             read_scaled(fd, 2**63 - 10, scratch, out, 1, 0)
-    finally:
-        os.close(fd)
     with pytest.raises(OSError) as err:  # a closed descriptor: the read's own error
         read_scaled(fd, 0, scratch, out, 1, 0)
     assert err.value.errno == 9
@@ -575,13 +572,8 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
 def test_window_into_a_non_contiguous_row_gives_the_same_bits(tmp_path):
     ints = _ints(2000, 2, seed=17)
     p = tmp_path / "r.wav"
-    p.write_bytes(_wav_bytes(ints, 8000))
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        layout = wav.read_file_header(fd, p.stat().st_size)
+    with _opened_wav(p, ints) as (fd, layout):
         grid = np.full((1500, 2), np.nan, dtype=np.float32)
         wav.decode_window_into(fd, layout, 1000, grid[:, 1], np.empty(0, dtype=np.int16), channel=1)  # strided
         np.testing.assert_array_equal(grid[:1000, 1], _numpy_scaled(ints[1000:, 1]))
         assert not grid[1000:, 1].any() and np.isnan(grid[:, 0]).all()
-    finally:
-        os.close(fd)
