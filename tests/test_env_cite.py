@@ -16,6 +16,16 @@ def test_env_lists_versions(capsys):
     assert env["dinos"] == dinos.__version__ and env["python"] and env["datasets"] != "not installed"
 
 
+def test_env_says_which_pcm16_scaling_runs(capsys, monkeypatch):
+    from dinos import wav
+
+    assert cli.main(["env", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["PCM_16 scaling"].startswith("native" if wav.NATIVE else "numpy")
+    monkeypatch.setattr(wav, "NATIVE", False)
+    assert cli.main(["env", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["PCM_16 scaling"].startswith("numpy")
+
+
 def test_cite_every_corpus_and_per_year_for_dcase(capsys):
     for name in corpus_names():
         assert cli.main(["cite", name]) == 0
