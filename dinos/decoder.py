@@ -89,6 +89,11 @@ def _block(local, rows: int, frames: int) -> np.ndarray:
 #: int16 scratch a thread keeps (a window larger than this is read alone, as without runs).
 RUN_BYTES = 2 << 20
 
+#: A batch block at least this large is written with non-temporal stores (`dinos._pcm16`, x86-64): it
+#: exceeds a core's L2 cache, so reading its old cache lines before overwriting them (what a plain store
+#: does) is wasted; a smaller one stays in the cache for its consumer. Same values either way.
+STREAM_BYTES = 4 << 20
+
 
 def _runs(members: list, starts: list, frames: int, file_frames: int, limit: int):
     """`(first row, count)` runs of at most `limit` rows of `members` (batch rows of one file, in start
@@ -367,6 +372,7 @@ class AudioDecoder:
                     check_row_audio(src, path, sample_rate=rates[i], channels=chans[i], start_frame=starts[i] or 0,
                                     num_frames=frames, pad_tail=self.pad_tail)
         block = _block(local, n, frames) if out is None else out
+        stream = block.nbytes >= STREAM_BYTES
         scratch = local.scratch
         results: list = [None] * n
         for path, members in groups.items():
@@ -378,10 +384,10 @@ class AudioDecoder:
                 try:
                     if count == 1:
                         scratch[0] = wav.decode_window_into(src.fd, src.layout, starts[i0] or 0, block[i0],
-                                                            scratch[0], idx)
+                                                            scratch[0], idx, stream)
                     else:
                         scratch[0] = wav.decode_run_into(src.fd, src.layout, starts[i0] or 0,
-                                                         block[i0 : i0 + count], scratch[0], idx)
+                                                         block[i0 : i0 + count], scratch[0], idx, stream)
                 except OSError as exc:
                     raise AudioError(f"file changed while being read ({exc}); rebuild the dataset", path) from None
                 for i in range(i0, i0 + count):

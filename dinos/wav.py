@@ -215,11 +215,14 @@ def _scale_channel(buf: np.ndarray, out: np.ndarray, channels: int, channel: int
         np.multiply(src.reshape(out.shape), PCM16_SCALE, out=out, dtype=np.float32)
 
 
-def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch: int, channel: int) -> np.ndarray:
+def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch: int, channel: int,
+                 stream: bool = False) -> np.ndarray:
     """`len(out) * ch` int16 samples at byte `offset` into `scratch` (grown when too small; returned),
     channel `channel` of them scaled into `out`: one native call (read + scale, the GIL released once)
     when it is built and the arrays fit it, else `os.preadv` + `_scale_channel`. A short read (the
-    file shrank after its header was parsed) raises `OSError` and leaves `out` unwritten."""
+    file shrank after its header was parsed) raises `OSError` (`out` may be partly written).
+    `stream=True`: the native loop writes `out` with non-temporal stores (a destination larger than
+    the CPU cache, see `_pcm16.c`); the values are the same either way."""
     need = out.size * ch
     if scratch.size < need:
         scratch = np.empty(max(need, 2 * scratch.size), dtype=np.int16)
@@ -228,7 +231,7 @@ def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch:
     got = None
     if _native_read is not None and _LITTLE:
         try:
-            got = _native_read(fd, offset, scratch, out, ch, channel)
+            got = _native_read(fd, offset, scratch, out, ch, channel, stream)
         except (BufferError, TypeError, ValueError):  # `out` not a contiguous writable float32 array
             got = None
     if got is None:
@@ -244,25 +247,25 @@ def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch:
 
 
 def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
-                       channel: int = 0) -> np.ndarray:
+                       channel: int = 0, stream: bool = False) -> np.ndarray:
     """Frames `[start, start + len(out))` of one channel, as float32 into the 1-D `out`, zero past the end.
 
     The int16 frames go first into `scratch`, a small buffer the caller reuses (returned, grown when
     too small: keep the returned one): a 1-s window is 96 KB, so it stays in the CPU cache, and one
     pass then reads it from there and writes `out` once (reading a whole batch of int16 first and
     converting afterwards would send the int16 bytes through main memory twice). A short read (the
-    file shrank after its header was parsed) raises `OSError`."""
+    file shrank after its header was parsed) raises `OSError`. `stream`: see `_read_scaled`."""
     want = out.shape[0]
     have = max(0, min(want, layout.frames - start))
     ch = layout.channels
-    scratch = _read_scaled(fd, layout.data_offset + start * 2 * ch, out[:have], scratch, ch, channel % ch)
+    scratch = _read_scaled(fd, layout.data_offset + start * 2 * ch, out[:have], scratch, ch, channel % ch, stream)
     if have < want:
         out[have:] = 0.0
     return scratch
 
 
 def decode_run_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scratch: np.ndarray,
-                    channel: int = 0) -> np.ndarray:
+                    channel: int = 0, stream: bool = False) -> np.ndarray:
     """`out.shape[0]` consecutive windows of `out.shape[1]` frames from `start` (one channel) into the
     rows of the 2-D float32 `out`, with one read and one scaling pass; every window must lie inside
     the file (tails go through `decode_window_into`). Returns `scratch` as `decode_window_into`."""
@@ -270,4 +273,4 @@ def decode_run_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, scr
     if start + rows * frames > layout.frames:
         raise ValueError("a run of windows must lie inside the file")
     ch = layout.channels
-    return _read_scaled(fd, layout.data_offset + start * 2 * ch, out, scratch, ch, channel % ch)
+    return _read_scaled(fd, layout.data_offset + start * 2 * ch, out, scratch, ch, channel % ch, stream)

@@ -414,9 +414,9 @@ def test_a_run_never_reads_more_than_run_bytes(tmp_path, monkeypatch):
     reads = []
     real = wav._read_scaled
 
-    def spy(fd, offset, out, scratch, ch, channel):
+    def spy(fd, offset, out, scratch, ch, channel, *args):
         reads.append(out.size * ch * 2)
-        return real(fd, offset, out, scratch, ch, channel)
+        return real(fd, offset, out, scratch, ch, channel, *args)
 
     monkeypatch.setattr(wav, "_read_scaled", spy)
     dec = AudioDecoder(channel=0, normalize=False)
@@ -567,6 +567,72 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
     with pytest.raises(OSError) as err:  # a closed descriptor: the read's own error
         read_scaled(fd, 0, scratch, out, 1, 0)
     assert err.value.errno == 9
+
+
+@pytest.mark.skipif(not wav.NATIVE, reason=NOT_NATIVE)
+@pytest.mark.parametrize("stream", [False, True], ids=["plain-stores", "streaming-stores"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream):
+    """A read longer than one 256 KiB chunk (3 channels: a chunk is not a whole number of 6-byte frames
+    unless cut to one), into outputs at every alignment (streaming stores need 16-byte blocks: a head and
+    a tail are written one by one): every frame exact. A file shorter than the read gives the bytes it
+    holds, the frames of the chunks read whole are written and the rest is left for the caller's error."""
+    from dinos._pcm16 import read_scaled
+
+    frames = 200_000  # 400 KB per channel: 2-5 chunks
+    ints = _ints(frames, channels, seed=31)
+    p = tmp_path / "long.wav"
+    with _opened_wav(p, ints) as (fd, layout):
+        scratch = np.empty(frames * channels, dtype=np.int16)
+        for channel in range(channels):
+            for shift in range(4):  # out starts 0-3 floats past a 16-byte boundary; 7 + shift frames skipped
+                room = np.full(frames + 8, np.nan, dtype=np.float32)
+                base = (-room.ctypes.data % 16) // 4
+                out = room[base + shift : base + shift + frames - 7 - shift]
+                off = layout.data_offset + (7 + shift) * 2 * channels
+                assert read_scaled(fd, off, scratch, out, channels, channel, stream) == out.size * 2 * channels
+                want = _numpy_scaled(ints[7 + shift :, channel])
+                np.testing.assert_array_equal(out.view(np.uint32), want.view(np.uint32))
+                assert np.isnan(room[: base + shift]).all() and np.isnan(room[base + shift + out.size :]).all()
+        out = np.full(frames, np.nan, dtype=np.float32)  # starts 1000 frames in: the last 1000 are missing
+        got = read_scaled(fd, layout.data_offset + 1000 * 2 * channels, scratch, out, channels, 0, stream)
+        assert got == (frames - 1000) * 2 * channels
+        written = int(np.count_nonzero(~np.isnan(out)))
+        chunk_frames = (256 * 1024) // (2 * channels)
+        assert written % chunk_frames == 0 and 0 < written < frames - 1000
+        np.testing.assert_array_equal(out[:written], _numpy_scaled(ints[1000 : 1000 + written, 0]))
+        assert np.isnan(out[written:]).all()
+
+
+def test_batches_written_with_streaming_stores_give_the_same_arrays(tmp_path, monkeypatch):
+    """A batch block from `decoder.STREAM_BYTES` up is written with streaming stores (runs, single
+    windows, padded tails): the arrays equal soundfile's and the numpy fallback's."""
+    import dinos.decoder
+
+    paths = [write_tone(tmp_path / f"m{i}.wav", seconds=1.3, sr=8000, seed=i) for i in range(2)]
+    rows = [(p, s) for p in paths for s in range(0, 10400, 1000)] + [(paths[0], 333), (paths[1], 9999)]
+    flags = []
+    real = wav._read_scaled
+
+    def spy(*args):
+        flags.append(args[-1])
+        return real(*args)
+
+    decoded = {}
+    for limit in (1 << 40, 0):  # never streamed, always streamed
+        monkeypatch.setattr(dinos.decoder, "STREAM_BYTES", limit)
+        with monkeypatch.context() as m:
+            m.setattr(wav, "_read_scaled", spy)
+            flags.clear()
+            decoded[limit] = AudioDecoder(normalize=False)(_rows(rows, 1000))["audio"]
+            assert flags and set(flags) == {limit == 0}
+    with monkeypatch.context() as m:
+        _without_native(m)
+        fallback = AudioDecoder(normalize=False)(_rows(rows, 1000))["audio"]
+    for plain, streamed, slow, (p, s) in zip(decoded[1 << 40], decoded[0], fallback, rows, strict=True):
+        want = _reference(p, s, 1000, None)
+        for got in (plain, streamed, slow):
+            np.testing.assert_array_equal(got["array"], want)
 
 
 def test_window_into_a_non_contiguous_row_gives_the_same_bits(tmp_path):
