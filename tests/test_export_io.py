@@ -179,3 +179,36 @@ def test_an_interrupted_wait_leaves_the_write_for_abort_to_join():
     assert writer._job is job
     writer._wait_write()
     assert writer._job is None and Job.calls == 2
+
+
+def test_the_audio_bytes_are_written_plain_and_uncompressed_in_pages_of_a_few_rows(tables, tmp_path):
+    """`parquet_options`: the embedded WAV bytes skip dictionary encoding and snappy (distinct, barely
+    compressible values), every other column keeps pyarrow's defaults; pages are cut every ~2 MiB of
+    rows. The values read back are the rows' audio, through pyarrow and stock `datasets`."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    tree, build = tables
+    rows = build(1)
+    shards = _export(tmp_path / "out", tree, rows)
+    meta = pq.ParquetFile(tmp_path / "out" / shards[0][0]).metadata
+    chunks = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i) for i in range(meta.num_columns)}
+    audio = chunks.pop("audio.bytes")
+    assert audio.compression == "UNCOMPRESSED" and not audio.has_dictionary_page
+    assert "RLE_DICTIONARY" not in audio.encodings and "PLAIN" in audio.encodings
+    assert all(c.compression == "SNAPPY" for c in chunks.values())
+    assert chunks["clip_id"].has_dictionary_page and chunks["machine"].has_dictionary_page
+    ds = datasets.load_dataset("parquet", data_files=[str(tmp_path / "out" / s[0]) for s in shards], split="train")
+    assert len(ds) == sum(t.num_rows for ts in rows.values() for t in ts)
+    assert all(len(a["bytes"]) == 44 + 2 * n for a, n in zip(ds["audio"], ds["num_frames"], strict=True))
+
+
+@pytest.mark.parametrize(("row_bytes", "batch"), [(0, 1024), (96_556, 21), (1, 1024), (5_700_000, 1), (2 << 20, 1)])
+def test_pages_hold_about_two_mib_of_rows(row_bytes, batch):
+    from dinos import schema
+
+    opts = S.parquet_options(schema.features(sampling_rate=48_000).arrow_schema, "audio", row_bytes)
+    assert opts["write_batch_size"] == batch
+    assert "audio.bytes" not in opts["use_dictionary"] and "audio.path" in opts["use_dictionary"]
+    assert opts["compression"]["audio.bytes"] == "none" and opts["compression"]["clip_id"] == "snappy"
+    assert "attributes.list.element.name" in opts["use_dictionary"]  # nested leaves by Parquet's own names
