@@ -17,13 +17,14 @@ A leaf of `dinos.export` (which re-exports these names). Speed matters here (`be
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
 from pathlib import Path, PurePosixPath
 
 from . import io as dio
-from .errors import AudioError, LayoutError, UnsafePathError
+from .errors import AudioError, DinosError, LayoutError, UnsafePathError
 from .export_layout import shard_name
 from .export_manifest import GrowingFileHasher as _Hasher
 from .export_manifest import Shard
@@ -328,6 +329,19 @@ def parquet_options(schema, audio: str, row_bytes: int = 0) -> dict:
             "write_batch_size": batch}
 
 
+@contextlib.contextmanager
+def _naming(shard: Path | None):
+    """An `OSError` of writing or hashing a shard (a full disk, a file-size limit, an I/O error: pyarrow's
+    own messages name no file) raised again as an `OSError` with the same errno that names the shard."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, DinosError) or shard is None:
+            raise
+        reason = exc.strerror or str(exc)
+        raise OSError(exc.errno, f"cannot write the export shard ({reason})", str(shard)) from exc
+
+
 def _arena(size: int):
     """A writable buffer of `size` bytes, not zeroed (every byte of it is written before it is used)."""
     import numpy as np
@@ -347,6 +361,8 @@ class ShardWriter:
     read into a second buffer, so memory holds up to two row groups of audio.
     """
 
+    _shard_path: Path | None = None  # the shard being written (named by its write errors)
+
     def __init__(self, out_dir: Path, config: str, split: str, features, *, max_shard_bytes: int,
                  row_group_bytes: int, root: str | os.PathLike = "", sources: _SourceCache | None = None):
         self.out_dir = Path(out_dir)
@@ -363,7 +379,7 @@ class ShardWriter:
         self._sink = None
         self._hasher: _Hasher | None = None
         self._ctx = None  # the open dinos.io.atomic_path of the shard in progress
-        self._unfinished = None  # (hasher, atomic_path, index in shards) of the last closed shard, until `finish`
+        self._unfinished = None  # (hasher, atomic_path, index in shards, path) of the last closed shard, until `finish`
         self._pending: list = []  # (table, first row, row count) slices of the row group in progress
         self._dicts: list[dict] = []  # rows given to `add`, not yet turned into a table
         self._paths: list[str] = []  # audio paths of the row group in progress
@@ -464,10 +480,12 @@ class ShardWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self._ctx = dio.atomic_path(self.out_dir / shard_name(self.config, self.split, len(self.shards)))
+        self._shard_path = self.out_dir / shard_name(self.config, self.split, len(self.shards))
+        self._ctx = dio.atomic_path(self._shard_path)
         tmp = self._ctx.__enter__()
-        self._sink = pa.OSFile(str(tmp), "wb")
-        self._hasher = _Hasher(tmp)
+        with _naming(self._shard_path):
+            self._sink = pa.OSFile(str(tmp), "wb")
+            self._hasher = _Hasher(tmp)
         self._writer = pq.ParquetWriter(self._sink, self.schema, **parquet_options(self.schema, "audio", row_bytes))
 
     def _flush_group(self) -> None:
@@ -499,7 +517,8 @@ class ShardWriter:
         `abort` joins the write before it closes the writer and removes the shard under it."""
         job = self._job
         if job is not None:
-            job.wait()
+            with _naming(self._shard_path):
+                job.wait()
             self._job = None
 
     def _audio_column(self):
@@ -523,14 +542,15 @@ class ShardWriter:
         self._wait_write()
         if self._writer is None:
             return
-        self._writer.close()
-        self._writer = None
-        size = self._sink.tell()
-        self._sink.close()
-        self._sink = None
+        with _naming(self._shard_path):
+            self._writer.close()
+            self._writer = None
+            size = self._sink.tell()
+            self._sink.close()
+            self._sink = None
         self.finish()  # the shard before this one
         self.shards.append(Shard(shard_name(self.config, self.split, len(self.shards)), self._shard_rows, size, ""))
-        self._unfinished = (self._hasher, self._ctx, len(self.shards) - 1)
+        self._unfinished = (self._hasher, self._ctx, len(self.shards) - 1, self._shard_path)
         self._hasher = self._ctx = None
         self._shard_rows = self._shard_bytes = 0
 
@@ -539,9 +559,10 @@ class ShardWriter:
         `close` returned) and move the shard into place."""
         if self._unfinished is None:
             return
-        (hasher, ctx, i), self._unfinished = self._unfinished, None
+        (hasher, ctx, i, shard), self._unfinished = self._unfinished, None
         try:
-            self.shards[i] = dataclasses.replace(self.shards[i], sha256=hasher.hexdigest(self.shards[i].num_bytes))
+            with _naming(shard):
+                self.shards[i] = dataclasses.replace(self.shards[i], sha256=hasher.hexdigest(self.shards[i].num_bytes))
         except BaseException as exc:
             _discard(ctx, exc)
             raise
@@ -584,7 +605,7 @@ class ShardWriter:
             ctx, self._ctx = self._ctx, None
             _discard(ctx, RuntimeError("export aborted"))
         if self._unfinished is not None:
-            (hasher, ctx, _), self._unfinished = self._unfinished, None
+            (hasher, ctx, _, _), self._unfinished = self._unfinished, None
             hasher.abort()
             _discard(ctx, RuntimeError("export aborted"))
         if self._own_sources:

@@ -212,3 +212,49 @@ def test_pages_hold_about_two_mib_of_rows(row_bytes, batch):
     assert "audio.bytes" not in opts["use_dictionary"] and "audio.path" in opts["use_dictionary"]
     assert opts["compression"]["audio.bytes"] == "none" and opts["compression"]["clip_id"] == "snappy"
     assert "attributes.list.element.name" in opts["use_dictionary"]  # nested leaves by Parquet's own names
+
+
+_FSIZE_SCRIPT = """
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing
+sys.path.insert(0, sys.argv[3])
+from tests.test_export_io import _export, _tables_of
+tree, out = Path(sys.argv[1]), Path(sys.argv[2])
+rows = _tables_of(tree, Path(sys.argv[4]))
+resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))  # room for a row group or two, not a shard
+try:
+    _export(out, tree, rows, max_shard_mb=4, row_group_mb=0.2)
+except OSError as exc:
+    print("ERRNO", exc.errno)
+    print("MESSAGE", exc)
+"""
+
+
+def _tables_of(tree, cache):
+    from dinos.api import get_builder
+
+    builder = get_builder("dinos", "pretraining", data_dir=tree, cache_dir=str(cache), segment=1)
+    return {split: list(ts) for split, ts in builder.split_tables()}
+
+
+def test_a_write_that_fails_in_the_os_names_the_shard_and_leaves_nothing(tables, tmp_path):
+    """A real write failure (the process' file-size limit: EFBIG from the kernel, as a full disk gives
+    ENOSPC) surfaces as an `OSError` with the kernel's errno whose message names the shard being
+    written; nothing of the export is left."""
+    import errno
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tree, build = tables
+    build(1)  # the builder's cache is written here, outside the file-size limit
+    out = tmp_path / "hub"
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _FSIZE_SCRIPT, str(tree), str(out), str(repo), str(tmp_path / "c1")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert int(lines["ERRNO"]) == errno.EFBIG, done.stdout
+    assert "cannot write the export shard" in lines["MESSAGE"] and "train-00000" in lines["MESSAGE"], done.stdout
+    assert _nothing_written(out)
