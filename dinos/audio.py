@@ -417,11 +417,31 @@ def recording_stats(path: str | os.PathLike, block_frames: int = 1 << 18):
 
 
 def encode_wav(array: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> bytes:
-    """WAV bytes of `array` ((frames,) or (channels, frames))."""
+    """WAV bytes of `array` ((frames,) or (channels, frames)); the same bytes for the same array.
+
+    libsndfile writes a `PEAK` chunk into FLOAT/DOUBLE files whose timestamp is the current time, so
+    the same samples encoded a second later differed (and so did an export's shards and their sha256);
+    that timestamp is set to 0 here. The peak values it records stay."""
     buf = io.BytesIO()
     data = array.T if array.ndim == 2 else array
     sf.write(buf, data, sample_rate, format="WAV", subtype=subtype)
-    return buf.getvalue()
+    return _without_peak_time(buf.getvalue())
+
+
+def _without_peak_time(wav: bytes) -> bytes:
+    """`wav` with the timestamp of its `PEAK` chunk (if any) zeroed; every other byte unchanged."""
+    pos, end = 12, len(wav)
+    while pos + 8 <= end:
+        cid = wav[pos : pos + 4]
+        size = int.from_bytes(wav[pos + 4 : pos + 8], "little")
+        if cid == b"data":
+            return wav  # libsndfile writes PEAK before data
+        if cid == b"PEAK" and size >= 8:
+            out = bytearray(wav)
+            out[pos + 12 : pos + 16] = bytes(4)  # version (4 bytes), then the timestamp (4 bytes)
+            return bytes(out)
+        pos += 8 + size + (size & 1)
+    return wav
 
 
 def check_row_audio(
