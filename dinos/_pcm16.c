@@ -225,14 +225,14 @@ read_scaled(PyObject *self, PyObject *args)
         PyBuffer_Release(&dst);
         return NULL;
     }
-    /* Read and convert chunk by chunk, each chunk into the start of scratch: the int16 bytes are
+    /* Read and convert chunk by chunk (into the start of scratch, or in place): the int16 bytes are
        converted while they are still in the core's cache (a 2 MiB run read whole, then converted,
        ran ~15 % slower on 1-s windows: benchmarks/bench_loading.py). */
     const size_t frame_bytes = (size_t)channels * 2;
     size_t chunk = DINOS_CHUNK_BYTES / frame_bytes * frame_bytes;
     if (chunk == 0)
         chunk = frame_bytes;
-    size_t have = 0; /* bytes of the current chunk already in scratch */
+    size_t have = 0; /* bytes of the current chunk already read */
     int err = 0;
     for (;;) {
         ssize_t r = 0;
@@ -241,7 +241,7 @@ read_scaled(PyObject *self, PyObject *args)
             size_t part = want - got < chunk ? want - got : chunk;
             /* one channel, plain stores: the chunk's samples go into the upper half of their own floats
                (converted in place); else into scratch (several channels: one is picked from it) */
-            char *region = (char *)dst.buf + 2 * got;
+            char *region = channels == 1 ? (char *)dst.buf + 2 * got : NULL; /* its floats (one channel) */
             char *into = channels == 1 && !stream ? region + part : buf;
             while (have < part) {
                 r = pread(fd, into + have, part - have, (off_t)(offset + (long long)(got + have)));
