@@ -131,8 +131,13 @@ class GrowingFileHasher:
         self._closing = False
         self._error: BaseException | None = None
         self._cond = threading.Condition()
+        self._finished = threading.Event()  # set by the thread when it ends (after closing the file)
         self._thread = threading.Thread(target=self._run, name="dinos-export-sha256", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:
+            os.close(self._fd)
+            raise
 
     def advance(self, offset: int) -> None:
         with self._cond:
@@ -157,13 +162,18 @@ class GrowingFileHasher:
                     self._done += n
         except BaseException as exc:  # noqa: BLE001 - handed to the writer thread by hexdigest
             self._error = exc
+        finally:  # the thread closes its own file: a stop interrupted by a signal cannot leak or pull it away
+            os.close(self._fd)
+            self._finished.set()
 
     def _stop(self) -> None:
+        """Tell the thread to finish (up to the target set) and wait for it. An `Event`, not `Thread.join`:
+        on Python 3.11 a join interrupted by a signal handler's exception marks the thread stopped, and
+        the next join returns while it still runs; an interrupted `Event.wait` is simply waited on again."""
         with self._cond:
             self._closing = True
             self._cond.notify()
-        self._thread.join()
-        os.close(self._fd)
+        self._finished.wait()
 
     def hexdigest(self, size: int) -> str:
         """The sha256 of the file's first `size` bytes (its whole content once the writer closed it)."""

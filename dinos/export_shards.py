@@ -280,10 +280,17 @@ def embed_audio(row: dict, root: str | os.PathLike, sources: _SourceCache | None
 
 
 class _Job:
-    """One call run by a background thread; `wait()` returns once it ended and raises its error."""
+    """One call run by a background thread; `wait()` returns once it ended and raises its error.
+
+    `wait` waits on an `Event`, not on `Thread.join`: on Python 3.11 a join interrupted by an exception
+    from a signal handler (SIGTERM turned into SystemExit, Ctrl-C) marks the thread as stopped, and a
+    second join returns at once while the thread still runs -- `abort` then closed the pyarrow writer
+    under a running write (a segfault in 1 of 4 SIGTERMs of a review). An interrupted `Event.wait` can
+    simply be waited on again."""
 
     def __init__(self, fn, *args):
         self._error: BaseException | None = None
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(fn, args), name="dinos-export-write", daemon=True)
         self._thread.start()
 
@@ -292,9 +299,11 @@ class _Job:
             fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread by wait()
             self._error = exc
+        finally:
+            self._done.set()
 
     def wait(self) -> None:
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             raise self._error
 

@@ -258,3 +258,63 @@ def test_a_write_that_fails_in_the_os_names_the_shard_and_leaves_nothing(tables,
     assert int(lines["ERRNO"]) == errno.EFBIG, done.stdout
     assert "cannot write the export shard" in lines["MESSAGE"] and "train-00000" in lines["MESSAGE"], done.stdout
     assert _nothing_written(out)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.fixture
+def alarm():
+    """`alarm(seconds)`: a SIGALRM then raises `_Interrupted` in the main thread (as SIGTERM turned into
+    SystemExit, or Ctrl-C, does)."""
+    import signal
+
+    def handler(signum, frame):
+        raise _Interrupted
+
+    old = signal.signal(signal.SIGALRM, handler)
+    yield lambda seconds: signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_a_write_job_interrupted_while_waited_on_is_still_waited_for(alarm):
+    """A signal lands while the main thread waits for the background row-group write; waiting again
+    (what `abort` does before closing the writer) returns only when the write has ended. (A second
+    `Thread.join` after an interrupted one returned at once on Python 3.11 while the thread still ran:
+    abort then closed the pyarrow writer under the write, a segfault.)"""
+    import time
+
+    ended = []
+    job = S._Job(lambda: (time.sleep(0.6), ended.append(time.monotonic())))
+    alarm(0.1)
+    with pytest.raises(_Interrupted):
+        job.wait()
+    assert not ended
+    job.wait()
+    assert len(ended) == 1
+
+
+def test_a_hasher_stopped_after_an_interrupt_waits_for_its_read_and_closes_its_file(tmp_path, monkeypatch, alarm):
+    import time
+
+    from dinos.export_manifest import GrowingFileHasher
+
+    p = tmp_path / "shard"
+    p.write_bytes(b"x" * 5000)
+    real, reads = os.preadv, []
+
+    def slow(fd, buffers, offset):
+        time.sleep(0.6)
+        reads.append(fd)
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", slow)
+    hasher = GrowingFileHasher(p)
+    alarm(0.1)
+    with pytest.raises(_Interrupted):
+        hasher.hexdigest(5000)
+    assert not reads  # interrupted during the first (slow) read
+    hasher.abort()  # waits for the thread: its read has ended and it closed the file itself
+    assert reads and hasher._finished.is_set()
