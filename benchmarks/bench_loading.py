@@ -7,7 +7,9 @@ fair baselines (one line each in docs/performance.md):
 
 (a) soundfile, open handles, int16 read + numpy scale: the fastest plain soundfile loop;
 (b) soundfile, whole file as int16 once, then slices + scale: the sequential-order optimum;
-(c) raw read rate: `os.preadv` of each window's bytes from open files, no decoding at all.
+(c) raw read rate: `os.preadv` of each window's bytes from open files, no decoding at all; also
+    with the decoder's grouping (one read per run of consecutive windows of a batch, up to 2 MiB),
+    the baseline of the runs row.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .common import Figure, median_rates
 from .corpus import write_pretrain_corpus
 
 BATCH = 64
+RUN_BYTES = 2 << 20  # dinos.decoder.RUN_BYTES (mono): the largest read of a run of consecutive windows
 SECTION = "1. clip loading"
 SCALE = np.float32(1 / 32768)
 
@@ -37,6 +40,21 @@ def _load(root: Path, cache: Path):
         for p, s, n in zip(meta["path"], meta["start_frame"], meta["num_frames"], strict=True)
     ]
     return ds, windows
+
+
+def _batch_runs(windows):
+    """`(path, start, frames, count)` per run of consecutive windows of one file within a batch of
+    `BATCH`, at most `RUN_BYTES` of int16 each: the reads `dinos.decoder` makes in dataset order."""
+    for i in range(0, len(windows), BATCH):
+        batch, k = windows[i : i + BATCH], 0
+        while k < len(batch):
+            p, s, n = batch[k]
+            count = 1
+            while (k + count < len(batch) and batch[k + count][0] == p and batch[k + count][1] == s + count * n
+                   and batch[k + count][2] == n and 2 * n * (count + 1) <= RUN_BYTES):
+                count += 1
+            yield p, s, n, count
+            k += count
 
 
 def baselines(windows) -> dict:
@@ -81,9 +99,19 @@ def baselines(windows) -> dict:
             os.close(fd)
         return len(windows)
 
-    def copy_ceiling() -> int:  # (c) + a plain copy of the float32 output's bytes into a reused (64, frames)
-        fds = {p: os.open(p, os.O_RDONLY) for p in layouts}  # buffer: what any decoder writing float32 costs
-        n_max = max(n for _p, _s, n in windows)  # at least (a conversion that ran at memcpy speed)
+    def raw_runs() -> int:  # (c) with the decoder's grouping: one read per run of consecutive windows
+        fds = {p: os.open(p, os.O_RDONLY) for p in layouts}
+        buf = np.empty(RUN_BYTES // 2, dtype=np.int16)
+        for p, s, n, count in _batch_runs(windows):
+            lay = layouts[p]
+            os.preadv(fds[p], [buf[: n * count]], lay.data_offset + 2 * s)
+        for fd in fds.values():
+            os.close(fd)
+        return len(windows)
+
+    def copy_reference() -> int:  # (c) + a plain copy of the float32 output's bytes into a reused (64, frames)
+        fds = {p: os.open(p, os.O_RDONLY) for p in layouts}  # buffer: a conversion that ran at memcpy speed,
+        n_max = max(n for _p, _s, n in windows)  # per window (a reference, not a bound: see the ratio row)
         buf, ones = np.empty(n_max, dtype=np.int16), np.ones(n_max, dtype=np.float32)
         block = np.empty((BATCH, n_max), dtype=np.float32)
         for j, (p, s, n) in enumerate(windows):
@@ -109,7 +137,8 @@ def baselines(windows) -> dict:
     return {"(a) soundfile handles + int16 + numpy scale": sf_int16,
             "(b) soundfile whole file int16 + slices": sf_whole_file,
             "(c) raw read rate (preadv, no decoding)": raw_pread,
-            "ceiling: (c) + copy of the float32 bytes (no conversion)": copy_ceiling,
+            "(c) raw read rate, runs (one preadv per run of consecutive windows, no decoding)": raw_runs,
+            "reference: (c) + a copy of the float32 bytes per window (no conversion)": copy_reference,
             "soundfile handles, float32 read (libsndfile converts)": sf_float32}
 
 
@@ -144,6 +173,39 @@ def ours(ds, windows) -> dict:
                 scratch = wav.decode_window_into(fds[p], lays[p], s, block[k, :n], scratch)
         for fd in fds.values():
             os.close(fd)
+        return len(windows)
+
+    def wav_runs_reused() -> int:  # the decoder's reads in dataset order: runs of consecutive windows,
+        fds, lays = {}, {}  # one dinos.wav call per run, into one reused (64, frames) buffer
+        n_max = max(n for _p, _s, n in windows)
+        scratch, block = np.empty(n_max, dtype=np.int16), np.empty((BATCH, n_max), dtype=np.float32)
+        k = 0
+        for p, s, n, count in _batch_runs(windows):
+            if p not in fds:
+                fds[p] = os.open(p, os.O_RDONLY)
+                lays[p] = wav.read_file_header(fds[p], os.fstat(fds[p]).st_size)
+            k %= BATCH
+            if count == 1:
+                scratch = wav.decode_window_into(fds[p], lays[p], s, block[k, :n], scratch)
+            else:
+                scratch = wav.decode_run_into(fds[p], lays[p], s, block[k : k + count, :n], scratch)
+            k += count
+        for fd in fds.values():
+            os.close(fd)
+        return len(windows)
+
+    from dinos.audio import AudioDecoder
+
+    dec = AudioDecoder(normalize=False)
+    batches = [([{"bytes": None, "path": p} for p, _s, _n in windows[i : i + BATCH]],
+                [s for _p, s, _n in windows[i : i + BATCH]], [n for _p, _s, n in windows[i : i + BATCH]])
+               for i in range(0, len(windows), BATCH)]
+
+    def decoder_reused() -> int:  # AudioDecoder.decode_rows into one reused buffer: what a DataLoader
+        block = np.empty((BATCH, max(n for _p, _s, n in windows)), dtype=np.float32)  # worker runs
+        for audios, starts, counts in batches:
+            none = [None] * len(audios)
+            dec.decode_rows(audios, starts, counts, none, none, none, out=block[: len(audios)])
         return len(windows)
 
     def wav_whole_batch_int16() -> int:  # the alternative: a batch's int16 windows read first, converted after
@@ -181,6 +243,8 @@ def ours(ds, windows) -> dict:
 
     return {"dinos.wav windows (reader alone)": wav_windows,
             "dinos.wav windows into a reused batch buffer": wav_reused,
+            "dinos.wav runs of consecutive windows into a reused batch buffer": wav_runs_reused,
+            "dinos AudioDecoder.decode_rows into a reused batch buffer (DataLoader worker path)": decoder_reused,
             "dinos.wav alternative: batch read as int16, then converted": wav_whole_batch_int16,
             "dinos ds.iter(batch_size=64)": dinos_iter,
             "dinos ds[i:i+64]": dinos_slices,
@@ -234,7 +298,7 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
     for fn in fns.values():  # warm the page cache and lazy imports outside the timing
         fn()
     rates = median_rates(fns, max(repeats, 7))  # ratios within ~10 % need more rounds on a shared machine
-    a, b, c = (rates[k] for k in list(fns)[:3])
+    a, b, c, c_runs = (rates[k] for k in list(fns)[:4])
     it, reader = rates["dinos ds.iter(batch_size=64)"], rates["dinos.wav windows (reader alone)"]
     note = f"{len(windows)} windows of {info.files} recordings"
     figs = [Figure(SECTION, name, rate, "clips/s", note=note if name not in extras(ds, windows, 0) else
@@ -250,9 +314,15 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         _ratio("ratio dinos.wav batch read as int16 then converted / (c) raw read rate",
                rates["dinos.wav alternative: batch read as int16, then converted"], c,
                note="the method not taken, for comparison"),
-        _ratio("ratio ceiling (read + float32 copy) / (c) raw read rate",
-               rates["ceiling: (c) + copy of the float32 bytes (no conversion)"], c,
-               note="upper bound of any float32 decoder: writing 2x the bytes read"),
+        _ratio("ratio dinos.wav runs, reused buffer / (c) raw read rate, runs",
+               rates["dinos.wav runs of consecutive windows into a reused batch buffer"], c_runs,
+               note="the decoder's reads in dataset order, the same grouping on both sides"),
+        _ratio("ratio dinos AudioDecoder, reused buffer / (c) raw read rate",
+               rates["dinos AudioDecoder.decode_rows into a reused batch buffer (DataLoader worker path)"], c,
+               note="the decoder's per-batch Python (grouping, checks against the headers) included"),
+        _ratio("ratio reference (read + float32 copy per window) / (c) raw read rate",
+               rates["reference: (c) + a copy of the float32 bytes per window (no conversion)"], c,
+               note="writing 2x the bytes read, one window at a time: a reference, not a bound"),
         _ratio("ratio dinos ds.iter(64) / (c) raw read rate", it, c, note="Arrow rows + python formatting included"),
         _ratio("ratio dinos ClipBatches(64) / (a) soundfile handles + int16", rates["dinos ClipBatches(64), dataset order"], a),
         _ratio("ratio dinos ds.iter(64) / soundfile float32 loop", it,
