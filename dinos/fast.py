@@ -88,7 +88,7 @@ class ClipBatches:
         self.block = int(block)
         self.worker_buffers = worker_buffers
         self.open_files = None if open_files is None else int(open_files)
-        self.epoch = 0
+        self._epoch = _shared_epoch(0)
         self._n = len(ds)
         self._order_cache: tuple | None = None
         self._fields_cache: tuple | None = None
@@ -98,14 +98,33 @@ class ClipBatches:
         state["_order_cache"] = state["_fields_cache"] = None  # rebuilt in the receiving process
         return state
 
+    @property
+    def epoch(self) -> int:
+        """The epoch whose permutation `__getitem__` serves (shuffle only); see `set_epoch`."""
+        return int(self._epoch)
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self.set_epoch(epoch)
+
     def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose permutation `__getitem__` serves (shuffle only). With persistent
-        DataLoader workers, pass `sampler=batches.sampler()` so the epoch reaches the workers."""
-        self.epoch = int(epoch)
+        """Choose the epoch whose permutation `__getitem__` serves (shuffle only).
+
+        The epoch reaches DataLoader workers, persistent ones included: in a process where torch is
+        loaded (when this `ClipBatches` is made, or at the first `set_epoch`, before the loader's
+        first iteration starts its workers), the epoch lives in a shared-memory tensor that the
+        workers' copies share. Without torch loaded by then it is a plain int of each copy; then pass
+        `sampler=batches.sampler()`, whose `(epoch, batch)` keys carry it (docs/performance.md)."""
+        epoch = int(epoch)
+        if isinstance(self._epoch, int):
+            self._epoch = _shared_epoch(epoch)
+        else:
+            self._epoch.fill_(epoch)
 
     def sampler(self) -> _EpochKeys:
         """A torch-compatible sampler yielding `(epoch, b)` keys, the epoch read when each epoch's
-        iteration starts: `set_epoch` then reaches persistent workers too."""
+        iteration starts: `set_epoch` then reaches persistent workers even when the epoch could not
+        be shared (torch not loaded when this `ClipBatches` was made and first `set_epoch` ran)."""
         return _EpochKeys(self)
 
     def __len__(self) -> int:
@@ -269,6 +288,19 @@ def _keeping_open(dec, recordings: int, open_files: int | None):
         _KEEPERS[key] = shared
     shared.open_files = keep
     return shared
+
+
+def _shared_epoch(epoch: int):
+    """`epoch` as a 0-d int64 torch tensor in shared memory when torch is loaded in this process (a
+    worker forked or spawned later shares it: the DataLoader passes its tensors by descriptor), else
+    the int. torch is never imported here."""
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "tensor"):
+        return epoch
+    try:
+        return torch.tensor(epoch, dtype=torch.int64).share_memory_()
+    except (RuntimeError, OSError):  # no shared memory here (/dev/shm full or missing): a plain int
+        return epoch
 
 
 class _EpochKeys:

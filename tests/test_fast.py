@@ -115,6 +115,40 @@ def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
         assert _in_received_buffer(got[0]) and all(_in_received_buffer(g) or g.is_shared() for g in got)
 
 
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context):
+    """A plain `DataLoader(batches, batch_size=None, persistent_workers=True)`: the workers' copies
+    share the epoch (a shared-memory tensor), so each epoch is served in its own order, the one the
+    main process computes; before, every epoch repeated epoch 0's order."""
+    torch = pytest.importorskip("torch")
+    batches = ClipBatches(clips, 4, shuffle=True, seed=5)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=2, persistent_workers=True,
+                                         multiprocessing_context=context)
+    seen = []
+    for epoch in (0, 1, 2):
+        batches.set_epoch(epoch)
+        got = [b["waves"].clone() for b in loader]
+        want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
+        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True)), epoch
+        seen.append(torch.cat(got))
+    assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+    batches.epoch = 1  # the attribute sets it too
+    assert batches.epoch == 1 and np.array_equal(batches.order(), batches.order(1))
+
+
+def test_epoch_without_torch_loaded_is_a_plain_int(clips, monkeypatch):
+    """Where torch is not loaded, nothing imports it: the epoch is an int (and pickles as one)."""
+    import pickle
+    import sys
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    batches = ClipBatches(clips, 4, shuffle=True, seed=5)
+    batches.set_epoch(3)
+    assert type(batches._epoch) is int and "torch" not in sys.modules
+    copy = pickle.loads(pickle.dumps(batches))
+    assert copy.epoch == 3 and np.array_equal(copy.order(), batches.order(3))
+
+
 def _in_received_buffer(tensor) -> bool:
     from dinos.fast import _RECEIVED
 
