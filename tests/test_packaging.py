@@ -4,6 +4,7 @@ its core dependencies, where the README's blocks run as written and `dinos docs`
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,11 +18,21 @@ from .test_readme_blocks import run_blocks
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: What a source copy for the wheel build leaves out: build output, environments, caches (.gitignore).
+_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.so",
+                                     ".cache", ".demo", ".hypothesis", ".pytest_cache", ".ruff_cache",
+                                     "emb", "results", "runs")
+
+
 @pytest.fixture(scope="module")
 def built_wheel(tmp_path_factory) -> tuple[Path, str]:
-    """(the wheel built from this checkout, the build's log)."""
-    out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(ROOT)],
+    """(the wheel built from a copy of this checkout's sources, the build's log).
+
+    Built from a copy: pip builds in the source tree (its `build/` folder), and two pytest-xdist
+    workers building the checkout at once collided there ("File exists: build/bdist...")."""
+    out, src = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("wheel-src") / "dinos"
+    shutil.copytree(ROOT, src, ignore=_NOT_SOURCE)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(src)],
                           check=True, capture_output=True, text=True)
     return next(out.glob("dinos_audio-*.whl")), proc.stdout + proc.stderr
 
