@@ -98,6 +98,14 @@ class ClipBatches:
         state["_order_cache"] = state["_fields_cache"] = None  # rebuilt in the receiving process
         return state
 
+    def __copy__(self) -> ClipBatches:
+        """A copy with an epoch of its own (the shared-memory epoch is shared with DataLoader
+        workers, not with copies: `set_epoch` on a copy leaves this one as it is)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__getstate__())
+        new._epoch = _shared_epoch(self.epoch)
+        return new
+
     @property
     def epoch(self) -> int:
         """The epoch whose permutation `__getitem__` serves (shuffle only); see `set_epoch`."""

@@ -3,6 +3,7 @@ are permutations computed once per epoch, and DataLoader workers return shared-m
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 import subprocess
@@ -134,6 +135,9 @@ def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context
     assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
     batches.epoch = 1  # the attribute sets it too
     assert batches.epoch == 1 and np.array_equal(batches.order(), batches.order(1))
+    for other in (copy.copy(batches), copy.deepcopy(batches)):  # copies have an epoch of their own
+        other.set_epoch(7)
+        assert other.epoch == 7 and batches.epoch == 1
 
 
 def test_epoch_without_torch_loaded_is_a_plain_int(clips, monkeypatch):
