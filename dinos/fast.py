@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import warnings
 
 import numpy as np
 
@@ -98,12 +100,18 @@ class ClipBatches:
         state["_order_cache"] = state["_fields_cache"] = None  # rebuilt in the receiving process
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        if "epoch" in state:  # pickled before the epoch was shared (an int attribute then)
+            state = {k: v for k, v in state.items() if k != "epoch"} | {"_epoch": state["epoch"]}
+        self.__dict__.update(state)
+        if isinstance(self._epoch, int):  # plain pickle, deepcopy: an epoch of its own, shared from here on
+            self._epoch = _shared_epoch(self._epoch)
+
     def __copy__(self) -> ClipBatches:
         """A copy with an epoch of its own (the shared-memory epoch is shared with DataLoader
         workers, not with copies: `set_epoch` on a copy leaves this one as it is)."""
         new = object.__new__(type(self))
-        new.__dict__.update(self.__getstate__())
-        new._epoch = _shared_epoch(self.epoch)
+        new.__setstate__(self.__getstate__() | {"_epoch": self.epoch})
         return new
 
     @property
@@ -122,12 +130,15 @@ class ClipBatches:
         loaded (when this `ClipBatches` is made, or at the first `set_epoch`, before the loader's
         first iteration starts its workers), the epoch lives in a shared-memory tensor that the
         workers' copies share. Without torch loaded by then it is a plain int of each copy; then pass
-        `sampler=batches.sampler()`, whose `(epoch, batch)` keys carry it (docs/performance.md)."""
+        `sampler=batches.sampler()`, whose `(epoch, batch)` keys carry it (docs/performance.md).
+        Call it between epochs, before `iter(loader)`: workers read the shared epoch as they make
+        each batch, so a change while an epoch is being served mixes two orders in it (the sampler's
+        keys fix each epoch's order when its iteration starts)."""
         epoch = int(epoch)
         if isinstance(self._epoch, int):
             self._epoch = _shared_epoch(epoch)
         else:
-            self._epoch.fill_(epoch)
+            self._epoch.set(epoch)
 
     def sampler(self) -> _EpochKeys:
         """A torch-compatible sampler yielding `(epoch, b)` keys, the epoch read when each epoch's
@@ -298,17 +309,62 @@ def _keeping_open(dec, recordings: int, open_files: int | None):
     return shared
 
 
+class _SharedEpoch:
+    """A `ClipBatches` epoch in one slot of a shared-memory int64 torch tensor (`_EPOCH_SLOTS` slots
+    per tensor, so one file descriptor serves many `ClipBatches`). DataLoader workers share it: a
+    forked worker maps the same memory, and a spawned one receives the tensor through torch's
+    multiprocessing pickler (registered below for `ForkingPickler`, which DataLoader workers use). A
+    plain `pickle` or `copy.deepcopy` stores the int (no torch needed to load it), and the receiving
+    `ClipBatches` takes a slot of its own there."""
+
+    __slots__ = ("pool", "slot")
+
+    def __init__(self, pool, slot: int):
+        self.pool, self.slot = pool, slot
+
+    def __int__(self) -> int:
+        return int(self.pool[self.slot])
+
+    def set(self, epoch: int) -> None:
+        self.pool[self.slot] = epoch
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+
+_EPOCH_SLOTS = 1024
+_epoch_pool: list = []  # [tensor, slots used, pid]: slots are handed out by the process that made it
+_EPOCH_LOCK = threading.Lock()
+
+
+def _share_epoch(obj: _SharedEpoch):
+    return _SharedEpoch, (obj.pool, obj.slot)  # the tensor goes by descriptor (torch's reducer)
+
+
 def _shared_epoch(epoch: int):
-    """`epoch` as a 0-d int64 torch tensor in shared memory when torch is loaded in this process (a
-    worker forked or spawned later shares it: the DataLoader passes its tensors by descriptor), else
-    the int. torch is never imported here."""
+    """`epoch` in a slot of this process' shared-memory epoch tensor when torch is loaded (never
+    imported here), else the int itself (each worker's copy then has its own)."""
     torch = sys.modules.get("torch")
-    if torch is None or not hasattr(torch, "tensor"):
+    if torch is None or not hasattr(torch, "zeros"):
         return epoch
-    try:
-        return torch.tensor(epoch, dtype=torch.int64).share_memory_()
-    except (RuntimeError, OSError):  # no shared memory here (/dev/shm full or missing): a plain int
-        return epoch
+    with _EPOCH_LOCK:
+        # a forked child inherits the list: it must not hand out the parent's next slots
+        if not _epoch_pool or _epoch_pool[1] == _EPOCH_SLOTS or _epoch_pool[2] != os.getpid():
+            try:
+                pool = torch.zeros(_EPOCH_SLOTS, dtype=torch.int64).share_memory_()
+            except (RuntimeError, OSError) as exc:  # no shared memory (/dev/shm full, no descriptors)
+                warnings.warn(f"ClipBatches: the epoch cannot be shared with DataLoader workers ({exc}); "
+                              "pass sampler=batches.sampler() to the DataLoader", RuntimeWarning, stacklevel=3)
+                return epoch
+            from multiprocessing.reduction import ForkingPickler
+
+            ForkingPickler.register(_SharedEpoch, _share_epoch)
+            _epoch_pool[:] = [pool, 0, os.getpid()]
+        pool, slot = _epoch_pool[0], _epoch_pool[1]
+        _epoch_pool[1] += 1
+    shared = _SharedEpoch(pool, slot)
+    shared.set(epoch)
+    return shared
 
 
 class _EpochKeys:

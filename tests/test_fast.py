@@ -116,13 +116,19 @@ def test_dataloader_workers_return_shared_batches_and_follow_set_epoch(clips):
         assert _in_received_buffer(got[0]) and all(_in_received_buffer(g) or g.is_shared() for g in got)
 
 
-@pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context):
+@pytest.mark.parametrize("context, made", [("fork", "new"), ("spawn", "new"), ("fork", "deepcopy"),
+                                           ("fork", "pickled")])
+def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context, made):
     """A plain `DataLoader(batches, batch_size=None, persistent_workers=True)`: the workers' copies
-    share the epoch (a shared-memory tensor), so each epoch is served in its own order, the one the
-    main process computes; before, every epoch repeated epoch 0's order."""
+    share the epoch (shared memory), so each epoch is served in its own order, the one the main
+    process computes; before, every epoch repeated epoch 0's order. Also for a deep copy or an
+    unpickled `ClipBatches` (their epoch arrives as an int and is shared again)."""
     torch = pytest.importorskip("torch")
     batches = ClipBatches(clips, 4, shuffle=True, seed=5)
+    if made == "deepcopy":
+        batches = copy.deepcopy(batches)
+    elif made == "pickled":
+        batches = pickle.loads(pickle.dumps(batches))
     loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=2, persistent_workers=True,
                                          multiprocessing_context=context)
     seen = []
@@ -133,24 +139,76 @@ def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True)), epoch
         seen.append(torch.cat(got))
     assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+
+
+def test_epoch_attribute_copies_and_old_pickles(clips):
+    pytest.importorskip("torch")
+    batches = ClipBatches(clips, 4, shuffle=True, seed=5)
     batches.epoch = 1  # the attribute sets it too
     assert batches.epoch == 1 and np.array_equal(batches.order(), batches.order(1))
-    for other in (copy.copy(batches), copy.deepcopy(batches)):  # copies have an epoch of their own
-        other.set_epoch(7)
+    for other in (copy.copy(batches), copy.deepcopy(batches), pickle.loads(pickle.dumps(batches))):
+        assert other.epoch == 1
+        other.set_epoch(7)  # copies have an epoch of their own
         assert other.epoch == 7 and batches.epoch == 1
+    old = {k: v for k, v in batches.__getstate__().items() if k != "_epoch"} | {"epoch": 2}  # pickled at 0bd7182
+    restored = object.__new__(ClipBatches)
+    restored.__setstate__(old)
+    assert restored.epoch == 2 and np.array_equal(restored.order(), batches.order(2))
 
 
-def test_epoch_without_torch_loaded_is_a_plain_int(clips, monkeypatch):
-    """Where torch is not loaded, nothing imports it: the epoch is an int (and pickles as one)."""
-    import pickle
-    import sys
+def test_shared_epochs_cost_one_descriptor_per_1024(clips):
+    pytest.importorskip("torch")
+    before = len(os.listdir("/proc/self/fd"))
+    kept = [ClipBatches(clips, 4, shuffle=True, seed=s) for s in range(1500)]
+    for k, b in enumerate(kept):
+        b.set_epoch(k)
+    assert len(os.listdir("/proc/self/fd")) - before <= 2
+    assert [b.epoch for b in kept] == list(range(1500))
+    ready, go = os.pipe()
+    pid = os.fork()  # a forked child makes its own: it must not take the slot the parent takes next
+    if pid == 0:
+        try:
+            os.read(ready, 1)  # after the parent took its slot
+            ClipBatches(clips, 4).set_epoch(99)
+        finally:
+            os._exit(0)
+    mine = ClipBatches(clips, 4)
+    os.write(go, b"x")
+    os.waitpid(pid, 0)
+    os.close(ready)
+    os.close(go)
+    assert mine.epoch == 0 and [b.epoch for b in kept] == list(range(1500))
 
-    monkeypatch.delitem(sys.modules, "torch", raising=False)
+
+def test_an_epoch_that_cannot_be_shared_warns_and_stays_an_int(clips, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import dinos.fast
+
+    def no_shm(self):
+        raise RuntimeError("unable to open shared memory object")
+
+    monkeypatch.setattr(dinos.fast, "_epoch_pool", [])
+    monkeypatch.setattr(torch.Tensor, "share_memory_", no_shm)
+    with pytest.warns(RuntimeWarning, match="sampler=batches.sampler"):
+        batches = ClipBatches(clips, 4, shuffle=True, seed=5)
+    assert type(batches._epoch) is int
+
+
+def test_without_torch_nothing_imports_it_and_a_pickle_loads(clips, tmp_path):
+    """A `ClipBatches` pickled where torch is loaded loads where torch cannot be imported; its epoch
+    is an int there, and `set_epoch` keeps it one (torch is never imported by dinos.fast)."""
+    pytest.importorskip("torch")
     batches = ClipBatches(clips, 4, shuffle=True, seed=5)
     batches.set_epoch(3)
-    assert type(batches._epoch) is int and "torch" not in sys.modules
-    copy = pickle.loads(pickle.dumps(batches))
-    assert copy.epoch == 3 and np.array_equal(copy.order(), batches.order(3))
+    (tmp_path / "b.pkl").write_bytes(pickle.dumps(batches))
+    code = ("import sys, pickle; sys.modules['torch'] = None\n"
+            f"b = pickle.loads(open({str(tmp_path / 'b.pkl')!r}, 'rb').read())\n"
+            "assert type(b._epoch) is int and b.epoch == 3, b._epoch\n"
+            "b.set_epoch(4); assert type(b._epoch) is int and b.epoch == 4\n"
+            "print(*b.order()[:5].tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [int(x) for x in out.stdout.split()] == batches.order(4)[:5].tolist()
 
 
 def _in_received_buffer(tensor) -> bool:
