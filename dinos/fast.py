@@ -333,8 +333,25 @@ class _SharedEpoch:
 
 
 _EPOCH_SLOTS = 1024
-_epoch_pool: list = []  # [tensor, slots used, pid]: slots are handed out by the process that made it
+#: [tensor, slots used, pid, torch sharing strategy]: slots are handed out by the process that made
+#: it, under the strategy it was made with (torch moves a tensor made under "file_descriptor" into a
+#: new file when it is sent under "file_system", away from the workers that mapped it)
+_epoch_pool: list = []
 _EPOCH_LOCK = threading.Lock()
+
+
+def _new_epoch_lock() -> None:
+    global _EPOCH_LOCK
+    _EPOCH_LOCK = threading.Lock()  # a fork while another thread held it must not hang the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_epoch_lock)
+
+
+def _sharing_strategy(torch) -> str | None:
+    mp = getattr(torch, "multiprocessing", None)
+    return mp.get_sharing_strategy() if mp is not None and hasattr(mp, "get_sharing_strategy") else None
 
 
 def _share_epoch(obj: _SharedEpoch):
@@ -347,9 +364,10 @@ def _shared_epoch(epoch: int):
     torch = sys.modules.get("torch")
     if torch is None or not hasattr(torch, "zeros"):
         return epoch
+    strategy = _sharing_strategy(torch)
     with _EPOCH_LOCK:
         # a forked child inherits the list: it must not hand out the parent's next slots
-        if not _epoch_pool or _epoch_pool[1] == _EPOCH_SLOTS or _epoch_pool[2] != os.getpid():
+        if not _epoch_pool or _epoch_pool[1] == _EPOCH_SLOTS or _epoch_pool[2:] != [os.getpid(), strategy]:
             try:
                 pool = torch.zeros(_EPOCH_SLOTS, dtype=torch.int64).share_memory_()
             except (RuntimeError, OSError) as exc:  # no shared memory (/dev/shm full, no descriptors)
@@ -359,7 +377,7 @@ def _shared_epoch(epoch: int):
             from multiprocessing.reduction import ForkingPickler
 
             ForkingPickler.register(_SharedEpoch, _share_epoch)
-            _epoch_pool[:] = [pool, 0, os.getpid()]
+            _epoch_pool[:] = [pool, 0, os.getpid(), strategy]
         pool, slot = _epoch_pool[0], _epoch_pool[1]
         _epoch_pool[1] += 1
     shared = _SharedEpoch(pool, slot)

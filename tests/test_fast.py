@@ -133,7 +133,8 @@ def test_set_epoch_reaches_persistent_workers_without_the_sampler(clips, context
                                          multiprocessing_context=context)
     seen = []
     for epoch in (0, 1, 2):
-        batches.set_epoch(epoch)
+        if epoch or made == "new":  # a copy's epoch is shared from the copy on, not from its first set_epoch
+            batches.set_epoch(epoch)
         got = [b["waves"].clone() for b in loader]
         want = [torch.from_numpy(batches[(epoch, b)]["waves"]) for b in range(len(batches))]
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True)), epoch
@@ -178,6 +179,46 @@ def test_shared_epochs_cost_one_descriptor_per_1024(clips):
     os.close(ready)
     os.close(go)
     assert mine.epoch == 0 and [b.epoch for b in kept] == list(range(1500))
+
+
+def test_a_fork_while_the_epoch_lock_is_held_does_not_hang_the_child(clips):
+    pytest.importorskip("torch")
+    import time
+
+    import dinos.fast
+
+    with dinos.fast._EPOCH_LOCK:  # another thread in _shared_epoch at the moment of the fork
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ClipBatches(clips, 4).set_epoch(1)
+            finally:
+                os._exit(0)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and done[1] == 0, "the forked child hung on the inherited lock"
+
+
+def test_a_new_sharing_strategy_starts_a_new_epoch_pool(clips):
+    """torch moves a tensor shared under "file_descriptor" into a new file when a loader sends it under
+    "file_system": batches made after the change get a pool of their own, so the running workers of
+    the earlier ones keep seeing their epochs."""
+    torch = pytest.importorskip("torch")
+    import dinos.fast
+
+    before = torch.multiprocessing.get_sharing_strategy()
+    first = ClipBatches(clips, 4, shuffle=True)
+    try:
+        torch.multiprocessing.set_sharing_strategy("file_system")
+        second = ClipBatches(clips, 4, shuffle=True)
+        assert second._epoch.pool is not first._epoch.pool
+        assert dinos.fast._epoch_pool[3] == "file_system"
+    finally:
+        torch.multiprocessing.set_sharing_strategy(before)
 
 
 def test_an_epoch_that_cannot_be_shared_warns_and_stays_an_int(clips, monkeypatch):
