@@ -10,6 +10,10 @@ fair baselines (one line each in docs/performance.md):
 (c) raw read rate: `os.preadv` of each window's bytes from open files, no decoding at all; also
     with the decoder's grouping (one read per run of consecutive windows of a batch, up to 2 MiB),
     the baseline of the runs row.
+
+Two references that are not dinos paths: (c) + a plain copy of the float32 bytes per window, and
+the "no-read reference": windows converted straight from the files' mapped page-cache pages (no read
+call, no copy), i.e. only the float32 writes left; dinos does not map files (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -122,6 +126,25 @@ def baselines(windows) -> dict:
             os.close(fd)
         return len(windows)
 
+    def mapped_no_read() -> int:  # not a dinos path: each window converted straight from the file's
+        import mmap  # page-cache pages (mapped this round, as (c) opens its files): no read call, no copy
+
+        maps = {}
+        for p in layouts:
+            fd = os.open(p, os.O_RDONLY)
+            maps[p] = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)  # keeps a descriptor of its own
+            os.close(fd)
+        pages = {p: np.frombuffer(m, dtype=np.uint8) for p, m in maps.items()}
+        block = np.empty((BATCH, max(n for _p, _s, n in windows)), dtype=np.float32)  # as the goal's row
+        for j, (p, s, n) in enumerate(windows):
+            lay = layouts[p]
+            m, off = min(n, lay.frames - s), lay.data_offset + 2 * s
+            wav.scale_into(pages[p][off : off + 2 * m].view(np.int16), block[j % BATCH, :m])
+        del pages
+        for mapping in maps.values():
+            mapping.close()
+        return len(windows)
+
     def sf_float32() -> int:  # extra row: SoundFile.read(dtype="float32"), libsndfile converts
         handles: dict[str, sf.SoundFile] = {}
         for i in range(0, len(windows), BATCH):
@@ -139,6 +162,8 @@ def baselines(windows) -> dict:
             "(c) raw read rate (preadv, no decoding)": raw_pread,
             "(c) raw read rate, runs (one preadv per run of consecutive windows, no decoding)": raw_runs,
             "reference: (c) + a copy of the float32 bytes per window (no conversion)": copy_reference,
+            "no-read reference: windows converted straight from mapped page-cache pages (not a dinos path)":
+                mapped_no_read,
             "soundfile handles, float32 read (libsndfile converts)": sf_float32}
 
 
@@ -323,6 +348,9 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         _ratio("ratio reference (read + float32 copy per window) / (c) raw read rate",
                rates["reference: (c) + a copy of the float32 bytes per window (no conversion)"], c,
                note="writing 2x the bytes read, one window at a time: a reference, not a bound"),
+        _ratio("ratio no-read reference (conversion from mapped pages) / (c) raw read rate",
+               rates["no-read reference: windows converted straight from mapped page-cache pages (not a dinos path)"], c,
+               note="the read removed, only the float32 writes left: what a decoder that reads can approach"),
         _ratio("ratio dinos ds.iter(64) / (c) raw read rate", it, c, note="Arrow rows + python formatting included"),
         _ratio("ratio dinos ClipBatches(64) / (a) soundfile handles + int16", rates["dinos ClipBatches(64), dataset order"], a),
         _ratio("ratio dinos ds.iter(64) / soundfile float32 loop", it,

@@ -74,10 +74,19 @@ def median_rates(methods: dict[str, Callable[[], int]], repeats: int = 3) -> dic
 
     Each callable does its work and returns how many items it processed. Interleaving spreads the
     noise of a shared machine over every method instead of penalising whichever ran during a spike.
+    The first round runs the methods in the given order, each later round in its own fixed shuffled
+    order (seeded by the round: the same orders on every run): a method's speed depends on what ran
+    just before it (what that left in the CPU caches: a method right after one that wrote 24 MB ran
+    up to ~25 % slower), so a fixed order would give every method the same neighbour in every round.
     """
+    import random
+
     rates: dict[str, list[float]] = {k: [] for k in methods}
-    for _ in range(repeats):
-        for name, fn in methods.items():
+    names = list(methods)
+    for r in range(repeats):
+        order = names[:] if r == 0 else random.Random(r).sample(names, len(names))
+        for name in order:
+            fn = methods[name]
             t0 = time.perf_counter()
             n = fn()
             rates[name].append(n / (time.perf_counter() - t0))

@@ -1,6 +1,7 @@
-"""The CI performance check's comparison rule (the measurements themselves run in `.ci/run`, not here)."""
+"""The CI performance check's comparison rule (the measurements themselves run in `.ci/run`, not here), and
+the order in which `median_rates` times its methods."""
 
-from benchmarks.common import Figure, goal_of, summary_table
+from benchmarks.common import Figure, goal_of, median_rates, summary_table
 from benchmarks.regression import comparable, compare
 
 
@@ -39,3 +40,23 @@ def test_summary_table_lists_goals_with_both_measurements():
     table = summary_table(figs)
     assert "clip loading: ratio a / b" in table and "5.00 clips/s" in table and "10.0 clips/s" in table
     assert "NO" in table and "no goal" not in table
+
+
+def test_median_rates_varies_the_order_of_methods_between_rounds_the_same_way_every_run():
+    """A method's speed depends on the method run just before it (CPU caches), so each round after the
+    first runs the methods in its own order; the orders are seeded, so two runs time the same sequence."""
+
+    def sequence() -> list[str]:
+        ran: list[str] = []
+        methods = {name: (lambda name=name: ran.append(name) or 1) for name in "abcdefgh"}
+        rates = median_rates(methods, 7)
+        assert set(rates) == set(methods) and all(v > 0 for v in rates.values())
+        return ran
+
+    ran = sequence()
+    rounds = [ran[i : i + 8] for i in range(0, len(ran), 8)]
+    assert len(rounds) == 7 and all(sorted(r) == list("abcdefgh") for r in rounds)  # every method once a round
+    assert rounds[0] == list("abcdefgh")
+    before = {(r[i - 1], r[i]) for r in rounds for i in range(1, 8) if r[i] == "e"}
+    assert len({p for p, _ in before}) >= 3  # "e" follows different methods across the rounds
+    assert sequence() == ran

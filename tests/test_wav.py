@@ -645,3 +645,45 @@ def test_window_into_a_non_contiguous_row_gives_the_same_bits(tmp_path):
         wav.decode_window_into(fd, layout, 1000, grid[:, 1], np.empty(0, dtype=np.int16), channel=1)  # strided
         np.testing.assert_array_equal(grid[:1000, 1], _numpy_scaled(ints[1000:, 1]))
         assert not grid[1000:, 1].any() and np.isnan(grid[:, 0]).all()
+
+
+@pytest.mark.skipif(wav._native_read is None or not wav._LITTLE, reason=NOT_NATIVE)
+def test_mono_window_shortcut_gives_the_general_bits_and_falls_back_for_what_it_refuses(tmp_path, monkeypatch):
+    """`decode_window_into`'s shortcut (a mono window inside the file: `read_scaled` called directly) gives the
+    general path's bits; an `out` it cannot write (strided) or a `scratch` too small for it goes the
+    general way (numpy, a grown scratch), and a file shorter than its header is still an OSError."""
+    ints = _ints(4000, 1, seed=23)
+    p = tmp_path / "m.wav"
+    calls = []
+
+    def counting(*args):
+        calls.append((args[1], len(args[3])))  # (file offset, frames written)
+        return real(*args)
+
+    real = wav._native_read
+    monkeypatch.setattr(wav, "_native_read", counting)
+    with _opened_wav(p, ints) as (fd, layout):
+        want = _numpy_scaled(ints[1000:2500, 0])
+        out, scratch = np.full(1500, np.nan, dtype=np.float32), np.empty(1500, dtype=np.int16)
+        assert wav.decode_window_into(fd, layout, 1000, out, scratch) is scratch
+        np.testing.assert_array_equal(out, want)
+        assert calls == [(layout.data_offset + 2000, 1500)]  # one call, the whole window
+        small = np.empty(10, dtype=np.int16)  # refused (too small): grown by the general path
+        out[:] = np.nan
+        grown = wav.decode_window_into(fd, layout, 1000, out, small)
+        assert grown is not small and grown.size >= 1500
+        np.testing.assert_array_equal(out, want)
+        grid = np.full((1500, 2), np.nan, dtype=np.float32)  # strided: refused, numpy writes it
+        wav.decode_window_into(fd, layout, 1000, grid[:, 1], scratch)
+        np.testing.assert_array_equal(grid[:, 1], want)
+        assert np.isnan(grid[:, 0]).all()
+        calls.clear()
+        tail = np.full(1500, np.nan, dtype=np.float32)  # past the end: padded by the general path
+        wav.decode_window_into(fd, layout, 3000, tail, scratch)
+        np.testing.assert_array_equal(tail[:1000], _numpy_scaled(ints[3000:, 0]))
+        assert not tail[1000:].any() and calls == [(layout.data_offset + 6000, 1000)]  # the frames present
+        calls.clear()
+        os.truncate(p, layout.data_offset + 2 * 1200)
+        with pytest.raises(OSError, match="shorter than its header"):
+            wav.decode_window_into(fd, layout, 1000, out, scratch)
+        assert calls == [(layout.data_offset + 2000, 1500)]
