@@ -210,6 +210,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         Figure(SECTION, "bare pyarrow writer, pyarrow's default options", wav / t_defaults, "MiB/s",
                note=f"{t_defaults:.2f} s; dictionary + snappy on the audio bytes too (what the export used before)"),
         Figure(SECTION, "dinos export / bare pyarrow writer", ratio, "x", ">= 0.6", ratio >= 0.6,
+               note=("--quick: a 130 MiB export carries the fixed costs (build, the last sha256, card, publish); "
+                     "the goal is judged at full size (without --quick)") if quick else "",
                dinos=wav / t_export, baseline=wav / t_bare, basis="MiB/s"),
         Figure(SECTION, "bare pyarrow writer, then sha256 of the file it wrote", wav / t_hashed, "MiB/s",
                note=f"{t_hashed:.2f} s; the work the export does besides reading the windows: the manifest's checksums"),
