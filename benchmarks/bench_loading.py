@@ -350,7 +350,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
                note="writing 2x the bytes read, one window at a time: a reference, not a bound"),
         _ratio("ratio no-read reference (conversion from mapped pages) / (c) raw read rate",
                rates["no-read reference: windows converted straight from mapped page-cache pages (not a dinos path)"], c,
-               note="the read removed, only the float32 writes left: what a decoder that reads can approach"),
+               note="no read call and no copy (int16 loads from mapped pages, page faults, float32 writes): "
+                    "a reference, not a bound"),
         _ratio("ratio dinos ds.iter(64) / (c) raw read rate", it, c, note="Arrow rows + python formatting included"),
         _ratio("ratio dinos ClipBatches(64) / (a) soundfile handles + int16", rates["dinos ClipBatches(64), dataset order"], a),
         _ratio("ratio dinos ds.iter(64) / soundfile float32 loop", it,

@@ -30,7 +30,9 @@ class Figure:
         status = "" if self.met is None else ("  [MET]" if self.met else "  [MISSED]")
         target = f"  (target: {self.target})" if self.target else ""
         note = f"  -- {self.note}" if self.note else ""
-        return f"{self.name}: {fmt(self.value)} {self.unit}{target}{status}{note}"
+        # a ratio with a goal shows 3 significant digits: "0.50 x ... [MISSED]" hid a 0.499
+        value = f"{self.value:.3g}" if self.unit == "x" and self.target and abs(self.value) < 100 else fmt(self.value)
+        return f"{self.name}: {value} {self.unit}{target}{status}{note}"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -256,7 +256,8 @@ def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, 
     converting afterwards would send the int16 bytes through main memory twice). A short read (the
     file shrank after its header was parsed) raises `OSError`. `stream`: see `_read_scaled`."""
     want = out.shape[0]
-    if _native_read is not None and _LITTLE and layout.channels == 1 and 0 < want and start + want <= layout.frames:
+    if (_native_read is not None and _LITTLE and layout.channels == 1 and out.ndim == 1 and 0 < want
+            and start + want <= layout.frames):
         # the common case (a mono window inside the file) in one native call, without `_read_scaled`'s
         # Python; anything the call refuses (`out` not contiguous float32, `scratch` too small) takes
         # the general path below, which grows `scratch` or falls back to numpy

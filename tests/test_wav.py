@@ -649,25 +649,34 @@ def test_window_into_a_non_contiguous_row_gives_the_same_bits(tmp_path):
 
 @pytest.mark.skipif(wav._native_read is None or not wav._LITTLE, reason=NOT_NATIVE)
 def test_mono_window_shortcut_gives_the_general_bits_and_falls_back_for_what_it_refuses(tmp_path, monkeypatch):
-    """`decode_window_into`'s shortcut (a mono window inside the file: `read_scaled` called directly) gives the
-    general path's bits; an `out` it cannot write (strided) or a `scratch` too small for it goes the
-    general way (numpy, a grown scratch), and a file shorter than its header is still an OSError."""
+    """`decode_window_into`'s shortcut (a 1-D `out` for a mono window that ends inside the file: the native
+    read called directly, `_read_scaled` skipped) gives the general path's bits. What it refuses goes the
+    general way: a `scratch` too small (grown), a strided `out` (numpy), a 2-D `out`, a window that runs
+    past the last frame (zero padding, never the bytes of a chunk after `data`). A file shorter than its
+    header is still an OSError."""
     ints = _ints(4000, 1, seed=23)
     p = tmp_path / "m.wav"
-    calls = []
+    p.write_bytes(_wav_bytes(ints, 8000, after=[(b"LIST", b"INFOISFT" + b"\x7f" * 64)]))  # non-zero bytes after data
+    general = []
+    real_general = wav._read_scaled
 
-    def counting(*args):
-        calls.append((args[1], len(args[3])))  # (file offset, frames written)
-        return real(*args)
+    def counting(*args, **kwargs):
+        general.append(args[1])  # file offset
+        return real_general(*args, **kwargs)
 
-    real = wav._native_read
-    monkeypatch.setattr(wav, "_native_read", counting)
-    with _opened_wav(p, ints) as (fd, layout):
+    monkeypatch.setattr(wav, "_read_scaled", counting)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        layout = wav.read_file_header(fd, p.stat().st_size)
+        assert layout is not None and layout.frames == 4000
         want = _numpy_scaled(ints[1000:2500, 0])
         out, scratch = np.full(1500, np.nan, dtype=np.float32), np.empty(1500, dtype=np.int16)
         assert wav.decode_window_into(fd, layout, 1000, out, scratch) is scratch
         np.testing.assert_array_equal(out, want)
-        assert calls == [(layout.data_offset + 2000, 1500)]  # one call, the whole window
+        last = np.full(500, np.nan, dtype=np.float32)  # ends exactly at the last frame: still the shortcut
+        wav.decode_window_into(fd, layout, 3500, last, scratch)
+        np.testing.assert_array_equal(last, _numpy_scaled(ints[3500:, 0]))
+        assert general == []
         small = np.empty(10, dtype=np.int16)  # refused (too small): grown by the general path
         out[:] = np.nan
         grown = wav.decode_window_into(fd, layout, 1000, out, small)
@@ -677,13 +686,18 @@ def test_mono_window_shortcut_gives_the_general_bits_and_falls_back_for_what_it_
         wav.decode_window_into(fd, layout, 1000, grid[:, 1], scratch)
         np.testing.assert_array_equal(grid[:, 1], want)
         assert np.isnan(grid[:, 0]).all()
-        calls.clear()
-        tail = np.full(1500, np.nan, dtype=np.float32)  # past the end: padded by the general path
-        wav.decode_window_into(fd, layout, 3000, tail, scratch)
-        np.testing.assert_array_equal(tail[:1000], _numpy_scaled(ints[3000:, 0]))
-        assert not tail[1000:].any() and calls == [(layout.data_offset + 6000, 1000)]  # the frames present
-        calls.clear()
+        assert general == [layout.data_offset + 2000] * 2
+        general.clear()
+        tail = np.full(501, np.nan, dtype=np.float32)  # one frame past the end: zero, not the LIST chunk
+        wav.decode_window_into(fd, layout, 3500, tail, scratch)
+        np.testing.assert_array_equal(tail[:500], _numpy_scaled(ints[3500:, 0]))
+        assert tail[500] == 0.0 and general == [layout.data_offset + 7000]
+        flat = np.full((750, 2), np.nan, dtype=np.float32)  # 2-D: not the shortcut (it sizes by rows)
+        general.clear()
+        wav.decode_window_into(fd, layout, 1000, flat, scratch)
+        assert general == [layout.data_offset + 2000]
         os.truncate(p, layout.data_offset + 2 * 1200)
         with pytest.raises(OSError, match="shorter than its header"):
             wav.decode_window_into(fd, layout, 1000, out, scratch)
-        assert calls == [(layout.data_offset + 2000, 1500)]
+    finally:
+        os.close(fd)
