@@ -13,7 +13,8 @@ fair baselines (one line each in docs/performance.md):
 
 Two references that are not dinos paths: (c) + a plain copy of the float32 bytes per window, and
 the "no-read reference": windows converted straight from the files' mapped page-cache pages (no read
-call, no copy), i.e. only the float32 writes left; dinos does not map files (docs/performance.md).
+call, no copy; left are the int16 loads, their page faults and the float32 writes). Neither is a
+bound; dinos does not map files (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -81,8 +82,6 @@ def median_rates(methods: dict[str, Callable[[], int]], repeats: int = 3) -> dic
     just before it (what that left in the CPU caches: a method right after one that wrote 24 MB ran
     up to ~25 % slower), so a fixed order would give every method the same neighbour in every round.
     """
-    import random
-
     rates: dict[str, list[float]] = {k: [] for k in methods}
     names = list(methods)
     for r in range(repeats):

@@ -149,6 +149,11 @@ def window_span(layout: WavLayout, start: int, num_frames: int | None) -> tuple[
     return want, max(0, min(want, layout.frames - start))
 
 
+def _short_read(got: int, wanted: int) -> OSError:
+    """The error of a read that returned fewer bytes than the header promised (the file shrank)."""
+    return OSError(f"read {got} of {wanted} bytes: the file is shorter than its header says")
+
+
 def read_int16(fd: int, layout: WavLayout, start: int, frames: int, scratch: np.ndarray) -> np.ndarray:
     """`frames` interleaved frames from `start` as an int16 `(frames, channels)` view of `scratch`.
 
@@ -161,7 +166,7 @@ def read_int16(fd: int, layout: WavLayout, start: int, frames: int, scratch: np.
     nbytes = n * 2
     got = os.preadv(fd, [buf], layout.data_offset + start * layout.block_align) if n else 0
     if got != nbytes:
-        raise OSError(f"read {got} of {nbytes} bytes: the file is shorter than its header says")
+        raise _short_read(got, nbytes)
     out = buf.reshape(frames, layout.channels)
     return out if _LITTLE else out.byteswap()
 
@@ -242,7 +247,7 @@ def _read_scaled(fd: int, offset: int, out: np.ndarray, scratch: np.ndarray, ch:
                 buf.byteswap(inplace=True)
             _scale_channel(buf, out, ch, channel)
     if got != 2 * need:
-        raise OSError(f"read {got} of {2 * need} bytes: the file is shorter than its header says")
+        raise _short_read(got, 2 * need)
     return scratch
 
 
@@ -267,7 +272,7 @@ def decode_window_into(fd: int, layout: WavLayout, start: int, out: np.ndarray, 
             pass
         else:
             if got != 2 * want:
-                raise OSError(f"read {got} of {2 * want} bytes: the file is shorter than its header says")
+                raise _short_read(got, 2 * want)
             return scratch
     have = max(0, min(want, layout.frames - start))
     ch = layout.channels
