@@ -16,8 +16,11 @@
 #else
 #define DINOS_STREAM 0
 #endif
-/* An AVX2 build of the mono loop, picked at run time where the CPU has AVX2 (GCC or clang, x86-64) */
-#if DINOS_STREAM && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* An AVX2 build of the mono loop, picked at run time where the CPU has AVX2: GCC or clang on x86-64,
+   not Windows (no read_scaled there) and not macOS (Apple's runtime lacks the `__cpu_model` that
+   `__builtin_cpu_supports` reads: the module would not load) */
+#if DINOS_STREAM && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32) \
+    && !defined(__APPLE__)
 #include <immintrin.h>
 #define DINOS_AVX2 1
 #else
@@ -190,8 +193,8 @@ scale_mono(const char *in, char *region, Py_ssize_t m, int stream)
    stores). In place is safe as in scale_mono: before writing floats [k, k + 16) (bytes [4k, 4k + 64))
    the samples [k, k + 16) (bytes [2m + 2k, 2m + 2k + 32)) are loaded, and every sample still unread
    starts at byte 2m + 2k + 32 >= 4k + 64 whenever k + 16 <= m. Streamed stores take 32-byte blocks.
-   The same products as scale_mono, so the same bits; measured with the page-cache read of 1-s windows
-   into a 12 MB batch block (in place, C, no Python): 7-40 % more windows/s than the SSE2 loop. */
+   The same products as scale_mono, so the same bits; faster on 1-s windows read into a batch block
+   (benchmarks/bench_loading.py pairs the two loops: row "... with the sse2 loop"). */
 __attribute__((target("avx2")))
 static void
 scale_mono_avx2(const char *in, char *region, Py_ssize_t m, int stream)
@@ -220,46 +223,65 @@ scale_mono_avx2(const char *in, char *region, Py_ssize_t m, int stream)
 }
 #endif
 
-/* the mono loop in use: "avx2" where the CPU has it (set when the module loads), else "sse2" ("c"
-   without SSE2); `kernel()` below reports and, for tests, switches it */
+#define DINOS_BASE_LOOP (DINOS_STREAM ? "sse2" : "c")
+
+/* the mono loop in use (1: AVX2), picked when the module loads: AVX2 where the CPU has it, else the
+   baseline ("sse2"; "c" in a build without SSE2); `kernel()` reports and, for tests, switches it.
+   `loop_calls` counts the read_scaled calls that converted with each (updated under the GIL). */
 static int use_avx2 = 0;
+static int have_avx2 = 0;
+static unsigned long long loop_calls[2] = {0, 0};
 
 static PyObject *
-kernel(PyObject *self, PyObject *args)
+kernel(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    static char *keywords[] = {"name", NULL};
     const char *name = NULL;
-    if (!PyArg_ParseTuple(args, "|s:kernel", &name))
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z:kernel", keywords, &name))
         return NULL;
     if (name != NULL) {
         if (strcmp(name, "avx2") == 0) {
-#if DINOS_AVX2
-            if (!__builtin_cpu_supports("avx2")) {
-                PyErr_SetString(PyExc_ValueError, "this CPU has no AVX2");
+            if (!have_avx2) {
+                PyErr_SetString(PyExc_ValueError, DINOS_AVX2 ? "this CPU has no AVX2" : "this build has no AVX2 loop");
                 return NULL;
             }
             use_avx2 = 1;
-#else
-            PyErr_SetString(PyExc_ValueError, "this build has no AVX2 loop");
-            return NULL;
-#endif
-        } else if (strcmp(name, DINOS_STREAM ? "sse2" : "c") == 0) {
+        } else if (strcmp(name, DINOS_BASE_LOOP) == 0) {
             use_avx2 = 0;
         } else {
-            PyErr_Format(PyExc_ValueError, "unknown kernel %R", PyTuple_GET_ITEM(args, 0));
+            PyErr_Format(PyExc_ValueError, "unknown loop '%s' (this build has %s%s)", name, DINOS_BASE_LOOP,
+                         have_avx2 ? " and avx2" : "");
             return NULL;
         }
     }
-    return PyUnicode_FromString(use_avx2 ? "avx2" : (DINOS_STREAM ? "sse2" : "c"));
+    return PyUnicode_FromString(use_avx2 ? "avx2" : DINOS_BASE_LOOP);
 }
 
 PyDoc_STRVAR(kernel_doc,
-"kernel(name=None) -> str\n--\n\n"
-"The loop read_scaled converts one channel with: 'avx2' (picked when the module loads, where the CPU\n"
-"has AVX2), 'sse2', or 'c' (a build without SSE2). `name` switches it (for tests: every loop gives\n"
-"the same bits); ValueError for a loop this build or CPU lacks.");
+"kernel(name=None)\n--\n\n"
+"The loop read_scaled converts one channel with, as a str: 'avx2' (picked when the module loads,\n"
+"where the CPU has AVX2), else 'sse2' ('c' in a build without SSE2). `name` switches it (for tests\n"
+"and benchmarks: every loop gives the same bits); ValueError for a loop this build or CPU lacks.\n"
+"`LOOPS` holds the loops this build can run here.");
+
+static PyObject *
+kernel_calls(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (have_avx2)
+        return Py_BuildValue("{sKsK}", DINOS_BASE_LOOP, loop_calls[0], "avx2", loop_calls[1]);
+    return Py_BuildValue("{sK}", DINOS_BASE_LOOP, loop_calls[0]);
+}
+
+PyDoc_STRVAR(kernel_calls_doc,
+"kernel_calls()\n--\n\n"
+"{loop name: read_scaled calls that converted one channel with it} since the module loaded (tests\n"
+"check with it which loop ran).");
 
 PyDoc_STRVAR(read_scaled_doc,
-"read_scaled(fd, offset, scratch, dst, channels=1, channel=0, stream=False) -> int\n--\n\n"
+"read_scaled(fd, offset, scratch, dst, channels=1, channel=0, stream=False)\n--\n\n"
 "Read len(dst) * channels int16 samples at byte `offset` of `fd` (pread, retried on EINTR and partial\n"
 "reads, 256 KiB at a time) and write dst[k] = sample[channel + k * channels] * 2**-15 (as scale_into).\n"
 "One channel without stream: each piece is read into dst itself and converted in place; else through\n"
@@ -318,6 +340,9 @@ read_scaled(PyObject *self, PyObject *args)
         chunk = frame_bytes;
     size_t have = 0; /* bytes of the current chunk already read */
     int err = 0;
+    const int loop = use_avx2; /* one loop for the whole call */
+    int used = -1;             /* the loop that converted (one channel), counted once the GIL is back */
+    (void)loop;
     for (;;) {
         ssize_t r = 0;
         Py_BEGIN_ALLOW_THREADS
@@ -338,11 +363,15 @@ read_scaled(PyObject *self, PyObject *args)
             const Py_ssize_t m = (Py_ssize_t)(part / frame_bytes);
             if (channels == 1) {
 #if DINOS_AVX2
-                if (use_avx2)
+                if (loop) {
                     scale_mono_avx2(into, region, m, stream);
-                else
+                    used = 1;
+                } else
 #endif
+                {
                     scale_mono(into, region, m, stream);
+                    used = 0;
+                }
             }
             else
                 scale_plain((const int16_t *)scr.buf + channel, (float *)dst.buf + got / frame_bytes, m, channels);
@@ -360,6 +389,8 @@ read_scaled(PyObject *self, PyObject *args)
         }
     }
     got += have;
+    if (used >= 0)
+        loop_calls[used]++;
     PyBuffer_Release(&scr);
     PyBuffer_Release(&dst);
     if (err) {
@@ -374,7 +405,8 @@ static PyMethodDef methods[] = {
     {"scale_into", scale_into, METH_VARARGS, scale_into_doc},
 #ifndef _WIN32
     {"read_scaled", read_scaled, METH_VARARGS, read_scaled_doc},
-    {"kernel", kernel, METH_VARARGS, kernel_doc},
+    {"kernel", (PyCFunction)(void (*)(void))kernel, METH_VARARGS | METH_KEYWORDS, kernel_doc},
+    {"kernel_calls", kernel_calls, METH_NOARGS, kernel_calls_doc},
 #endif
     {NULL, NULL, 0, NULL},
 };
@@ -387,9 +419,21 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__pcm16(void)
 {
-#if DINOS_AVX2 && !defined(_WIN32)
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL)
+        return NULL;
+#ifndef _WIN32
+#if DINOS_AVX2
     __builtin_cpu_init();
-    use_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    use_avx2 = have_avx2;
 #endif
-    return PyModule_Create(&module);
+    PyObject *loops = have_avx2 ? Py_BuildValue("(ss)", DINOS_BASE_LOOP, "avx2") : Py_BuildValue("(s)", DINOS_BASE_LOOP);
+    if (loops == NULL || PyModule_AddObject(mod, "LOOPS", loops) < 0) {
+        Py_XDECREF(loops);
+        Py_DECREF(mod);
+        return NULL;
+    }
+#endif
+    return mod;
 }

@@ -123,7 +123,10 @@ def test_cli_every_model_on_mimii_due(mimii):
         scores = {r["clip_id"]: float(r["score"]) for r in csv.DictReader(fh)}
     assert len(scores) == 12  # fan 00, pump 01, valve 02: 2 normal + 2 anomalous test clips each
     lo, hi = min(scores.values()), max(scores.values())
-    sweep = f"{lo:.6f}:{hi:.6f}:{(hi - lo) / 20:.6f}"
+    # 21 thresholds over the scores' range, written so that HI is LO + 20 x STEP exactly in decimals
+    # (HI and STEP rounded apart could leave 20 steps a hair past HI: 20 thresholds, by the scores' luck)
+    lo6, step = round(lo, 6), max(round((hi - lo) / 20, 6), 1e-6)
+    sweep = f"{lo6:.6f}:{lo6 + 20 * step:.6f}:{step:.6f}"
     common = ["score", "asd", "--scores", str(out / "scores" / "blog_ae.csv"), "--dataset", "mimii_due",
               "--config", "all", "--data-dir", str(mimii / "data"), "--cache-dir", str(mimii / "cache")]
     assert main([*common, "--section", "0", "--section", "1", "--section", "2", "--sweep", sweep, "--tune-on-test",
