@@ -20,6 +20,7 @@ bound; dinos does not map files (docs/performance.md).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,17 @@ def baselines(windows) -> dict:
             "soundfile handles, float32 read (libsndfile converts)": sf_float32}
 
 
+def _loops() -> tuple:
+    """The one-channel loops of `dinos._pcm16` here, the module's pick last (`LOOPS`; () without it)."""
+    from dinos import wav
+
+    return getattr(sys.modules.get("dinos._pcm16"), "LOOPS", ()) if wav._native_read is not None else ()
+
+
+def _base_loop_row(loops: tuple) -> str:
+    return f"dinos.wav windows into a reused batch buffer, with the {loops[0]} loop"
+
+
 def ours(ds, windows) -> dict:
     from dinos import wav
     from dinos.fast import ClipBatches
@@ -200,6 +212,17 @@ def ours(ds, windows) -> dict:
         for fd in fds.values():
             os.close(fd)
         return len(windows)
+
+    loops = _loops()
+
+    def wav_reused_base_loop() -> int:  # the same with the baseline one-channel loop of `dinos._pcm16`
+        from dinos import _pcm16  # (sse2) switched on for the round, where the module picked another
+
+        picked = _pcm16.kernel(loops[0])
+        try:
+            return wav_reused()
+        finally:
+            _pcm16.kernel(picked)
 
     def wav_runs_reused() -> int:  # the decoder's reads in dataset order: runs of consecutive windows,
         fds, lays = {}, {}  # one dinos.wav call per run, into one reused (64, frames) buffer
@@ -267,8 +290,10 @@ def ours(ds, windows) -> dict:
             n += b["waves"].shape[0]
         return n
 
+    base = {_base_loop_row(loops): wav_reused_base_loop} if len(loops) > 1 else {}
     return {"dinos.wav windows (reader alone)": wav_windows,
             "dinos.wav windows into a reused batch buffer": wav_reused,
+            **base,
             "dinos.wav runs of consecutive windows into a reused batch buffer": wav_runs_reused,
             "dinos AudioDecoder.decode_rows into a reused batch buffer (DataLoader worker path)": decoder_reused,
             "dinos.wav alternative: batch read as int16, then converted": wav_whole_batch_int16,
@@ -325,6 +350,7 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         fn()
     rates = median_rates(fns, max(repeats, 7))  # ratios within ~10 % need more rounds on a shared machine
     a, b, c, c_runs = (rates[k] for k in list(fns)[:4])
+    loops = _loops()
     it, reader = rates["dinos ds.iter(batch_size=64)"], rates["dinos.wav windows (reader alone)"]
     note = f"{len(windows)} windows of {info.files} recordings"
     figs = [Figure(SECTION, name, rate, "clips/s", note=note if name not in extras(ds, windows, 0) else
@@ -335,6 +361,10 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         _ratio("ratio dinos.wav PCM_16 windows, reused buffer / (c) raw read rate",
                rates["dinos.wav windows into a reused batch buffer"], c, 0.5,
                note="both write into reused buffers: the cost of decoding over reading"),
+        *(_ratio(f"ratio dinos.wav PCM_16 windows, reused buffer: {loops[-1]} loop / {loops[0]} loop",
+                 rates["dinos.wav windows into a reused batch buffer"], rates[_base_loop_row(loops)],
+                 note="the one-channel loop the module picked against the baseline loop, in the same rounds")
+          for _ in [0] if len(loops) > 1),
         _ratio("ratio dinos.wav PCM_16 windows, fresh arrays / (c) raw read rate", reader, c,
                note="new output memory per batch: first-touch writes included"),
         _ratio("ratio dinos.wav batch read as int16 then converted / (c) raw read rate",

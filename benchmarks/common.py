@@ -128,7 +128,7 @@ def machine() -> str:
     return (
         f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}, "
         f"datasets {datasets.__version__}, numpy {numpy.__version__}, soundfile {soundfile.__version__}, "
-        f"libsndfile {soundfile.__libsndfile_version__}; PCM_16 scaling: {'native' if wav.NATIVE else 'numpy'}"
+        f"libsndfile {soundfile.__libsndfile_version__}; PCM_16 scaling: {wav.scaling()}"
     )
 
 

@@ -43,8 +43,17 @@ except ImportError:
 #: The native read + scale of one window (POSIX builds of `dinos._pcm16`), else None.
 _native_read = getattr(sys.modules.get("dinos._pcm16"), "read_scaled", None) if _native_scale else None
 #: Whether int16 -> float32 runs in the native loop (`dinos._pcm16`) rather than numpy; both give the
-#: same bits. `dinos info` and the benchmarks print it.
+#: same bits. `dinos info` and the benchmarks print it (`scaling()`).
 NATIVE = _native_scale is not None
+
+
+def scaling() -> str:
+    """How PCM_16 is converted here, in words: the native module and the loop it picked for one channel
+    (`avx2` where the CPU has it, else `sse2`), or numpy (the same bits either way)."""
+    if not NATIVE:
+        return "numpy (dinos._pcm16 not built, or DINOS_NO_NATIVE set)"
+    kernel = getattr(sys.modules.get("dinos._pcm16"), "kernel", None)
+    return f"native (dinos._pcm16, {kernel()} loop)" if kernel is not None else "native (dinos._pcm16)"
 
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE

@@ -20,7 +20,12 @@ def test_env_says_which_pcm16_scaling_runs(capsys, monkeypatch):
     from dinos import wav
 
     assert cli.main(["env", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["PCM_16 scaling"].startswith("native" if wav.NATIVE else "numpy")
+    said = json.loads(capsys.readouterr().out)["PCM_16 scaling"]
+    assert said.startswith("native" if wav.NATIVE else "numpy")
+    if wav._native_read is not None:  # the loop the module picked for one channel is named
+        from dinos import _pcm16
+
+        assert f"{_pcm16.kernel()} loop" in said
     monkeypatch.setattr(wav, "NATIVE", False)
     assert cli.main(["env", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["PCM_16 scaling"].startswith("numpy")

@@ -570,13 +570,61 @@ def test_native_read_scaled_reads_scales_and_reports_short_reads(tmp_path):
     assert err.value.errno == 9
 
 
-@pytest.mark.skipif(wav._native_read is None, reason=NOT_NATIVE)
+#: the loops `dinos._pcm16` may convert one channel with: "c" only in a build without SSE2, "avx2"
+#: where the build and CPU have it
+MONO_LOOPS = ["c", "sse2", "avx2"]
+
+
+@pytest.fixture
+def mono_kernel(request):
+    """The loop named by the test's (indirect) parameter switched on for the test, then back to the
+    one the module picked; the test must have converted with it (`kernel_calls`). None: as picked."""
+    if wav._native_read is None:
+        pytest.skip(NOT_NATIVE)
+    from dinos import _pcm16
+
+    if request.param is None:
+        yield _pcm16.kernel()
+        return
+    if request.param not in _pcm16.LOOPS:
+        pytest.skip(f"no {request.param} loop in this build or on this CPU (it has {_pcm16.LOOPS})")
+    picked = _pcm16.kernel()
+    _pcm16.kernel(request.param)
+    before = _pcm16.kernel_calls()[request.param]
+    try:
+        yield request.param
+    finally:
+        _pcm16.kernel(picked)
+    assert _pcm16.kernel_calls()[request.param] > before, f"the {request.param} loop never ran"
+
+
+def test_the_module_picks_avx2_where_the_cpu_has_it():
+    """The AVX2 loop is picked at load wherever it is built and the CPU has it, and it is built for
+    64-bit x86 Linux with GCC (what CI runs): a build that lost it fails here."""
+    if wav._native_read is None:
+        pytest.skip(NOT_NATIVE)
+    import platform
+    import sys
+    import sysconfig
+
+    from dinos import _pcm16
+
+    assert _pcm16.kernel() == _pcm16.LOOPS[-1] and _pcm16.LOOPS[0] in ("sse2", "c")
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = next((line.split() for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), []) \
+        if cpuinfo.exists() else []
+    gcc = "gcc" in (sysconfig.get_config_var("CC") or "")
+    if sys.platform == "linux" and platform.machine() == "x86_64" and sys.maxsize > 2**32 and gcc:
+        assert ("avx2" in _pcm16.LOOPS) == ("avx2" in flags)
+        assert _pcm16.LOOPS[0] == "sse2"
+
+
+@pytest.mark.parametrize("mono_kernel", MONO_LOOPS, indirect=True)
 @pytest.mark.parametrize("stream", [False, True], ids=["plain-stores", "streaming-stores"])
-def test_every_int16_value_gives_numpy_bits_through_the_mono_read(tmp_path, stream):
-    """All 65,536 sample values through the one-channel read (in place, or through scratch with
-    streaming stores), lengths 0-17 samples short of 65,536 (every remainder of the loop's 8-sample
-    step), outputs starting 0, 1, 3 or 7 floats past a 32-byte boundary: numpy's bits for every one,
-    and not one byte written outside the output."""
+def test_every_int16_value_gives_numpy_bits_with_each_mono_loop(tmp_path, stream, mono_kernel):
+    """All 65,536 sample values, read with each loop (in place, or through scratch with streaming
+    stores), lengths that end 0-17 samples past a 16-sample step, outputs starting 0-7 floats past a
+    32-byte boundary: numpy's bits for every one, and not one byte written outside the output."""
     from dinos._pcm16 import read_scaled
 
     ints = np.arange(-32768, 32768, dtype=np.int16)[np.random.default_rng(5).permutation(65536)][:, None]
@@ -594,15 +642,16 @@ def test_every_int16_value_gives_numpy_bits_through_the_mono_read(tmp_path, stre
                 assert np.isnan(room[:lo]).all() and np.isnan(room[lo + out.size :]).all(), (cut, shift)
 
 
-@pytest.mark.skipif(not wav.NATIVE, reason=NOT_NATIVE)
 @pytest.mark.parametrize("stream", [False, True], ids=["plain-stores", "streaming-stores"])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream):
+@pytest.mark.parametrize(("channels", "mono_kernel"), [*((1, k) for k in MONO_LOOPS), (3, None)],
+                         indirect=["mono_kernel"])  # several channels take the strided loop
+def test_native_read_scaled_across_its_read_chunks(tmp_path, channels, stream, mono_kernel):
     """A read longer than one 256 KiB chunk (3 channels: a chunk is not a whole number of 6-byte frames
-    unless cut to one), into outputs at every alignment (streaming stores need 16-byte blocks: a head and
-    a tail are written one by one; one channel is converted in place in the output): every frame exact.
-    A file shorter than the read gives the bytes it holds, the frames of the chunks read whole are
-    written and the rest is left for the caller's error."""
+    unless cut to one), into outputs at every alignment (streaming stores need 16-byte blocks, 32 with
+    AVX2: a head and a tail are written one by one; one channel is converted in place in the output,
+    16 samples a step with AVX2): every frame exact, with each loop. A file shorter than the read gives
+    the bytes it holds, the frames of the chunks read whole are written and the rest is left for the
+    caller's error."""
     from dinos._pcm16 import read_scaled
 
     frames = 200_000  # 400 KB per channel: 2-5 chunks

@@ -33,7 +33,7 @@ def environment() -> dict[str, str]:
         out["libsndfile"] = "unavailable"
     from dinos import wav
 
-    out["PCM_16 scaling"] = "native (dinos._pcm16)" if wav.NATIVE else "numpy (dinos._pcm16 not built or DINOS_NO_NATIVE)"
+    out["PCM_16 scaling"] = wav.scaling()
     return out
 
 
