@@ -20,7 +20,6 @@ bound; dinos does not map files (docs/performance.md).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,13 +168,6 @@ def baselines(windows) -> dict:
             "soundfile handles, float32 read (libsndfile converts)": sf_float32}
 
 
-def _loops() -> tuple:
-    """The one-channel loops of `dinos._pcm16` here, the module's pick last (`LOOPS`; () without it)."""
-    from dinos import wav
-
-    return getattr(sys.modules.get("dinos._pcm16"), "LOOPS", ()) if wav._native_read is not None else ()
-
-
 def _base_loop_row(loops: tuple) -> str:
     return f"dinos.wav windows into a reused batch buffer, with the {loops[0]} loop"
 
@@ -213,16 +205,11 @@ def ours(ds, windows) -> dict:
             os.close(fd)
         return len(windows)
 
-    loops = _loops()
+    loops = wav.mono_loops()
 
     def wav_reused_base_loop() -> int:  # the same with the baseline one-channel loop of `dinos._pcm16`
-        from dinos import _pcm16  # (sse2) switched on for the round, where the module picked another
-
-        picked = _pcm16.kernel(loops[0])
-        try:
+        with wav.mono_loop(loops[0]):  # (sse2) for the round, where the module picked another
             return wav_reused()
-        finally:
-            _pcm16.kernel(picked)
 
     def wav_runs_reused() -> int:  # the decoder's reads in dataset order: runs of consecutive windows,
         fds, lays = {}, {}  # one dinos.wav call per run, into one reused (64, frames) buffer
@@ -350,7 +337,9 @@ def run(workdir: Path, quick: bool = False, repeats: int = 3) -> list[Figure]:
         fn()
     rates = median_rates(fns, max(repeats, 7))  # ratios within ~10 % need more rounds on a shared machine
     a, b, c, c_runs = (rates[k] for k in list(fns)[:4])
-    loops = _loops()
+    from dinos import wav
+
+    loops = wav.mono_loops()
     it, reader = rates["dinos ds.iter(batch_size=64)"], rates["dinos.wav windows (reader alone)"]
     note = f"{len(windows)} windows of {info.files} recordings"
     figs = [Figure(SECTION, name, rate, "clips/s", note=note if name not in extras(ds, windows, 0) else

@@ -240,6 +240,7 @@ kernel(PyObject *self, PyObject *args, PyObject *kwargs)
     (void)self;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z:kernel", keywords, &name))
         return NULL;
+    const int before = use_avx2;
     if (name != NULL) {
         if (strcmp(name, "avx2") == 0) {
             if (!have_avx2) {
@@ -255,15 +256,16 @@ kernel(PyObject *self, PyObject *args, PyObject *kwargs)
             return NULL;
         }
     }
-    return PyUnicode_FromString(use_avx2 ? "avx2" : DINOS_BASE_LOOP);
+    return PyUnicode_FromString(before ? "avx2" : DINOS_BASE_LOOP);
 }
 
 PyDoc_STRVAR(kernel_doc,
 "kernel(name=None)\n--\n\n"
 "The loop read_scaled converts one channel with, as a str: 'avx2' (picked when the module loads,\n"
-"where the CPU has AVX2), else 'sse2' ('c' in a build without SSE2). `name` switches it (for tests\n"
-"and benchmarks: every loop gives the same bits); ValueError for a loop this build or CPU lacks.\n"
-"`LOOPS` holds the loops this build can run here.");
+"where the CPU has AVX2), else 'sse2' ('c' in a build without SSE2). `name` switches to that loop\n"
+"(for tests and benchmarks: every loop gives the same bits) and the loop in use before the call is\n"
+"returned, so `kernel(kernel('sse2'))` switches back (as numpy.seterr); ValueError for a loop this\n"
+"build or CPU lacks. `LOOPS` holds the loops this build can run here, the module's pick last.");
 
 static PyObject *
 kernel_calls(PyObject *self, PyObject *unused)

@@ -23,6 +23,7 @@ bit-identical to `soundfile.read(dtype="float32")` (tested on every subtype and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import sys
@@ -49,11 +50,35 @@ NATIVE = _native_scale is not None
 
 def scaling() -> str:
     """How PCM_16 is converted here, in words: the native module and the loop it picked for one channel
-    (`avx2` where the CPU has it, else `sse2`), or numpy (the same bits either way)."""
+    (`avx2` where the build and CPU have it, else `sse2`; `c` in a build without SSE2), or numpy (the
+    same bits either way)."""
     if not NATIVE:
         return "numpy (dinos._pcm16 not built, or DINOS_NO_NATIVE set)"
     kernel = getattr(sys.modules.get("dinos._pcm16"), "kernel", None)
     return f"native (dinos._pcm16, {kernel()} loop)" if kernel is not None else "native (dinos._pcm16)"
+
+
+def mono_loops() -> tuple[str, ...]:
+    """The one-channel loops of the native read here (`dinos._pcm16.LOOPS`, the module's pick last);
+    () where the native read is not in use."""
+    return tuple(getattr(sys.modules.get("dinos._pcm16"), "LOOPS", ())) if _native_read is not None else ()
+
+
+@contextlib.contextmanager
+def mono_loop(name: str):
+    """Convert one channel with the native loop `name` (one of `mono_loops()`) inside the block, then
+    switch back to the loop in use before, also when the block raises. For tests and benchmarks: every
+    loop gives the same bits. `ValueError` for a loop not available here."""
+    if name not in mono_loops():
+        raise ValueError(f"no {name!r} loop here (available: {mono_loops() or 'none: the native read is not in use'})")
+    from dinos import _pcm16
+
+    before = _pcm16.kernel(name)
+    try:
+        yield name
+    finally:
+        _pcm16.kernel(before)
+
 
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE

@@ -586,15 +586,12 @@ def mono_kernel(request):
     if request.param is None:
         yield _pcm16.kernel()
         return
-    if request.param not in _pcm16.LOOPS:
-        pytest.skip(f"no {request.param} loop in this build or on this CPU (it has {_pcm16.LOOPS})")
-    picked = _pcm16.kernel()
-    _pcm16.kernel(request.param)
+    if request.param not in wav.mono_loops():
+        pytest.skip(f"no {request.param} loop in this build or on this CPU (it has {wav.mono_loops()})")
     before = _pcm16.kernel_calls()[request.param]
-    try:
+    with wav.mono_loop(request.param):
+        assert _pcm16.kernel() == request.param
         yield request.param
-    finally:
-        _pcm16.kernel(picked)
     assert _pcm16.kernel_calls()[request.param] > before, f"the {request.param} loop never ran"
 
 
@@ -610,6 +607,19 @@ def test_the_module_picks_avx2_where_the_cpu_has_it():
     from dinos import _pcm16
 
     assert _pcm16.kernel() == _pcm16.LOOPS[-1] and _pcm16.LOOPS[0] in ("sse2", "c")
+    # a switch returns the loop in use before it, so that switching back is one call
+    assert _pcm16.kernel(_pcm16.kernel(_pcm16.LOOPS[0])) == _pcm16.LOOPS[0]
+    assert _pcm16.kernel() == _pcm16.LOOPS[-1]
+    with pytest.raises(ValueError, match="unknown loop"):
+        _pcm16.kernel("neon")
+    assert _pcm16.kernel(None) == _pcm16.kernel(name=None) == _pcm16.LOOPS[-1]
+    # wav.mono_loop switches back after its block, also when the block raises
+    with pytest.raises(RuntimeError, match="inside"), wav.mono_loop(_pcm16.LOOPS[0]):
+        assert _pcm16.kernel() == _pcm16.LOOPS[0]
+        raise RuntimeError("inside")
+    assert _pcm16.kernel() == _pcm16.LOOPS[-1] and wav.mono_loops() == _pcm16.LOOPS
+    with pytest.raises(ValueError, match="no 'neon' loop here"), wav.mono_loop("neon"):
+        pass
     cpuinfo = Path("/proc/cpuinfo")
     flags = next((line.split() for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), []) \
         if cpuinfo.exists() else []
