@@ -18,7 +18,7 @@ $(STAMP): $(BUILD_INPUTS)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[model,dev]"
-	@$(PY) -c "from dinos import wav; print('dinos: PCM_16 scaling:', wav.scaling() if wav.NATIVE else 'numpy (the optional C loop dinos/_pcm16.c was not built: no C compiler?)')"
+	@$(PY) -c "import os; from dinos import wav; print('dinos: PCM_16 scaling:', wav.scaling() if wav.NATIVE or os.environ.get('DINOS_NO_NATIVE') else 'numpy (the optional C loop dinos/_pcm16.c was not built: no C compiler?)')"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -44,7 +44,7 @@ except ImportError:
 #: The native read + scale of one window (POSIX builds of `dinos._pcm16`), else None.
 _native_read = getattr(sys.modules.get("dinos._pcm16"), "read_scaled", None) if _native_scale else None
 #: Whether int16 -> float32 runs in the native loop (`dinos._pcm16`) rather than numpy; both give the
-#: same bits. `dinos info` and the benchmarks print it (`scaling()`).
+#: same bits. `dinos env` and the benchmarks print it (`scaling()`).
 NATIVE = _native_scale is not None
 
 
@@ -54,8 +54,8 @@ def scaling() -> str:
     same bits either way)."""
     if not NATIVE:
         return "numpy (dinos._pcm16 not built, or DINOS_NO_NATIVE set)"
-    kernel = getattr(sys.modules.get("dinos._pcm16"), "kernel", None)
-    return f"native (dinos._pcm16, {kernel()} loop)" if kernel is not None else "native (dinos._pcm16)"
+    loops = getattr(sys.modules.get("dinos._pcm16"), "LOOPS", ())
+    return f"native (dinos._pcm16, {loops[-1]} loop)" if loops else "native (dinos._pcm16)"
 
 
 def mono_loops() -> tuple[str, ...]:
@@ -66,9 +66,10 @@ def mono_loops() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def mono_loop(name: str):
-    """Convert one channel with the native loop `name` (one of `mono_loops()`) inside the block, then
+    """Convert one channel with the native loop `name` (one of `mono_loops()`) while the block runs, then
     switch back to the loop in use before, also when the block raises. For tests and benchmarks: every
-    loop gives the same bits. `ValueError` for a loop not available here."""
+    loop gives the same bits. The switch holds for the whole process (every thread) until the block
+    ends; blocks must end in the reverse order they began. `ValueError` for a loop not available here."""
     if name not in mono_loops():
         raise ValueError(f"no {name!r} loop here (available: {mono_loops() or 'none: the native read is not in use'})")
     from dinos import _pcm16

@@ -147,9 +147,25 @@ def test_threshold_sweep_grid():
     g = D.threshold_grid("5:10:0.1")
     assert len(g) == 51 and g[0] == 5.0 and g[-1] == 10.0 and 6.3 in g
     assert list(D.threshold_grid("0:1:0.25")) == [0.0, 0.25, 0.5, 0.75, 1.0]
-    for bad in ("5:10", "a:b:c", "5:10:0", "10:5:1", "0:1:-1", "0:inf:1", "0:1:0.000001"):
+    for bad in ("5:10", "a:b:c", "5:10:0", "10:5:1", "0:1:-1", "0:inf:1", "0:1:0.000001", "nan:1:1", "sNaN:1:1",
+                "1e400:1e401:1", "0:1:1e-400", "1:2:3:4"):
         with pytest.raises(D.DecisionError, match="sweep"):
             D.threshold_grid(bad)
+
+
+@pytest.mark.parametrize("lo", ["86.848740", "64.005875", "-2.500000", "1000.000001", "0.000001", "123456.7"])
+@pytest.mark.parametrize("step", ["0.000001", "0.000013", "0.1", "0.3"])
+def test_threshold_sweep_counts_the_decimals_as_written(lo, step):
+    """LO:HI:STEP with HI = LO + 20 STEP as written has 21 thresholds whatever the binary floats of its
+    numbers give (with floats, (86.84876 - 86.84874) / 0.000001 is 19.99999999: one was lost), the
+    first LO and the last HI (to 12 decimals); HI a hair below LO + 20 STEP gives 20."""
+    from decimal import Decimal
+
+    hi = Decimal(lo) + 20 * Decimal(step)
+    g = D.threshold_grid(f"{lo}:{hi}:{step}")
+    assert len(g) == 21 and g[0] == round(float(lo), 12) and g[-1] == pytest.approx(float(hi), abs=1e-9)
+    assert len(D.threshold_grid(f"{lo}:{hi - Decimal('1e-12')}:{step}")) == 20
+    assert len(D.threshold_grid(f"{lo}:{lo}:{step}")) == 1
     # errors per grid point: 0 -> 4 FP; .25 -> 2 FP; .5 -> 1 FN (0.35); .75 -> 3 FN; 1 -> 4 FN
     grid = D.threshold_grid("0:1:0.25")
     assert D.choose_threshold(LABELS, SCORES, "min-error", grid=grid) == 0.5

@@ -22,10 +22,13 @@ def test_env_says_which_pcm16_scaling_runs(capsys, monkeypatch):
     assert cli.main(["env", "--json"]) == 0
     said = json.loads(capsys.readouterr().out)["PCM_16 scaling"]
     assert said.startswith("native" if wav.NATIVE else "numpy")
-    if wav._native_read is not None:  # the loop the module picked for one channel is named
-        from dinos import _pcm16
+    if wav._native_read is not None:  # the loop the module picked for one channel is named, also
+        from dinos import _pcm16  # while a test or benchmark has switched to another
 
-        assert f"{_pcm16.kernel()} loop" in said
+        assert f"{_pcm16.LOOPS[-1]} loop" in said and _pcm16.kernel() == _pcm16.LOOPS[-1]
+        with wav.mono_loop(_pcm16.LOOPS[0]):
+            assert cli.main(["env", "--json"]) == 0
+            assert json.loads(capsys.readouterr().out)["PCM_16 scaling"] == said
     monkeypatch.setattr(wav, "NATIVE", False)
     assert cli.main(["env", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["PCM_16 scaling"].startswith("numpy")

@@ -47,7 +47,8 @@ def add_score_asd_arguments(p) -> None:
     g.add_argument("--max-fpr", type=unit_fraction, default=0.1, help="asd: pAUC range")
     g.add_argument("--sweep", type=_sweep, default=None, metavar="LO:HI:STEP",
                    help="asd: choose the threshold by --rule among LO, LO+STEP, ..., HI only (a sweep; the AWS "
-                        "blog swept 5:10:0.1 and kept 6.3), instead of every midpoint between scores")
+                        "blog swept 5:10:0.1 and kept 6.3), instead of every midpoint between scores; counted on "
+                        "the decimals as written; a negative LO goes after '=': --sweep=-2:1:0.5")
     g.add_argument("--section", type=nonnegative_int, action="append", default=None,
                    help="asd without --splits: only the test clips of this section (repeatable; e.g. MIMII DUE's "
                         "00-02, which `dinos benchmark --model` scores)")

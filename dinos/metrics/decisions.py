@@ -130,17 +130,27 @@ def confusion(labels: Sequence, decisions: Sequence, positive: str = "anomaly") 
 
 
 def threshold_grid(spec: str) -> np.ndarray:
-    """`LO:HI:STEP` -> the thresholds LO, LO + STEP, ... up to HI inclusive (the blog's sweep is `5:10:0.1`)."""
+    """`LO:HI:STEP` -> the thresholds LO, LO + STEP, ... up to HI inclusive (the blog's sweep is `5:10:0.1`).
+
+    How many there are is counted on the decimals as written (`decimal`), not on their binary
+    floats: `86.84874:86.84876:0.000001` has 21 thresholds, as written, where floats make
+    (HI - LO) / STEP 19.99999999 and lose the last one."""
+    import decimal
+
     try:
-        lo, hi, step = (float(x) for x in spec.split(":"))
-    except ValueError:
+        lo_d, hi_d, step_d = (decimal.Decimal(x.strip()) for x in spec.split(":"))
+    except (ValueError, decimal.InvalidOperation):
         raise DecisionError(f"threshold sweep {spec!r} is not LO:HI:STEP (e.g. 5:10:0.1)") from None
-    if not all(math.isfinite(v) for v in (lo, hi, step)) or step <= 0 or hi < lo:
+    finite = all(v.is_finite() for v in (lo_d, hi_d, step_d))
+    lo, hi, step = (float(v) for v in (lo_d, hi_d, step_d)) if finite else (math.nan,) * 3
+    if not finite or not step_d > 0 or hi_d < lo_d or step <= 0 or not (math.isfinite(lo) and math.isfinite(hi)):
         raise DecisionError(f"threshold sweep {spec!r} needs finite LO <= HI and STEP > 0")
-    n = int(math.floor((hi - lo) / step + 1e-9)) + 1
-    if n > 100_000:
-        raise DecisionError(f"threshold sweep {spec!r} has {n} points (at most 100,000)")
-    return np.round(lo + step * np.arange(n), 12)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        count = ((hi_d - lo_d) / step_d).to_integral_value(rounding=decimal.ROUND_FLOOR) + 1
+    if count > 100_000:
+        raise DecisionError(f"threshold sweep {spec!r} has {count} points (at most 100,000)")
+    return np.round(lo + step * np.arange(int(count)), 12)
 
 
 def choose_threshold(labels: Sequence, scores: Sequence, rule: str = "min-error", *, target: float | None = None,
