@@ -16,6 +16,7 @@ import functools
 import os
 import stat
 import struct
+from collections.abc import Callable
 
 import datasets
 import numpy as np
@@ -24,7 +25,7 @@ import soundfile as sf
 from .audio import WAV_FORMATS, AudioInfo, probe, riff_problem
 from .paths import check_source
 from .segment import parse_seconds, window_arrays
-from .wav import parse_header
+from .wav import NOT_SAMPLES, parse_header
 
 
 def join_relative(root: str, relative: str) -> str:
@@ -116,33 +117,39 @@ def _fmt_tag(head: bytes) -> int | None:
 _PCM16_CONTAINER = {0x0001: "WAV", 0xFFFE: "WAVEX"}
 
 
-def pcm16_info(head: bytes, size: int) -> AudioInfo | None:
+def pcm16_info(head: bytes, size: int, read_beyond: Callable[[int, int], bytes] | None = None) -> AudioInfo | None:
     """What `audio.probe` returns for a plain PCM_16 WAV of `size` bytes whose first bytes are `head`
     (the `fmt ` and `data` chunk headers inside it), read by `dinos.wav.parse_header` without
     libsndfile; None for anything else (the caller asks libsndfile). The layouts `parse_header` takes
     are the ones libsndfile reads as `WAV`/`WAVEX` `PCM_16` with `data size / block_align` frames, and
-    they pass the RIFF check (`data` fits in the file). Equal to `audio.probe`: tests/test_builder_fast.py."""
+    they pass the RIFF check (`data` fits in the file). Equal to `audio.probe`: tests/test_builder_fast.py.
+    Chunks after the samples lie beyond `head`: `read_beyond(offset, n)` reads them (without it, such
+    a file gets None)."""
     global _last_pcm16
     prefix, last_size, last_info = _last_pcm16
-    if size == last_size and head.startswith(prefix):
+    if size == last_size and head.startswith(prefix) and head[len(prefix):len(prefix) + 4] not in NOT_SAMPLES:
         return last_info  # the files of a corpus mostly share one header (`_last_pcm16`)
 
     def read_at(off: int, n: int) -> bytes:
-        return head[off:off + n] if off + n <= len(head) else b""
+        if off + n <= len(head):
+            return head[off:off + n]
+        return read_beyond(off, n) if read_beyond is not None else b""
 
     layout = parse_header(read_at, size)
     container = _PCM16_CONTAINER.get(_fmt_tag(head)) if layout is not None else None
     if container is None:
         return None
     info = AudioInfo(layout.samplerate, layout.channels, layout.frames, container, "PCM_16")
-    _last_pcm16 = (head[:layout.data_offset], size, info)
+    if layout.data_offset + layout.frames * layout.block_align >= size - 4:  # nothing after `data` was read
+        _last_pcm16 = (head[:layout.data_offset], size, info)
     return info
 
 
-#: (the bytes before the `data` samples, file size, `AudioInfo`) of the last plain PCM_16 header parsed.
-#: `parse_header` reads nothing at or past the first sample (chunk headers and the `fmt ` payload all
-#: come before it) and compares the `data` size with the file size alone, so a file of that size whose
-#: head starts with the same bytes has the same answer.
+#: (the bytes before the `data` samples, file size, `AudioInfo`) of the last plain PCM_16 header parsed,
+#: kept only when the samples end the file (within the 4 bytes libsndfile ignores). `parse_header`
+#: then reads nothing past the `data` chunk header but the first 4 sample bytes (compared with
+#: `NOT_SAMPLES` on every hit), and compares the `data` size with the file size alone, so a file of
+#: that size whose head starts with the same bytes has the same answer.
 _last_pcm16: tuple[bytes, int, AudioInfo | None] = (b"\0", -1, None)
 
 
@@ -158,7 +165,7 @@ def probe_file(path: str) -> AudioInfo:
     try:
         size = os.fstat(fd).st_size
         head = os.pread(fd, HEAD_BYTES, 0) if size else b""
-        fast = pcm16_info(head, size) if size else None
+        fast = pcm16_info(head, size, lambda off, n: os.pread(fd, n, off)) if size else None
         if fast is not None:
             return fast
         if size == 0 or riff_verdict(head, size) is not True:

@@ -12,13 +12,28 @@ Specifications 1.0" and the WAVE_FORMAT_EXTENSIBLE note), not from another imple
 - `data` holds `frames * block_align` bytes of interleaved little-endian samples; other chunks
   (`LIST`, `fact`, `PEAK`, `bext`, ...) may come before or after it.
 
-Only the one layout where this reader and libsndfile provably agree is taken: little-endian RIFF,
-PCM (tag 1, or EXTENSIBLE with the PCM GUID) at 16 bits, `block_align == 2 * channels`, `fmt `
-before `data`, and a `data` size that is a whole number of frames and fits in the file.
-`parse_header` returns None for everything else (RIFX, RF64, 8/24/32-bit, float, A-law, a data
-size larger than the file, an odd layout), and the caller reads those files with soundfile, which
-then also raises the errors it always raised. Samples come out as `int16 * 2**-15` in float32,
-bit-identical to `soundfile.read(dtype="float32")` (tested on every subtype and layout).
+Only the layouts where this reader and libsndfile agree are taken: little-endian RIFF, PCM (tag 1,
+or EXTENSIBLE with the PCM GUID) at 16 bits, `block_align == 2 * channels`, `fmt ` before `data`, and
+a `data` size that is a whole number of frames and fits in the file. `parse_header` returns None for
+everything else (RIFX, RF64, 8/24/32-bit, float, A-law, a data size larger than the file, an odd
+layout), and the caller reads those files with soundfile, which then also raises the errors it
+always raised. Samples come out as `int16 * 2**-15` in float32, bit-identical to
+`soundfile.read(dtype="float32")` (tested on every subtype and layout).
+
+Agreement with libsndfile (facts about its WAV header reader, 1.2, read from its source and checked
+against the library by the tests; none of its code): the file's chunks are walked to its end,
+before and after `data`, stepping over each one as libsndfile does, and the file is declined where
+the two walks could part or libsndfile would read it otherwise. libsndfile takes the last `data`
+chunk and ignores (or trips on) a second `fmt `: either makes the answer None. It skips an unknown
+chunk without the pad byte of an odd size and then reads a marker from the pad byte: a non-printable
+pad sends it on by one byte (the same place), a printable one does not (None). It walks the
+sub-chunks of a `LIST` by their own sizes, whatever the LIST's size says, and takes a `data` marker
+inside one as the samples: a LIST is taken only where that walk ends at the chunk's end. `fact` is
+read as at least 4 bytes; `bext`, `PEAK`, `cue `, `smpl`, `acid` and top-level `INFO` have parsers
+of their own (None). A non-printable marker ends its walk on a 4-byte boundary (after `data` the file
+is then read as it stands), and it stops within 4 bytes of the end. Samples whose first bytes read
+`OggS` or `wvpk` are refused by it (None). tests/test_wav_layouts.py checks every layout the walk
+takes against libsndfile on seeded random files (chunks real writers add, and their faults).
 """
 
 from __future__ import annotations
@@ -110,33 +125,125 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
 
     `read_at(offset, n)` returns up to `n` bytes at `offset` (a file or an in-memory buffer). Pure:
     no I/O of its own, never raises for a malformed file (None means "let soundfile decide").
+
+    Every chunk is walked, before and after `data`, the way libsndfile's WAV header reader steps over
+    it (module docstring, "Agreement with libsndfile"); a chunk it would step over differently, parse
+    with its own rules, or refuse makes the answer None.
     """
     head = read_at(0, 12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
-    pos, fmt = 12, None
+    pos, fmt, layout = 12, None, None
     for _ in range(_MAX_CHUNKS):
+        if layout is not None and size - pos <= 4:
+            return layout  # libsndfile stops reading chunks within 4 bytes of the end
         chunk = read_at(pos, 8)
         if len(chunk) < 8:
             return None
         cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
         body = pos + 8
+        if not _printable(cid):
+            # libsndfile ends its walk at a non-printable marker read from a 4-byte boundary (after
+            # `data` the file is then complete) and steps one byte on from anywhere else
+            return layout if layout is not None and (pos + 4) % 4 == 0 else None
         if cid == b"fmt ":
+            if fmt is not None or layout is not None:
+                return None  # a second `fmt `, or one after `data`
             fmt = _parse_fmt(read_at(body, min(csize, 40)), csize)
             if fmt is None:
                 return None
+            step = csize + (csize & 1)
         elif cid == b"data":
-            if fmt is None:
-                return None
+            if fmt is None or layout is not None:
+                return None  # `data` before `fmt `, or a second `data` (libsndfile takes the last)
             channels, rate = fmt
             block = 2 * channels
             if csize == 0 or csize == 0xFFFFFFFF or csize % block or body + csize > size:
                 return None  # streamed/RF64 placeholder, partial frame or truncated: soundfile's call
-            return WavLayout(samplerate=rate, channels=channels, frames=csize // block, data_offset=body)
-        pos = body + csize + (csize & 1)  # odd-sized payloads carry one pad byte
+            first = read_at(body, 4)
+            if first in NOT_SAMPLES or (len(first) < 4 and body + 4 <= size):
+                return None  # libsndfile refuses samples that start like a WavPack or Ogg stream
+            layout = WavLayout(samplerate=rate, channels=channels, frames=csize // block, data_offset=body)
+            step = csize  # even: a whole number of 2-byte frames
+        elif cid in _SKIPPED_PADDED:
+            step = csize + (csize & 1)
+        elif cid == b"LIST":
+            step = csize + (csize & 1)
+            end = _list_walk_end(read_at(body, step) if step <= _MAX_LIST else b"", csize)
+            if end is None or not _lands_with(end, step, read_at(body + end, 1)):
+                return None
+        elif cid == b"fact":
+            if csize < 4 or csize & 1:
+                return None  # libsndfile reads 4 bytes of frames whatever the size, and no pad byte
+            step = csize
+        elif cid in _PARSED:
+            return None  # parsed by libsndfile with rules of its own (or refused): soundfile's call
+        else:  # an unknown marker: libsndfile skips `size` bytes, without the pad byte of an odd size
+            step = csize + (csize & 1)
+            if not _lands_with(csize, step, read_at(body + csize, 1)):
+                return None
+        pos = body + step
         if pos > size:
             return None
     return None
+
+
+def _lands_with(end: int, step: int, pad: bytes) -> bool:
+    """Whether libsndfile, having stepped `end` bytes into a chunk body that this walk steps over as
+    `step` bytes (its size and pad byte), goes on from the same place. One byte short (the pad byte of
+    an odd size not skipped) it reads a marker from the pad byte on: a non-printable one sends it one
+    byte on, to the same place; a printable one is read as the start of a marker."""
+    return end == step or (end == step - 1 and len(pad) == 1 and not 0x20 <= pad[0] <= 0x7E)
+
+
+def _printable(cid: bytes) -> bool:
+    """All four bytes printable ASCII (C `isprint`), as libsndfile asks of an unknown chunk marker."""
+    return all(0x20 <= b <= 0x7E for b in cid)
+
+
+#: Markers libsndfile steps over as `size` plus the pad byte of an odd size, reading nothing inside.
+_SKIPPED_PADDED = frozenset({b"iXML", b"strc", b"afsp", b"clm ", b"elmo", b"cart", b"levl", b"plst", b"DISP",
+                             b"MEXT", b"PAD "})
+#: Markers libsndfile reads with rules of its own (sizes that need not match the bytes it reads), or
+#: refuses where they stand: a file holding one is left to soundfile.
+_PARSED = frozenset({b"RIFF", b"RIFX", b"WAVE", b"INFO", b"PEAK", b"cue ", b"smpl", b"acid", b"bext"})
+#: First bytes of `data` that libsndfile refuses as PCM (WavPack, Ogg payloads).
+NOT_SAMPLES = frozenset({b"wvpk", b"OggS"})
+#: The largest `LIST` chunk whose sub-chunks are checked (read in one piece); larger ones: soundfile.
+_MAX_LIST = 1 << 16
+#: `LIST` sub-chunks that libsndfile reads as text, and the longest it reads the same way here.
+_LIST_TEXT = frozenset({b"ISFT", b"ICOP", b"IARL", b"IART", b"ICMT", b"ICRD", b"IENG", b"INAM", b"IPRD", b"ISBJ",
+                        b"ISRC"})
+_LIST_TEXT_MAX = 1024
+
+
+def _list_walk_end(payload: bytes, length: int) -> int | None:
+    """Where libsndfile's walk through a `LIST` chunk of `length` bytes ends (bytes after its size
+    field), `payload` being its sub-chunks and the pad byte of an odd length; None where it reads a
+    sub-chunk with rules of its own (`data`, `labl`, `exif`, a long text) or the walk leaves the chunk.
+    It counts the size field as read, stops once that count reaches `length`, and steps over each
+    sub-chunk as its size plus a pad byte; a `LIST` of 8 bytes or less is one marker, then skipped."""
+    end = length + (length & 1)
+    if length <= 8:
+        return length
+    if len(payload) < end:
+        return None
+    p = 0
+    while p + 4 < length:  # libsndfile's count is p + 4 (the size field)
+        marker = payload[p:p + 4]
+        p += 4
+        if marker in (b"adtl", b"INFO"):
+            continue
+        if marker in (b"data", b"labl", b"exif") or p + 4 > end:
+            return None
+        step = struct.unpack_from("<I", payload, p)[0]
+        step += step & 1
+        if marker in _LIST_TEXT and step > _LIST_TEXT_MAX:
+            return None  # libsndfile's "too big" text: it counts that step differently
+        p += 4 + step
+        if p > end:
+            return None
+    return p
 
 
 def _parse_fmt(raw: bytes, csize: int) -> tuple[int, int] | None:

@@ -310,7 +310,9 @@ def test_probe_file_equals_probe_on_every_layout_and_subtype(tmp_path, monkeypat
             m.setattr(build_rows.sf, "SoundFile", None)
             assert probe_file(str(path)) == want
     _assert_probe_file_is_probe(path)
-    assert (build_rows.pcm16_info(path.read_bytes()[:build_rows.HEAD_BYTES], path.stat().st_size) is not None) == fast
+    blob = path.read_bytes()
+    assert (build_rows.pcm16_info(blob[:build_rows.HEAD_BYTES], len(blob), lambda off, n: blob[off:off + n])
+            is not None) == fast
     if name in ("fast-plain", "fast-extensible", "sf-WAV-PCM_16", "sf-WAVEX-PCM_16"):
         assert fast  # the corpora's own files take the fast path
 
@@ -352,8 +354,9 @@ def _assert_probe_file_is_probe(path) -> None:
 
 def test_pcm16_header_memo_answers_only_for_the_same_header_bytes_and_size(tmp_path):
     """`pcm16_info` reuses the last answer only for a file of the same size whose head starts with the
-    same header bytes: another rate, another length or a header promising more than the file holds
-    is read afresh (and the last one is an error naming the file, as `probe` says)."""
+    same header bytes, whose samples end the file: another rate, another length, a header promising
+    more than the file holds (an error naming the file, as `probe` says), samples starting like an Ogg
+    stream, or a chunk after the samples are read afresh."""
     from .test_wav import _ints, _wav_bytes
 
     def write(name: str, blob: bytes):
@@ -366,9 +369,19 @@ def test_pcm16_header_memo_answers_only_for_the_same_header_bytes_and_size(tmp_p
     rate = write("c.wav", _wav_bytes(_ints(3000, 1), 22050))
     longer = write("d.wav", _wav_bytes(_ints(3001, 1), 16000))
     short = write("e.wav", _wav_bytes(_ints(3000, 1), 16000)[:-2])  # same header bytes, one frame missing
-    for path in (base, same, rate, base, longer, base, short, base):
+    ogg = _ints(3000, 1, seed=2)
+    ogg[:2, 0] = np.frombuffer(b"OggS", "<i2")  # same header bytes, samples libsndfile refuses as PCM
+    ogg = write("f.wav", _wav_bytes(ogg, 16000))
+    # same header bytes and size, a chunk after the samples: a JUNK chunk, then a second `data` (which
+    # this libsndfile refuses)
+    junk = write("g.wav", _wav_bytes(_ints(3000, 1), 16000, after=[(b"JUNK", b"\7\0\7\0")]))
+    twice = write("h.wav", _wav_bytes(_ints(3000, 1), 16000, after=[(b"data", b"\7\0\7\0")]))
+    for path in (base, same, rate, base, longer, base, short, base, ogg, base, junk, twice, junk):
         _assert_probe_file_is_probe(path)
     assert probe_file(str(rate)).sample_rate == 22050 and probe_file(str(longer)).frames == 3001
+    assert probe_file(str(junk)).frames == 3000
+    with pytest.raises(AudioError, match="h.wav"):  # libsndfile's answer, not the first chunk's 3000 frames
+        probe_file(str(twice))
 
 
 def test_fields_dump_is_reused_only_when_group_id_alone_differs():

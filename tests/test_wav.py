@@ -739,7 +739,7 @@ def test_mono_window_shortcut_gives_the_general_bits_and_falls_back_for_what_it_
     header is still an OSError."""
     ints = _ints(4000, 1, seed=23)
     p = tmp_path / "m.wav"
-    p.write_bytes(_wav_bytes(ints, 8000, after=[(b"LIST", b"INFOISFT" + b"\x7f" * 64)]))  # non-zero bytes after data
+    p.write_bytes(_wav_bytes(ints, 8000, after=[(b"LIST", b"INFOISFT" + struct.pack("<I", 64) + b"\x7f" * 64)]))  # non-zero bytes after data
     general = []
     real_general = wav._read_scaled
 
