@@ -82,27 +82,18 @@ class _SourceCache:
 
 
 def pcm16_data(fh, info) -> tuple[int, int] | None:
-    """`(offset, size)` of the sample bytes of a little-endian RIFF/WAVE PCM_16 file (`fmt ` tag 1,
-    or WAVE_FORMAT_EXTENSIBLE), when its `data` chunk agrees with libsndfile's frame count `info.frames`;
-    None for anything else (RF64, RIFX, unusual sizes): those windows go through soundfile."""
-    import struct
+    """`(offset, size)` of the sample bytes of a PCM_16 WAV whose layout `dinos.wav.read_file_header`
+    takes (the walk that agrees with libsndfile's) and whose rate, channels and frames are libsndfile's
+    `info`; None for anything else (RF64, RIFX, layouts libsndfile may read otherwise): those windows
+    go through soundfile."""
+    from .wav import read_file_header
 
-    head = os.pread(fh.fileno(), 1 << 16, 0)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    fd = fh.fileno()
+    layout = read_file_header(fd, os.fstat(fd).st_size)
+    if layout is None or (layout.samplerate, layout.channels, layout.frames) != (
+            info.sample_rate, info.channels, info.frames):
         return None
-    pos, fmt_ok = 12, False
-    while pos + 8 <= len(head):
-        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        if cid == b"fmt " and pos + 24 <= len(head):
-            tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
-            fmt_ok = (tag in (1, 0xFFFE) and bits == 16 and channels == info.channels
-                      and rate == info.sample_rate and align == 2 * channels)
-        elif cid == b"data":
-            if fmt_ok and size // (2 * info.channels) == info.frames:
-                return pos + 8, size
-            return None
-        pos += 8 + size + (size & 1)
-    return None
+    return layout.data_offset, layout.frames * layout.block_align
 
 
 def plain_pcm16(fd: int):

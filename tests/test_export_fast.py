@@ -219,3 +219,47 @@ def test_table_rows_and_dict_rows_write_the_same_shards(tmp_path, row_group_mb):
             assert groups >= (2 if row_group_mb < 0.5 and s.num_rows > 3 else 1)
     assert shards["tables"] == shards["dicts"]
     assert len(shards["tables"]) >= 3
+
+
+def test_windows_of_random_layouts_are_the_samples_libsndfile_reads(tmp_path):
+    """The export's window bytes for the seeded random WAV layouts of `test_wav_layouts` (chunks real
+    writers add and their faults): every file libsndfile reads as PCM_16 exports, on the byte-copy path
+    or through soundfile, the samples libsndfile reads; each file it refuses, or that `probe` refuses
+    (a `data` chunk promising more than the file holds, which libsndfile would shorten), is refused
+    naming it."""
+    import random
+
+    from dinos.audio import probe
+
+    from .test_wav_layouts import _random_wav, _soundfile
+
+    def refused(path) -> bool:
+        try:
+            probe(path)
+        except AudioError:
+            return True
+        return False
+
+    copied = 0
+    for i in range(400):
+        blob, _ = _random_wav(random.Random(7_000_000 + i))
+        path = tmp_path / f"r{i}.wav"
+        path.write_bytes(blob)
+        ref = _soundfile(blob)
+        sources = _SourceCache()
+        try:
+            if ref is None or ref[2] == 0 or refused(path):
+                with pytest.raises(AudioError, match=f"r{i}.wav"):
+                    embed_audio(_row(path.name, 0, 1), tmp_path, sources)
+                continue
+            start, n = ref[2] // 3, max(1, ref[2] // 2)
+            got = embed_audio(_row(path.name, start, n), tmp_path, sources)["audio"]["bytes"]
+            copied += sources.pcm16 is not None
+        finally:
+            sources.close()
+        decoded = sf.read(io.BytesIO(got), dtype="float32", always_2d=True)[0]
+        want = np.zeros((n, ref[1]), np.float32)
+        part = ref[5][start:start + n]
+        want[:len(part)] = part
+        np.testing.assert_array_equal(decoded, want, err_msg=f"draw {i}")
+    assert copied > 100, copied  # the byte-copy path is among those checked
