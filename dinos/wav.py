@@ -28,9 +28,9 @@ chunk and ignores (or trips on) a second `fmt `: either makes the answer None. I
 chunk without the pad byte of an odd size and then reads a marker from the pad byte: a non-printable
 pad sends it on by one byte (the same place), a printable one does not (None). It walks the
 sub-chunks of a `LIST` by their own sizes, whatever the LIST's size says, and takes a `data` marker
-inside one as the samples: a LIST is taken only where that walk ends at the chunk's end. `fact` is
-read as at least 4 bytes; `bext`, `PEAK`, `cue `, `smpl`, `acid` and top-level `INFO` have parsers
-of their own (None). A non-printable marker ends its walk on a 4-byte boundary (after `data` the file
+inside one as the samples: a LIST is taken only where that walk ends at the chunk's end. `fact` and
+`bext` are read as at least their fields (4 and 602 bytes), then skipped to their size; `PEAK`,
+`cue `, `smpl`, `acid` and top-level `INFO` have parsers of their own (None). A non-printable marker ends its walk on a 4-byte boundary (after `data` the file
 is then read as it stands), and it stops within 4 bytes of the end. Samples whose first bytes read
 `OggS` or `wvpk` are refused by it (None). tests/test_wav_layouts.py checks every layout the walk
 takes against libsndfile on seeded random files (chunks real writers add, and their faults).
@@ -172,10 +172,10 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
             end = _list_walk_end(read_at(body, step) if step <= _MAX_LIST else b"", csize)
             if end is None or not _lands_with(end, step, read_at(body + end, 1)):
                 return None
-        elif cid == b"fact":
-            if csize < 4 or csize & 1:
-                return None  # libsndfile reads 4 bytes of frames whatever the size, and no pad byte
-            step = csize
+        elif cid in _FIXED_FIELDS:  # read as at least its fields, then skipped to `size` (no pad byte)
+            step = csize + (csize & 1)
+            if not _lands_with(max(csize, _FIXED_FIELDS[cid]), step, read_at(body + csize, 1)):
+                return None
         elif cid in _PARSED:
             return None  # parsed by libsndfile with rules of its own (or refused): soundfile's call
         else:  # an unknown marker: libsndfile skips `size` bytes, without the pad byte of an odd size
@@ -206,7 +206,11 @@ _SKIPPED_PADDED = frozenset({b"iXML", b"strc", b"afsp", b"clm ", b"elmo", b"cart
                              b"MEXT", b"PAD "})
 #: Markers libsndfile reads with rules of its own (sizes that need not match the bytes it reads), or
 #: refuses where they stand: a file holding one is left to soundfile.
-_PARSED = frozenset({b"RIFF", b"RIFX", b"WAVE", b"INFO", b"PEAK", b"cue ", b"smpl", b"acid", b"bext"})
+_PARSED = frozenset({b"RIFF", b"RIFX", b"WAVE", b"INFO", b"PEAK", b"cue ", b"smpl", b"acid"})
+#: Markers libsndfile reads as fixed fields of this many bytes (whatever the size says), then skips to
+#: the chunk's `size`, without the pad byte of an odd size: `fact` (the frame count) and `bext` (the
+#: EBU broadcast fields; a coding history beyond them is read or skipped up to `size`).
+_FIXED_FIELDS = {b"fact": 4, b"bext": 602}
 #: First bytes of `data` that libsndfile refuses as PCM (WavPack, Ogg payloads).
 NOT_SAMPLES = frozenset({b"wvpk", b"OggS"})
 #: The largest `LIST` chunk whose sub-chunks are checked (read in one piece); larger ones: soundfile.

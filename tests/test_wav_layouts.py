@@ -168,7 +168,7 @@ def test_every_layout_the_fast_path_takes_is_read_the_same_by_libsndfile(tmp_pat
     assert not wrong, wrong[:5]
     # not vacuous: the fast path takes a good share of the draws, with chunks of every well-formed kind
     assert taken > 400, taken
-    assert {"unknown", "padded", "fact", "after-data"} <= kinds_taken, kinds_taken
+    assert {"unknown", "padded", "fact", "bext", "after-data"} <= kinds_taken, kinds_taken
 
 
 def _wav(*chunks: bytes, samples: bytes = b"\1\0\2\0\3\0\4\0") -> bytes:
@@ -215,14 +215,16 @@ def test_layouts_libsndfile_reads_another_way_are_left_to_it(tmp_path, name):
 
 
 def test_well_formed_chunks_around_data_keep_the_fast_path():
-    """What real writers add (INFO tags with an odd text, fact, JUNK before or after the samples) does
-    not send a file to the slow path; nor do what libsndfile stops at (a non-printable marker on a
-    4-byte boundary after the samples) and up to 4 bytes after the last chunk, which it ignores."""
+    """What real writers add (INFO tags with an odd text, fact, a broadcast-WAV bext with its coding
+    history, JUNK before or after the samples) does not send a file to the slow path; nor do what
+    libsndfile stops at (a non-printable marker on a 4-byte boundary after the samples) and up to 4
+    bytes after the last chunk, which it ignores."""
     info = b"LIST" + struct.pack("<I", 4 + 8 + 6) + b"INFO" + b"ISFT" + struct.pack("<I", 5) + b"dinos\0"
     fact = b"fact" + struct.pack("<I", 4) + struct.pack("<I", 4)
     junk = b"JUNK" + struct.pack("<I", 3) + b"abc\0"
+    bext = b"bext" + struct.pack("<I", 602 + 7) + b"\0" * 602 + b"A=PCM\r\n" + b"\0"  # odd coding history, padded
     stop = b"\1\2\3\4" + struct.pack("<I", 4) + b"\0" * 4  # after `data`, on a 4-byte boundary: libsndfile stops
-    for blob in (_wav(info, b"@DATA"), _wav(fact, junk, b"@DATA", info), _wav(b"@DATA", junk),
+    for blob in (_wav(info, b"@DATA"), _wav(fact, junk, b"@DATA", info), _wav(b"@DATA", junk), _wav(bext, b"@DATA"),
                  _wav(b"@DATA", stop, b"data" + struct.pack("<I", 4) + b"\7\0\7\0"), _wav(b"@DATA") + b"\0\0\0\0"):
         layout = wav.read_bytes_header(blob)
         assert layout is not None and layout.frames == 4
