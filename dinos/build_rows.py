@@ -140,13 +140,16 @@ def pcm16_info(head: bytes, size: int, read_beyond: Callable[[int, int], bytes] 
     if container is None:
         return None
     info = AudioInfo(layout.samplerate, layout.channels, layout.frames, container, "PCM_16")
-    if layout.data_offset + layout.frames * layout.block_align >= size - 4:  # nothing after `data` was read
+    if layout.data_offset + 4 <= len(head) and layout.data_offset + layout.frames * layout.block_align >= size - 4:
+        # the key (the head up to the samples, their first 4 bytes checked on a hit) lies in `head`, and
+        # nothing after `data` was read
         _last_pcm16 = (head[:layout.data_offset], size, info)
     return info
 
 
 #: (the bytes before the `data` samples, file size, `AudioInfo`) of the last plain PCM_16 header parsed,
-#: kept only when the samples end the file (within the 4 bytes libsndfile ignores). `parse_header`
+#: kept only when the samples end the file (within the 4 bytes libsndfile ignores) and begin at least 4
+#: bytes before the end of the head read (`HEAD_BYTES`). `parse_header`
 #: then reads nothing past the `data` chunk header but the first 4 sample bytes (compared with
 #: `NOT_SAMPLES` on every hit), and compares the `data` size with the file size alone, so a file of
 #: that size whose head starts with the same bytes has the same answer.

@@ -173,7 +173,11 @@ def _plan_rows(rel: str, starts, counts, root: str, sources: _SourceCache):
             if whole is None:
                 whole = os.fstat(source.fileno()).st_size
             yield whole, rel, "file", full
-        elif source.pcm16 is not None:
+            continue
+        if info.sample_rate * info.channels * 2 >= 2**32:  # a WAV header's byte rate is 32-bit
+            raise AudioError(f"{info.sample_rate} Hz x {info.channels} channels: too many bytes a second for "
+                             "the WAV header of an exported window", full)
+        if source.pcm16 is not None:
             if start >= frames:
                 raise AudioError(f"window starts at frame {start}, file has {frames} frames", full)
             header = headers.get(n)

@@ -20,20 +20,24 @@ layout), and the caller reads those files with soundfile, which then also raises
 always raised. Samples come out as `int16 * 2**-15` in float32, bit-identical to
 `soundfile.read(dtype="float32")` (tested on every subtype and layout).
 
-Agreement with libsndfile (facts about its WAV header reader, 1.2, read from its source and checked
-against the library by the tests; none of its code): the file's chunks are walked to its end,
-before and after `data`, stepping over each one as libsndfile does, and the file is declined where
-the two walks could part or libsndfile would read it otherwise. libsndfile takes the last `data`
-chunk and ignores (or trips on) a second `fmt `: either makes the answer None. It skips an unknown
-chunk without the pad byte of an odd size and then reads a marker from the pad byte: a non-printable
-pad sends it on by one byte (the same place), a printable one does not (None). It walks the
+Agreement with libsndfile (facts about its WAV header reader, 1.0 and 1.2, read from its source and
+checked against the library by the tests; none of its code): the file's chunks are walked to its
+end, before and after `data`, stepping over each one as libsndfile does, and the file is declined
+where the two walks could part or libsndfile would read it otherwise. libsndfile takes the last
+`data` chunk and ignores (or trips on) a second `fmt `: either makes the answer None. It refuses
+more than 1,024 channels and rates of 2**31 and more. It steps over an odd chunk's pad byte (1.2
+always; 1.0 only where the byte is not printable: a printable one is declined). It walks the
 sub-chunks of a `LIST` by their own sizes, whatever the LIST's size says, and takes a `data` marker
-inside one as the samples: a LIST is taken only where that walk ends at the chunk's end. `fact` and
-`bext` are read as at least their fields (4 and 602 bytes), then skipped to their size; `PEAK`,
-`cue `, `smpl`, `acid` and top-level `INFO` have parsers of their own (None). A non-printable marker ends its walk on a 4-byte boundary (after `data` the file
-is then read as it stands), and it stops within 4 bytes of the end. Samples whose first bytes read
-`OggS` or `wvpk` are refused by it (None). tests/test_wav_layouts.py checks every layout the walk
-takes against libsndfile on seeded random files (chunks real writers add, and their faults).
+inside one as the samples: a LIST is taken only where its sub-chunks end exactly at its size (a
+LIST of 8 bytes or less is one marker; one under 4 bytes makes it jump back into its header
+buffer: None). `fact` and `bext` are read as their fields (4 and 602 bytes), then skipped to their
+size (shorter ones: None); `PEAK`, `cue `, `smpl`, `acid` and top-level `INFO` have parsers of their
+own (None). A non-printable marker ends its walk on a 4-byte boundary (after `data` the file is then
+read as it stands). It stops within 4 bytes of the end, tested where a chunk's bytes end, before its
+pad byte (4 bytes after a pad byte are read as one more marker: None). Samples whose first bytes
+read `OggS` or `wvpk` are refused by it (None). tests/test_wav_layouts.py checks every layout the
+walk takes against libsndfile on seeded random files (chunks real writers add, and their faults),
+and the files an independent review found.
 """
 
 from __future__ import annotations
@@ -103,6 +107,8 @@ _PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
 #: How far into a file the chunk walk reads at most (headers with huge LIST chunks are skipped by
 #: seeking, so this bounds the number of reads, not the header size).
 _MAX_CHUNKS = 64
+#: The most channels libsndfile opens (its SF_MAX_CHANNELS).
+_MAX_CHANNELS = 1024
 
 
 @dataclass(frozen=True)
@@ -134,9 +140,10 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     pos, fmt, layout = 12, None, None
+    edge = pos  # where libsndfile's reading of the last chunk ended, before a pad byte
     for _ in range(_MAX_CHUNKS):
-        if layout is not None and size - pos <= 4:
-            return layout  # libsndfile stops reading chunks within 4 bytes of the end
+        if layout is not None and size - edge <= 4:
+            return layout  # libsndfile stops within 4 bytes of the end (tested before it skips a pad byte)
         chunk = read_at(pos, 8)
         if len(chunk) < 8:
             return None
@@ -168,13 +175,16 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
         elif cid in _SKIPPED_PADDED:
             step = csize + (csize & 1)
         elif cid == b"LIST":
+            # a LIST of under 4 bytes makes libsndfile jump back inside its header buffer (its later
+            # checks then read stale bytes); a longer one is taken where its sub-chunks end at its size
             step = csize + (csize & 1)
-            end = _list_walk_end(read_at(body, step) if step <= _MAX_LIST else b"", csize)
-            if end is None or not _lands_with(end, step, read_at(body + end, 1)):
+            if csize < 4 or _list_walk_end(read_at(body, csize) if csize <= _MAX_LIST else b"", csize) != csize:
+                return None
+            if not _lands_with(csize, step, read_at(body + csize, 1)):
                 return None
         elif cid in _FIXED_FIELDS:  # read as at least its fields, then skipped to `size` (no pad byte)
             step = csize + (csize & 1)
-            if not _lands_with(max(csize, _FIXED_FIELDS[cid]), step, read_at(body + csize, 1)):
+            if csize < _FIXED_FIELDS[cid] or not _lands_with(csize, step, read_at(body + csize, 1)):
                 return None
         elif cid in _PARSED:
             return None  # parsed by libsndfile with rules of its own (or refused): soundfile's call
@@ -182,6 +192,7 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
             step = csize + (csize & 1)
             if not _lands_with(csize, step, read_at(body + csize, 1)):
                 return None
+        edge = body + (step if cid == b"data" else csize)
         pos = body + step
         if pos > size:
             return None
@@ -222,31 +233,32 @@ _LIST_TEXT_MAX = 1024
 
 
 def _list_walk_end(payload: bytes, length: int) -> int | None:
-    """Where libsndfile's walk through a `LIST` chunk of `length` bytes ends (bytes after its size
-    field), `payload` being its sub-chunks and the pad byte of an odd length; None where it reads a
-    sub-chunk with rules of its own (`data`, `labl`, `exif`, a long text) or the walk leaves the chunk.
-    It counts the size field as read, stops once that count reaches `length`, and steps over each
-    sub-chunk as its size plus a pad byte; a `LIST` of 8 bytes or less is one marker, then skipped."""
-    end = length + (length & 1)
+    """Where libsndfile's walk through the sub-chunks of a `LIST` chunk of `length` bytes (`payload`)
+    ends, in bytes after its size field, where it can be told: None where a sub-chunk is read with
+    rules of its own (`data`, `labl`, `exif`, a long text) or reaches past `length`. It steps over
+    each sub-chunk as its size plus a pad byte until its count reaches `length` (libsndfile 1.0
+    counted the size field too, 1.2 does not: a walk that ends exactly at `length` is the same for
+    both); a `LIST` of 8 bytes or less is one marker, then skipped to its size. The caller takes the
+    chunk only where this is `length`."""
     if length <= 8:
         return length
-    if len(payload) < end:
+    if len(payload) < length:
         return None
     p = 0
-    while p + 4 < length:  # libsndfile's count is p + 4 (the size field)
+    while p + 4 < length:  # the count of libsndfile 1.0 (the size field included) or 1.2 (not)
         marker = payload[p:p + 4]
         p += 4
         if marker in (b"adtl", b"INFO"):
             continue
-        if marker in (b"data", b"labl", b"exif") or p + 4 > end:
+        if marker in (b"data", b"labl", b"exif") or p + 4 > length:
             return None
         step = struct.unpack_from("<I", payload, p)[0]
         step += step & 1
         if marker in _LIST_TEXT and step > _LIST_TEXT_MAX:
             return None  # libsndfile's "too big" text: it counts that step differently
         p += 4 + step
-        if p > end:
-            return None
+        if p > length:
+            return None  # a sub-chunk (or its pad byte) past the LIST's size: libsndfile ends elsewhere
     return p
 
 
@@ -263,8 +275,8 @@ def _parse_fmt(raw: bytes, csize: int) -> tuple[int, int] | None:
             return None
     elif tag != _WAVE_FORMAT_PCM:
         return None
-    if bits != 16 or channels < 1 or rate < 1 or block_align != 2 * channels:
-        return None
+    if bits != 16 or not 1 <= channels <= _MAX_CHANNELS or not 1 <= rate < 2**31 or block_align != 2 * channels:
+        return None  # libsndfile refuses more than 1,024 channels and a rate past a signed 32-bit int
     return channels, rate
 
 

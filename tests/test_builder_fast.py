@@ -380,6 +380,17 @@ def test_pcm16_header_memo_answers_only_for_the_same_header_bytes_and_size(tmp_p
         _assert_probe_file_is_probe(path)
     assert probe_file(str(rate)).sample_rate == 22050 and probe_file(str(longer)).frames == 3001
     assert probe_file(str(junk)).frames == 3000
+    # samples that begin past the head read (HEAD_BYTES): the head is all of the key it has, so no memo
+    big = _wav_bytes(_ints(4, 1), 16000, before=[(b"JUNK", b"\0" * 4064)])
+    at = big.index(b"data")
+    from dinos import build_rows
+
+    assert at + 8 > build_rows.HEAD_BYTES
+    big_a = write("i.wav", big)
+    big_b = write("j.wav", big[:at + 4] + struct.pack("<I", 4) + big[at + 8:at + 12] + b"\0" * 4)
+    for path in (big_a, big_b, big_a):
+        _assert_probe_file_is_probe(path)
+    assert probe_file(str(big_a)).frames == 4 and probe_file(str(big_b)).frames == 2
     with pytest.raises(AudioError, match="h.wav"):  # libsndfile's answer, not the first chunk's 3000 frames
         probe_file(str(twice))
 

@@ -263,3 +263,12 @@ def test_windows_of_random_layouts_are_the_samples_libsndfile_reads(tmp_path):
         want[:len(part)] = part
         np.testing.assert_array_equal(decoded, want, err_msg=f"draw {i}")
     assert copied > 100, copied  # the byte-copy path is among those checked
+
+
+def test_a_rate_too_fast_for_a_wav_header_is_an_error_naming_the_file(tmp_path):
+    """A file libsndfile opens at 1.1 GHz stereo: an exported window's header cannot hold its byte rate
+    (32 bits), so the export says so, naming the file (not a `struct.error`)."""
+    path = tmp_path / "fast.wav"
+    sf.write(str(path), np.zeros((100, 2), np.int16), 1_100_000_000, subtype="PCM_16")
+    with pytest.raises(AudioError, match="fast.wav.*too many bytes a second"):
+        embed_audio(_row("fast.wav", 10, 20), tmp_path)

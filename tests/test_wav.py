@@ -71,8 +71,8 @@ FAST = {
     "plain": {},
     "extensible": {"extensible": True},
     "extensible-valid-bits-0": {"extensible": True, "valid_bits": 0},
-    "odd-LIST-before-data": {"before": [(b"LIST", b"INFOISFT\x05\0\0\0dinos")]},
-    "chunks-after-data": {"after": [(b"LIST", b"abc"), (b"junk", b"\0" * 10)]},
+    "LIST-with-odd-text-before-data": {"before": [(b"LIST", b"INFOISFT\x05\0\0\0dinos\0")]},
+    "chunks-after-data": {"after": [(b"LIST", b"INFOabc"), (b"junk", b"\0" * 10)]},
 }
 
 

@@ -57,6 +57,10 @@ def _list_chunk(rng: random.Random) -> tuple[bytes, set]:
             kinds.add("data-in-LIST")
         else:
             body += _chunk(rng, rng.choice([b"note", b"zzzz", b"DISP"]), rng.randbytes(rng.randint(0, 9)), "zero")
+    if rng.random() < 0.05:  # an odd LIST whose last text ends on the LIST's pad byte, or a tiny LIST
+        body = rng.choice([b"INFOabcd\0\0\0\0", b"INFOISFT\x05\0\0\0dinos", b"", b"ab", b"abc"])
+        kinds.add("LIST-odd-or-tiny")
+        return b"LIST" + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b""), kinds
     size = len(body)
     if rng.random() < 0.15:
         size += rng.choice([-4, -2, 2, 4, 8])
@@ -93,19 +97,22 @@ def _random_wav(rng: random.Random) -> tuple[bytes, set]:
     """A RIFF/WAVE file with PCM_16 samples and chunks around them, and the names of what it holds."""
     kinds: set = set()
     ch, rate, frames = rng.choice([1, 1, 2, 3]), rng.choice([8000, 16000, 48000]), rng.randint(1, 200)
+    if rng.random() < 0.01:
+        ch, rate, frames = rng.choice([(1025, 8000, 1), (1024, 8000, 1), (1, 2**31, 5), (1, 2**31 - 1, 5)])
+        kinds.add("limits")
     samples = rng.randbytes(frames * ch * 2)
     if rng.random() < 0.03:
         samples = rng.choice([b"OggS", b"wvpk"]) + samples[4:] if len(samples) >= 4 else samples
         kinds.add("magic-samples")
     tag = rng.choice([1, 1, 1, 0xFFFE])
-    fmt = struct.pack("<HHIIHH", tag, ch, rate, rate * 2 * ch, 2 * ch, 16)
+    fmt = struct.pack("<HHIIHH", tag, ch, rate, (rate * 2 * ch) % 2**32, 2 * ch, 16)
     if tag == 0xFFFE:
         fmt += struct.pack("<HHI", 22, 16, 0) + _GUID
     elif rng.random() < 0.2:
         fmt += rng.choice([b"\0\0", b"\0", b"\0\0\0\0"])
     chunks = [_chunk(rng, b"fmt ", fmt)]
     if rng.random() < 0.05:
-        chunks.append(_chunk(rng, b"fmt ", struct.pack("<HHIIHH", 1, ch, rate * 2, rate * 4 * ch, 2 * ch, 16)))
+        chunks.append(_chunk(rng, b"fmt ", struct.pack("<HHIIHH", 1, ch, (rate * 2) % 2**32, (rate * 4 * ch) % 2**32, 2 * ch, 16)))
         kinds.add("fmt-twice")
     for _ in range(rng.randint(0, 3)):
         extra, k = _extra_chunk(rng)
@@ -121,7 +128,8 @@ def _random_wav(rng: random.Random) -> tuple[bytes, set]:
         chunks.append(b"data" + struct.pack("<I", 4) + b"\1\2\3\4")
         kinds.add("data-twice")
     if rng.random() < 0.05:
-        chunks.append(rng.choice([b"\0", b"\0\0\0", b"\0" * 5, b"dat", b"data\2"]))
+        chunks.append(rng.choice([b"\0", b"\0\0\0", b"\0" * 5, b"dat", b"data\2", b"JUNK\1\0\0\0a\0data",
+                                  b"JUNK\1\0\0\0a\0PEAK"]))
         kinds.add("trailing-bytes")
     body = b"WAVE" + b"".join(chunks)
     riff = len(body)
@@ -191,6 +199,16 @@ DECLINED = {
     "bext shorter than its fields": _wav(b"bext" + struct.pack("<I", 8) + b"\0" * 8, b"@DATA"),
     "samples that start like an Ogg stream": _wav(b"@DATA", samples=b"OggS\1\0\2\0"),
     "five bytes after the last chunk": _wav(b"@DATA", b"data\2"),
+    "more than 1,024 channels": b"RIFF" + struct.pack("<I", 4 + 24 + 8 + 2050) + b"WAVEfmt "
+    + struct.pack("<IHHIIHH", 16, 1, 1025, 8000, 8000 * 2050, 2050, 16) + b"data" + struct.pack("<I", 2050) + bytes(2050),
+    "a rate of 2**31": b"RIFF" + struct.pack("<I", 4 + 24 + 16) + b"WAVEfmt "
+    + struct.pack("<IHHIIHH", 16, 1, 1, 2**31, 0, 2, 16) + b"data" + struct.pack("<I", 8) + b"\1\0\2\0\3\0\4\0",
+    "a LIST of 0 bytes after data": _wav(b"@DATA", b"LIST\0\0\0\0OggS"),
+    "an odd chunk after data, then 4 bytes": _wav(b"@DATA", b"JUNK\1\0\0\0a\0", b"data"),
+    "an odd LIST whose last sub-chunk ends on its pad byte": _wav(b"LIST\x0b\0\0\0INFOabcd\0\0\0\0", b"@DATA"),
+    "the same after data, hiding a second data chunk": _wav(
+        b"@DATA", b"LIST\x0b\0\0\0INFOabcd\0\0\0\0", b"JUNK" + struct.pack("<I", 65) + b"\0data"
+        + struct.pack("<I", 56) + b"\x7f" * 56 + b"\0", samples=bytes(range(1, 57))),
     "a non-printable marker before data": _wav(b"\1\2\3\4" + struct.pack("<I", 4) + b"\0" * 4, b"@DATA"),
     "a non-printable marker after data, off a 4-byte boundary": _wav(b"@DATA", b"\1\2\3\4" + b"\0" * 4,
                                                                      b"data" + struct.pack("<I", 4) + b"\7\0\7\0",
