@@ -63,7 +63,7 @@ class _SourceCache:
                     self._fh = None
                 self.info = probe(path)
                 self._fh = open(path, "rb")  # noqa: SIM115
-                self.pcm16 = pcm16_data(self._fh, self.info) if self.info.subtype == "PCM_16" else None
+                self.pcm16 = None  # `plain_pcm16` (the same header walk) declined it: soundfile reads its windows
             self._key = path
         return self
 

@@ -153,13 +153,13 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
             # libsndfile ends its walk at a non-printable marker read from a 4-byte boundary (after
             # `data` the file is then complete) and steps one byte on from anywhere else
             return layout if layout is not None and (pos + 4) % 4 == 0 else None
+        step = csize + (csize & 1)  # odd-sized payloads carry one pad byte
         if cid == b"fmt ":
             if fmt is not None or layout is not None:
                 return None  # a second `fmt `, or one after `data`
             fmt = _parse_fmt(read_at(body, min(csize, 40)), csize)
             if fmt is None:
                 return None
-            step = csize + (csize & 1)
         elif cid == b"data":
             if fmt is None or layout is not None:
                 return None  # `data` before `fmt `, or a second `data` (libsndfile takes the last)
@@ -172,26 +172,18 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
                 return None  # libsndfile refuses samples that start like a WavPack or Ogg stream
             layout = WavLayout(samplerate=rate, channels=channels, frames=csize // block, data_offset=body)
             step = csize  # even: a whole number of 2-byte frames
-        elif cid in _SKIPPED_PADDED:
-            step = csize + (csize & 1)
-        elif cid == b"LIST":
-            # a LIST of under 4 bytes makes libsndfile jump back inside its header buffer (its later
-            # checks then read stale bytes); a longer one is taken where its sub-chunks end at its size
-            step = csize + (csize & 1)
-            if csize < 4 or _list_walk_end(read_at(body, csize) if csize <= _MAX_LIST else b"", csize) != csize:
-                return None
-            if not _lands_with(csize, step, read_at(body + csize, 1)):
-                return None
-        elif cid in _FIXED_FIELDS:  # read as at least its fields, then skipped to `size` (no pad byte)
-            step = csize + (csize & 1)
-            if csize < _FIXED_FIELDS[cid] or not _lands_with(csize, step, read_at(body + csize, 1)):
-                return None
         elif cid in _PARSED:
             return None  # parsed by libsndfile with rules of its own (or refused): soundfile's call
-        else:  # an unknown marker: libsndfile skips `size` bytes, without the pad byte of an odd size
-            step = csize + (csize & 1)
-            if not _lands_with(csize, step, read_at(body + csize, 1)):
-                return None
+        elif cid == b"LIST" and (
+                csize < 4 or _list_walk_end(read_at(body, csize) if csize <= _MAX_LIST else b"", csize) != csize):
+            # a LIST of under 4 bytes makes libsndfile jump back inside its header buffer (its later
+            # checks then read stale bytes); a longer one is taken where its sub-chunks end at its size
+            return None
+        elif csize < _FIXED_FIELDS.get(cid, 0):
+            return None  # `fact`/`bext` are read as their fields whatever the size says
+        if csize & 1 and cid not in _SKIPPED_PADDED and cid != b"fmt " and not _pad_stepped_over(
+                read_at(body + csize, 1)):
+            return None  # LIST, fact, bext and unknown chunks end at `size`, before the pad byte
         edge = body + (step if cid == b"data" else csize)
         pos = body + step
         if pos > size:
@@ -199,12 +191,11 @@ def parse_header(read_at: Callable[[int, int], bytes], size: int) -> WavLayout |
     return None
 
 
-def _lands_with(end: int, step: int, pad: bytes) -> bool:
-    """Whether libsndfile, having stepped `end` bytes into a chunk body that this walk steps over as
-    `step` bytes (its size and pad byte), goes on from the same place. One byte short (the pad byte of
-    an odd size not skipped) it reads a marker from the pad byte on: a non-printable one sends it one
-    byte on, to the same place; a printable one is read as the start of a marker."""
-    return end == step or (end == step - 1 and len(pad) == 1 and not 0x20 <= pad[0] <= 0x7E)
+def _pad_stepped_over(pad: bytes) -> bool:
+    """Whether libsndfile goes on after `pad`, the pad byte of an odd chunk it read up to its size, as
+    this walk does. libsndfile 1.2 skips it; 1.0 reads a marker from it on, and a non-printable byte
+    there sends it one byte on (the same place) while a printable one starts a marker (declined)."""
+    return len(pad) == 1 and not 0x20 <= pad[0] <= 0x7E
 
 
 def _printable(cid: bytes) -> bool:
