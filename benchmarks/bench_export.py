@@ -16,16 +16,19 @@ the export's and the bare writers', starts right after a file of its size was wr
 (`_recycle_pages`): on this VM a write into memory the kernel had not just freed cost up to 10x more,
 by chance on either side):
 - export throughput and its ratio to the goal's baseline (>= 0.6x), the issue's "bare pyarrow writer of
-  the same bytes (PCM windows copied as bytes behind a header, handles kept open)": plain one-thread code
-  doing the export's work without dinos (`_worker_bare_reads`: handles kept open, each window read by
-  `os.preadv` into a row-group buffer behind a 44-byte header, `ParquetWriter` with the export's options
-  and row groups; no checksum, manifest, card or publish; its audio bytes checked equal to the export's).
-  Extra rows: the stricter `pyarrow.parquet.write_table` of the export's table already in memory (no
-  reads; the goal's baseline in sessions 6-10), the same with pyarrow's default options (dictionary +
-  snappy on the audio bytes, as the export wrote before session 6), and the in-memory write followed by
-  the sha256 of the written file (`sha256_file`): the checksum every shard of the export carries, which
-  neither baseline computes. The full run takes 5 interleaved rounds (single processes of the bare
-  writers moved by up to 2x here).
+  the same bytes (PCM windows copied as bytes behind a header, handles kept open)", written as plain
+  code doing the export's work without dinos (`_worker_bare_reads`: handles kept open, the windows read
+  by `os.preadv` into a row-group buffer behind 44-byte headers, one call per run of back-to-back
+  windows, `ParquetWriter` with the export's options and row groups, each row group written by a
+  second thread while the next is read, as the export does; no checksum, manifest, card or publish;
+  its audio bytes and row groups checked equal to the export's).
+  Extra rows: the same code in one thread (each row group read, then written), the stricter
+  `ParquetWriter` of the export's table already in memory (no reads; the goal's baseline in sessions
+  6-10), the same with pyarrow's default options (dictionary + snappy on the audio bytes, as the export
+  wrote before session 6), and the in-memory write followed by the sha256 of the written file
+  (`sha256_file`): the checksum every shard of the export carries, which no baseline computes.
+  `--repeats` interleaved rounds (default 5, 2 with `--quick`; `run_all` passes its own `--repeats`):
+  single processes of the bare writers moved by up to 2x here.
 - stock read-back: `pyarrow.parquet.read_table` of the shards, and `datasets.load_dataset` of the
   export folder (its Arrow conversion) followed by `ds.iter(batch_size=64)`.
 """
@@ -112,27 +115,44 @@ def _worker_export(data_dir: str, out: str, cache: str, scratch: str) -> dict:
             "first": first, "cpu": cpu}
 
 
-def _worker_bare(out: str, scratch: str, options: str = "export") -> dict:
-    """The export's table, written again by pyarrow alone (in memory before the clock starts), with the
-    export's writer options (`parquet_options`: the same file) or, `options="defaults"`, pyarrow's
-    defaults (an extra row). One timed write per process, as the export's, each right after
-    `_recycle_pages` (as the export's), so neither side pays for memory the kernel has not recycled."""
+def _exported(out: str):
+    """The export's rows as one table (in memory), the row counts of its row groups over all shards in
+    order, and the `parquet_options` row size (so the bare writers write the export's file)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from dinos.export_manifest import sha256_file
-    from dinos.export_shards import _ROW_OVERHEAD, parquet_options
+    from dinos.export_shards import _ROW_OVERHEAD
 
     shards = sorted(Path(out).rglob("*.parquet"))
     table = pq.read_table([str(s) for s in shards]) if len(shards) > 1 else pq.read_table(str(shards[0]))
-    groups = pq.ParquetFile(str(shards[0])).metadata.num_row_groups
-    rows_per_group = max(1, -(-pq.ParquetFile(str(shards[0])).metadata.num_rows // groups))
-    target = Path(scratch) / "bare.parquet"
+    group_rows = [md.row_group(i).num_rows for md in (pq.ParquetFile(str(s)).metadata for s in shards)
+                  for i in range(md.num_row_groups)]
     wav = table.column("audio").combine_chunks().field("bytes")
-    row_bytes = (sum(len(b) for b in wav.to_pylist()) + _ROW_OVERHEAD * len(wav)) // max(1, len(wav))
+    row_bytes = (pc.sum(pc.binary_length(wav)).as_py() + _ROW_OVERHEAD * len(wav)) // max(1, len(wav))
+    return shards, table, group_rows, row_bytes
+
+
+def _worker_bare(out: str, scratch: str, options: str = "export") -> dict:
+    """The export's table, written again by pyarrow alone (in memory before the clock starts), in the
+    export's row groups, with the export's writer options (`parquet_options`: the same file) or,
+    `options="defaults"`, pyarrow's defaults (an extra row). One timed write per process, as the
+    export's, each right after `_recycle_pages` (as the export's), so neither side pays for memory the
+    kernel has not recycled."""
+    import pyarrow.parquet as pq
+
+    from dinos.export_manifest import sha256_file
+    from dinos.export_shards import parquet_options
+
+    shards, table, group_rows, row_bytes = _exported(out)
+    target = Path(scratch) / "bare.parquet"
     kwargs = parquet_options(table.schema, "audio", row_bytes) if options == "export" else {}
     _recycle_pages(sum(s.stat().st_size for s in shards) * 11 // 10, scratch)  # as the export's worker
     t0, c0 = time.perf_counter(), time.process_time()
-    pq.write_table(table, str(target), row_group_size=rows_per_group, **kwargs)
+    with pq.ParquetWriter(str(target), table.schema, **kwargs) as writer:
+        lo = 0
+        for n in group_rows:
+            writer.write_table(table.slice(lo, n), row_group_size=n)
+            lo += n
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = target.stat().st_size
     t1 = time.perf_counter()  # then the checksum the export also records: sha256 of the file just written
@@ -165,9 +185,10 @@ def _pcm16_header(rate: int, channels: int, nbytes: int) -> bytes:
 
 
 def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -> dict:
-    """Plain code doing the export's work without dinos: one file handle per recording kept open, each
-    window's PCM bytes read (`os.preadv`, one call a window) straight into a row-group buffer behind a
-    44-byte WAV header, that buffer wrapped as the Arrow `binary` column without a copy, and
+    """Plain code doing the export's work without dinos: one file handle per recording kept open, the
+    PCM bytes of each window read straight into a row-group buffer behind a 44-byte WAV header (one
+    scatter `os.preadv` per run of windows that lie back to back in a file, as the export reads), that
+    buffer wrapped as the Arrow `binary` column without a copy, and
     `pyarrow.parquet.ParquetWriter.write_table` per row group, with the export's writer options and the
     export's row groups (one file). No checksum, manifest, card or atomic publish. `overlap="yes"`:
     two buffers, each row group written by a second thread while the next one is read (as the export
@@ -181,20 +202,15 @@ def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -
 
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from dinos.export_shards import _ROW_OVERHEAD, parquet_options
+    from dinos.export_shards import parquet_options
 
-    shards = sorted(Path(out).rglob("*.parquet"))
-    table = pq.read_table([str(s) for s in shards]) if len(shards) > 1 else pq.read_table(str(shards[0]))
-    group_rows = [md.row_group(i).num_rows for md in (pq.ParquetFile(str(s)).metadata for s in shards)
-                  for i in range(md.num_row_groups)]
+    shards, table, group_rows, row_bytes = _exported(out)
     bounds = np.cumsum([0, *group_rows]).tolist()
     groups = list(zip(bounds[:-1], bounds[1:], strict=True))
     wav = table.column("audio").combine_chunks()
     expected = wav.field("bytes")
-    row_bytes = (pc.sum(pc.binary_length(expected)).as_py() + _ROW_OVERHEAD * len(wav)) // max(1, len(wav))
     kwargs = parquet_options(table.schema, "audio", row_bytes)
     audio_at = table.schema.get_field_index("audio")
     audio_field = table.schema.field(audio_at)
@@ -204,9 +220,17 @@ def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -
     counts = table.column("num_frames").to_pylist()
     rates = table.column("sample_rate").to_pylist()
     channels = table.column("channels").to_pylist()
-    largest = max((sum(c * 2 * ch + 44 for c, ch in zip(counts[lo:hi], channels[lo:hi], strict=True)) for lo, hi in groups),
-                  default=0)
+    largest = max((sum(c * 2 * ch + 44 for c, ch in zip(counts[lo:hi], channels[lo:hi], strict=True))
+                   for lo, hi in groups), default=0)
     target = Path(scratch) / "bare-reads.parquet"
+
+    def read(handle: tuple[int, int], views: list, offset: int, path: str) -> None:
+        for k in range(0, len(views), 1024):  # at most IOV_MAX buffers a call
+            part = views[k:k + 1024]
+            want = sum(len(v) for v in part)
+            if os.preadv(handle[0], part, offset) != want:
+                raise OSError(f"short read in {path}")
+            offset += want
 
     def write(parts: list) -> None:
         buffers = [np.empty(largest, np.uint8) for _ in range(2 if overlap == "yes" else 1)]
@@ -219,20 +243,36 @@ def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -
             for k, (lo, hi) in enumerate(parts):
                 view = memoryview(buffers[k % len(buffers)])  # its previous row group's write has returned
                 pos, offsets = 0, [0]
+                run: list = []  # views of windows back to back in one file, read by one call
+                run_at = run_end = -1
+                run_path = ""
                 for i in range(lo, hi):
                     handle = handles.get(paths[i])
                     if handle is None:
                         fd = os.open(os.path.join(tree, paths[i]), os.O_RDONLY)
-                        handle = handles[paths[i]] = (fd, _data_offset(fd))
+                        try:
+                            handle = (fd, _data_offset(fd))
+                        except BaseException:
+                            os.close(fd)
+                            raise
+                        handles[paths[i]] = handle
                     block = 2 * channels[i]
                     nbytes = counts[i] * block
                     key = (rates[i], channels[i], nbytes)
                     header = headers.get(key) or headers.setdefault(key, _pcm16_header(*key))
                     view[pos:pos + 44] = header
-                    if os.preadv(handle[0], [view[pos + 44:pos + 44 + nbytes]], handle[1] + starts[i] * block) != nbytes:
-                        raise OSError(f"short read in {paths[i]}")
+                    at = handle[1] + starts[i] * block
+                    if run and (paths[i] != run_path or at != run_end):
+                        read(handles[run_path], run, run_at, run_path)
+                        run = []
+                    if not run:
+                        run_at, run_path = at, paths[i]
+                    run.append(view[pos + 44:pos + 44 + nbytes])
+                    run_end = at + nbytes
                     pos += 44 + nbytes
                     offsets.append(pos)
+                if run:
+                    read(handles[run_path], run, run_at, run_path)
                 data = pa.Array.from_buffers(pa.binary(), hi - lo, [None, pa.py_buffer(np.asarray(offsets, np.int32)),
                                                                     pa.py_buffer(view[:pos])])
                 audio = pa.StructArray.from_arrays([data, audio_paths.slice(lo, hi - lo)],
@@ -246,10 +286,10 @@ def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -
                     pending = pool.submit(writer.write_table, group, row_group_size=hi - lo)
             if pending is not None:
                 pending.result()
-            writer.close()
         finally:
             if pool is not None:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True)  # before the writer is closed and the buffers dropped
+            writer.close()
             for fd, _ in handles.values():
                 os.close(fd)
 
@@ -298,12 +338,12 @@ def _run(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(workdir: Path, quick: bool = False, repeats: int = 5) -> list[Figure]:
+def run(workdir: Path, quick: bool = False, repeats: int | None = None) -> list[Figure]:
     from .corpus import RECORDING_SECONDS, write_pretrain_corpus
 
     workdir = Path(workdir)
     recordings = 24 if quick else 128
-    repeats = 2 if quick else repeats
+    repeats = repeats if repeats is not None else (2 if quick else 5)
     tree = workdir / "tree"
     write_pretrain_corpus(tree, recordings * RECORDING_SECONDS / 3600)
     out, cache, scratch = workdir / "out", workdir / "cache", workdir / "scratch"
@@ -359,7 +399,7 @@ def run(workdir: Path, quick: bool = False, repeats: int = 5) -> list[Figure]:
                     "export overlaps reads and writes, this writer does not)",
                dinos=wav / t_export, baseline=wav / t_reads, basis="MiB/s"),
         Figure(SECTION, "bare pyarrow writer of the table already in memory (no reads)", wav / t_bare, "MiB/s",
-               note=f"{t_bare:.2f} s; write_table with the export's options (the same file)"),
+               note=f"{t_bare:.2f} s; ParquetWriter with the export's options and row groups (the same file)"),
         Figure(SECTION, "dinos export / bare writer of the table in memory", t_bare / t_export, "x",
                note="stricter than the goal's baseline: the windows are not read; the export's sha256 of every "
                     "shard (issue 8) alone takes longer than this write",
@@ -387,8 +427,8 @@ def run(workdir: Path, quick: bool = False, repeats: int = 5) -> list[Figure]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="24 recordings (under a minute)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (the bare writers move by up to "
-                        "2x between processes here)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default 5, 2 with --quick; "
+                        "the bare writers move by up to 2x between processes here)")
     parser.add_argument("--workdir", help="where the corpus and exports go (default: a temporary folder)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

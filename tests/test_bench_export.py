@@ -67,9 +67,10 @@ def test_bare_writer_of_the_same_work_writes_the_exports_audio_bytes(tmp_path, o
     assert not list(scratch.iterdir())  # its file and the page-recycling file are removed
 
 
-@pytest.mark.parametrize("fault", ["header", "samples"])
+@pytest.mark.parametrize("fault", ["header", "samples", "row groups"])
 def test_bare_writer_check_fails_when_the_bytes_differ(tmp_path, monkeypatch, fault):
-    """The equality check is real: a baseline that wrote other headers or read other samples is refused."""
+    """The equality check is real: a baseline that wrote other headers, read other samples or cut other
+    row groups is refused."""
     from benchmarks.corpus import RECORDING_SECONDS, write_pretrain_corpus
 
     tree, out, scratch = tmp_path / "tree", tmp_path / "out", tmp_path / "scratch"
@@ -78,8 +79,31 @@ def test_bare_writer_check_fails_when_the_bytes_differ(tmp_path, monkeypatch, fa
     export("dinos", ["pretraining"], data_dir=str(tree), out=str(out), cache_dir=str(tmp_path / "cache"), segment=1)
     if fault == "header":
         monkeypatch.setattr(bench_export, "_pcm16_header", lambda rate, ch, n: bytes(44))
-    else:
+    elif fault == "samples":
         offset = bench_export._data_offset
         monkeypatch.setattr(bench_export, "_data_offset", lambda fd: offset(fd) - 2)
+    else:  # the same bytes in other row groups: each one split in two
+        write = pq.ParquetWriter.write_table
+
+        def split(self, table, row_group_size=None):
+            half = max(1, table.num_rows // 2)
+            write(self, table.slice(0, half), row_group_size=half)
+            if table.num_rows > half:
+                write(self, table.slice(half), row_group_size=table.num_rows - half)
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", split)
     with pytest.raises(RuntimeError, match="differ"):
         bench_export._worker_bare_reads(str(tree), str(out), str(scratch))
+
+
+def test_bare_writer_names_a_source_file_cut_short(tmp_path):
+    from benchmarks.corpus import RECORDING_SECONDS, write_pretrain_corpus
+
+    tree, out, scratch = tmp_path / "tree", tmp_path / "out", tmp_path / "scratch"
+    write_pretrain_corpus(tree, RECORDING_SECONDS / 3600)
+    scratch.mkdir()
+    export("dinos", ["pretraining"], data_dir=str(tree), out=str(out), cache_dir=str(tmp_path / "cache"), segment=1)
+    last = max(tree.rglob("*.wav"))
+    os.truncate(last, last.stat().st_size - 1000)
+    with pytest.raises(OSError, match="short read in .*" + last.name):
+        bench_export._worker_bare_reads(str(tree), str(out), str(scratch), "yes")
