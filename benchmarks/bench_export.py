@@ -116,8 +116,9 @@ def _worker_export(data_dir: str, out: str, cache: str, scratch: str) -> dict:
 
 
 def _exported(out: str):
-    """The export's rows as one table (in memory), the row counts of its row groups over all shards in
-    order, and the `parquet_options` row size (so the bare writers write the export's file)."""
+    """The export's rows as one table (in memory), its audio column in one chunk, the row counts of its
+    row groups over all shards in order, and the `parquet_options` row size (so the bare writers write
+    the export's file)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -127,9 +128,10 @@ def _exported(out: str):
     table = pq.read_table([str(s) for s in shards]) if len(shards) > 1 else pq.read_table(str(shards[0]))
     group_rows = [md.row_group(i).num_rows for md in (pq.ParquetFile(str(s)).metadata for s in shards)
                   for i in range(md.num_row_groups)]
-    wav = table.column("audio").combine_chunks().field("bytes")
+    audio = table.column("audio").combine_chunks()
+    wav = audio.field("bytes")
     row_bytes = (pc.sum(pc.binary_length(wav)).as_py() + _ROW_OVERHEAD * len(wav)) // max(1, len(wav))
-    return shards, table, group_rows, row_bytes
+    return shards, table, audio, group_rows, row_bytes
 
 
 def _worker_bare(out: str, scratch: str, options: str = "export") -> dict:
@@ -143,7 +145,7 @@ def _worker_bare(out: str, scratch: str, options: str = "export") -> dict:
     from dinos.export_manifest import sha256_file
     from dinos.export_shards import parquet_options
 
-    shards, table, group_rows, row_bytes = _exported(out)
+    shards, table, _, group_rows, row_bytes = _exported(out)
     target = Path(scratch) / "bare.parquet"
     kwargs = parquet_options(table.schema, "audio", row_bytes) if options == "export" else {}
     _recycle_pages(sum(s.stat().st_size for s in shards) * 11 // 10, scratch)  # as the export's worker
@@ -163,7 +165,9 @@ def _worker_bare(out: str, scratch: str, options: str = "export") -> dict:
 
 
 def _data_offset(fd: int) -> int:
-    """A plain RIFF walk: where the sample bytes of a WAV start (its `data` chunk's payload)."""
+    """A plain RIFF walk: where the sample bytes of a WAV start (its `data` chunk's payload). Not
+    `dinos.wav.read_file_header`: that walk declines layouts libsndfile may read otherwise (and files
+    shorter than their header says), which this baseline reads as any plain code would."""
     import struct
 
     if os.pread(fd, 12, 0)[8:12] != b"WAVE":
@@ -177,11 +181,10 @@ def _data_offset(fd: int) -> int:
 
 
 def _pcm16_header(rate: int, channels: int, nbytes: int) -> bytes:
-    """The 44-byte header of a PCM_16 WAV of `nbytes` sample bytes."""
-    import struct
+    """The 44-byte header of a PCM_16 WAV of `nbytes` sample bytes (the export's own `wav_header`)."""
+    from dinos.export_shards import wav_header
 
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + nbytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
-                       rate * channels * 2, channels * 2, 16, b"data", nbytes)
+    return wav_header(rate, channels, nbytes // (2 * channels))
 
 
 def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -> dict:
@@ -206,10 +209,9 @@ def _worker_bare_reads(tree: str, out: str, scratch: str, overlap: str = "no") -
 
     from dinos.export_shards import parquet_options
 
-    shards, table, group_rows, row_bytes = _exported(out)
+    shards, table, wav, group_rows, row_bytes = _exported(out)
     bounds = np.cumsum([0, *group_rows]).tolist()
     groups = list(zip(bounds[:-1], bounds[1:], strict=True))
-    wav = table.column("audio").combine_chunks()
     expected = wav.field("bytes")
     kwargs = parquet_options(table.schema, "audio", row_bytes)
     audio_at = table.schema.get_field_index("audio")
