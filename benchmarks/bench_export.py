@@ -19,10 +19,13 @@ by chance on either side):
   the same bytes (PCM windows copied as bytes behind a header, handles kept open)", written as plain
   code doing the export's work without dinos (`_worker_bare_reads`: handles kept open, the windows read
   by `os.preadv` into a row-group buffer behind 44-byte headers, one call per run of back-to-back
-  windows, `ParquetWriter` with the export's options and row groups, each row group written by a
-  second thread while the next is read, as the export does; no checksum, manifest, card or publish;
-  its audio bytes and row groups checked equal to the export's).
-  Extra rows: the same code in one thread (each row group read, then written), the stricter
+  windows, `ParquetWriter` with the export's options and row groups; no checksum, manifest, card or
+  publish; its audio bytes and row groups checked equal to the export's), in two forms: each row group
+  written by a second thread while the next is read (as the export does), and in one thread (each row
+  group read, then written). The goal's ratio takes the faster of the two (by their medians): which
+  one wins depends on the machine and the hour. A "ceiling" row divides that baseline's time by the
+  export's CPU time per core (the ratio a perfectly parallel export would reach here).
+  Extra rows: each form's own ratio, the stricter
   `ParquetWriter` of the export's table already in memory (no reads; the goal's baseline in sessions
   6-10), the same with pyarrow's default options (dictionary + snappy on the audio bytes, as the export
   wrote before session 6), and the in-memory write followed by the sha256 of the written file
@@ -370,13 +373,19 @@ def run(workdir: Path, quick: bool = False, repeats: int | None = None) -> list[
     t_over = statistics.median(r["seconds"] for r in overlapped)
     t_bare = statistics.median(b["seconds"] for b in bares)
     t_defaults = statistics.median(b["seconds"] for b in defaults)
-    ratio = t_over / t_export
-    rounds = [r["seconds"] / e["seconds"] for r, e in zip(overlapped, exports, strict=True)]
+    # The goal's baseline is the faster of the two plain bare writers (by their medians): which one wins
+    # depends on the machine (on this VM, overlapping reads and writes has gained or cost up to ~40 %).
+    t_base = min(t_over, t_reads)
+    base_name = "reads overlapped with writes" if t_over <= t_reads else "one thread"
+    ratio = t_base / t_export
+    rounds = [min(o["seconds"], r["seconds"]) / e["seconds"] for o, r, e in zip(overlapped, reads, exports, strict=True)]
+    over_rounds = [r["seconds"] / e["seconds"] for r, e in zip(overlapped, exports, strict=True)]
     serial_rounds = [r["seconds"] / e["seconds"] for r, e in zip(reads, exports, strict=True)]
     t_hashed = statistics.median(b["seconds"] + b["hash"] for b in bares)
     cpu_export = statistics.median(e["cpu"] for e in exports)
-    cpu_over = statistics.median(r["cpu"] for r in overlapped)
+    cpu_base = statistics.median(r["cpu"] for r in (overlapped if t_over <= t_reads else reads))
     rows = exports[-1]["rows"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return [
         Figure(SECTION, "dinos export throughput (WAV bytes embedded)", wav / t_export, "MiB/s",
                note=f"{rows:,} 1-s windows of {recordings} x 59-s recordings: {wav:.0f} MiB of WAV, "
@@ -384,21 +393,23 @@ def run(workdir: Path, quick: bool = False, repeats: int | None = None) -> list[
         Figure(SECTION, "first export of a fresh process (1 recording, one-time imports)",
                statistics.median(e["first"] for e in exports), "s",
                note="outside the clock of the throughput figures above and below"),
-        Figure(SECTION, "bare pyarrow writer of the same work, reads overlapped with writes (the goal's baseline)",
-               wav / t_over, "MiB/s",
+        Figure(SECTION, "bare pyarrow writer of the same work, reads overlapped with writes", wav / t_over, "MiB/s",
                note=f"{t_over:.2f} s; plain code: handles kept open, PCM windows read as bytes behind a 44-byte "
                     "header, ParquetWriter with the export's options and row groups, each row group written by a "
                     "second thread while the next is read; no checksum, manifest or card"),
-        Figure(SECTION, "dinos export / bare pyarrow writer of the same work", ratio, "x", ">= 0.6", ratio >= 0.6,
-               note=(f"per round {min(rounds):.2f}-{max(rounds):.2f} x"
-                     + (f"; --quick: a {wav:.0f} MiB export carries the fixed costs (build, the last sha256, card, "
-                        "publish); the goal is judged at full size (without --quick)" if quick else "")),
-               dinos=wav / t_export, baseline=wav / t_over, basis="MiB/s"),
         Figure(SECTION, "bare pyarrow writer of the same work, one thread (read, then write)", wav / t_reads, "MiB/s",
                note=f"{t_reads:.2f} s; the same code without the second thread"),
+        Figure(SECTION, "dinos export / bare pyarrow writer of the same work", ratio, "x", ">= 0.6", ratio >= 0.6,
+               note=(f"the goal's baseline: the faster of the two bare writers above ({base_name}, {t_base:.2f} s); "
+                     f"per round (the faster of the two in each) {min(rounds):.2f}-{max(rounds):.2f} x"
+                     + (f"; --quick: a {wav:.0f} MiB export carries the fixed costs (build, the last sha256, card, "
+                        "publish); the goal is judged at full size (without --quick)" if quick else "")),
+               dinos=wav / t_export, baseline=wav / t_base, basis="MiB/s"),
+        Figure(SECTION, "dinos export / bare writer of the same work, reads overlapped with writes", t_over / t_export,
+               "x", note=f"per round {min(over_rounds):.2f}-{max(over_rounds):.2f} x",
+               dinos=wav / t_export, baseline=wav / t_over, basis="MiB/s"),
         Figure(SECTION, "dinos export / bare writer of the same work, one thread", t_reads / t_export, "x",
-               note=f"per round {min(serial_rounds):.2f}-{max(serial_rounds):.2f} x; a less strict baseline (the "
-                    "export overlaps reads and writes, this writer does not)",
+               note=f"per round {min(serial_rounds):.2f}-{max(serial_rounds):.2f} x",
                dinos=wav / t_export, baseline=wav / t_reads, basis="MiB/s"),
         Figure(SECTION, "bare pyarrow writer of the table already in memory (no reads)", wav / t_bare, "MiB/s",
                note=f"{t_bare:.2f} s; ParquetWriter with the export's options and row groups (the same file)"),
@@ -415,8 +426,13 @@ def run(workdir: Path, quick: bool = False, repeats: int | None = None) -> list[
                "x", note="the export's Parquet write and checksums, one after the other (the export overlaps them, "
                          "and also reads the windows, builds, writes the card and publishes)",
                dinos=wav / t_export, baseline=wav / t_hashed, basis="MiB/s"),
-        Figure(SECTION, "CPU time (all threads): bare writer of the same work / dinos export", cpu_over / cpu_export,
-               "x", note=f"{cpu_export:.2f} vs {cpu_over:.2f} CPU s; the export's extra CPU is mostly the sha256"),
+        Figure(SECTION, "CPU time (all threads): bare writer of the same work / dinos export", cpu_base / cpu_export,
+               "x", note=f"dinos export {cpu_export:.2f} CPU s, the goal's bare writer ({base_name}) {cpu_base:.2f}; "
+                         "the export's extra CPU is mostly the sha256"),
+        Figure(SECTION, "ceiling of the goal's ratio on this machine: baseline / (export CPU time / cores)",
+               t_base / (cpu_export / cores), "x",
+               note=f"{t_base:.2f} s / ({cpu_export:.2f} CPU s / {cores} cores): what the export would reach with its "
+                    "CPU time spread perfectly over every core, from the first read to the publish"),
         Figure(SECTION, "read back: pyarrow.parquet.read_table", back["rows"] / back["pyarrow"], "rows/s",
                note=f"{wav / back['pyarrow']:.0f} MiB/s of WAV"),
         Figure(SECTION, "read back: datasets.load_dataset (Arrow conversion)", back["rows"] / back["load"],
